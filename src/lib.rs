@@ -4,4 +4,5 @@
 //! `supervise -> sys`. Only `sys` may use `unsafe`.
 #![deny(unsafe_code)]
 
+pub mod policy;
 pub mod sys;

@@ -1,0 +1,3 @@
+//! What the user asked for, validated. Pure: no system calls; file contents are passed in.
+
+pub mod seccomp;
