@@ -1072,13 +1072,11 @@ fn node_profile_refuses_what_the_issue_lists() {
         "fsconfig",
         "fsmount",
         "fspick",
-        "mount_setattr",
         "pivot_root",
         "ptrace",
         "process_vm_readv",
         "process_vm_writev",
         "kcmp",
-        "pidfd_getfd",
         "bpf",
         "perf_event_open",
         "keyctl",
@@ -1108,6 +1106,11 @@ fn node_profile_refuses_what_the_issue_lists() {
             assert_eq!(ret(&f, name, args), EPERM, "{name}");
         }
     }
+    // Above clone3 (435), the highest number the profile names, runc's rule answers ENOSYS.
+    assert_eq!(p.summary().enosys_above, Some(435));
+    for name in ["pidfd_getfd", "mount_setattr"] {
+        assert_eq!(ret(&f, name, arg0(0)), ENOSYS, "{name}");
+    }
     assert_eq!(ret(&f, "clone3", arg0(0)), ENOSYS);
     assert_eq!(ret(&f, "socket", arg0(38)), EPERM);
     assert_eq!(ret(&f, "socket", arg0(40)), EPERM);
@@ -1126,7 +1129,41 @@ fn node_profile_refuses_what_the_issue_lists() {
     assert_eq!(ret(&f, "copy_file_range", arg0(0)), ALLOW);
     assert_eq!(ret(&f, "getrandom", arg0(0)), ALLOW);
     assert_eq!(ret(&f, "execve", arg0(0)), ALLOW);
+    // ioctl: a short list of tty and non-blocking requests, compared on 32 bits as the
+    // kernel reads them.
+    let ioctl = |request: u64| ret(&f, "ioctl", [1, request, 0, 0, 0, 0]);
+    for allowed in [
+        0x5401,
+        0x5402,
+        0x5403,
+        0x5413,
+        0x8004_5430,
+        0x5421,
+        0xdead_0000_5421,
+    ] {
+        assert_eq!(ioctl(allowed), ALLOW, "{allowed:#x}");
+    }
+    for refused in [
+        0x5412, /* TIOCSTI */
+        0x5404,
+        0x4004_9409, /* FICLONE */
+        0,
+    ] {
+        assert_eq!(ioctl(refused), EPERM, "{refused:#x}");
+    }
     assert_filter_matches_reference(&p, &f);
+}
+
+#[test]
+fn node_profile_counts() {
+    let s = builtin(Builtin::Node, &docker_ctx()).summary();
+    assert_eq!(s.count(Outcome::Always(Action::Allow)), 109);
+    assert_eq!(s.names(Outcome::ByArguments), ["ioctl", "socket", "clone"]);
+    assert_eq!(s.names(Outcome::Always(Action::Errno(38))), ["clone3"]);
+    assert_eq!(s.count(Outcome::Default), 236);
+    assert_eq!(s.count(Outcome::AboveHighest), 34);
+    assert_eq!(s.unknown_names, 0);
+    assert_eq!(s.bpf, Some((144, 28)));
 }
 
 #[test]
