@@ -329,3 +329,304 @@ impl Sys for RealSys {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records every call in one ordered log and fails the call numbered `fail_at`.
+    struct Recorder {
+        log: Vec<String>,
+        fail_at: Option<usize>,
+        errno: Errno,
+        parent: i32,
+    }
+
+    impl Recorder {
+        fn new(fail_at: Option<usize>) -> Self {
+            Recorder {
+                log: Vec::new(),
+                fail_at,
+                errno: Errno::EPERM,
+                parent: 42,
+            }
+        }
+
+        fn call(&mut self, entry: String) -> Result<(), Errno> {
+            self.log.push(entry);
+            if self.fail_at == Some(self.log.len() - 1) {
+                Err(self.errno)
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    impl Sys for Recorder {
+        fn set_disposition(&mut self, signo: i32, to: Disposition) -> Result<(), Errno> {
+            self.call(format!("disposition {signo} {to:?}"))
+        }
+        fn set_signal_mask(&mut self, mask: SigMask) -> Result<(), Errno> {
+            self.call(format!("mask {mask:#x}"))
+        }
+        fn new_process_group(&mut self) -> Result<(), Errno> {
+            self.call("setpgid".into())
+        }
+        fn take_terminal(&mut self) -> Result<(), Errno> {
+            self.call("tcsetpgrp".into())
+        }
+        fn set_rlimit(&mut self, resource: u8, soft: u64, hard: u64) -> Result<(), Errno> {
+            self.call(format!(
+                "rlimit {} {soft} {hard}",
+                sys::RLIMITS[usize::from(resource)].0
+            ))
+        }
+        fn drop_bounding(&mut self, cap: u8) -> Result<(), Errno> {
+            self.call(format!("capbset_drop {cap}"))
+        }
+        fn set_keepcaps(&mut self) -> Result<(), Errno> {
+            self.call("keepcaps".into())
+        }
+        fn set_groups(&mut self, groups: &[u32]) -> Result<(), Errno> {
+            self.call(format!("setgroups {groups:?}"))
+        }
+        fn set_gid(&mut self, gid: u32) -> Result<(), Errno> {
+            self.call(format!("setresgid {gid}"))
+        }
+        fn set_uid(&mut self, uid: u32) -> Result<(), Errno> {
+            self.call(format!("setresuid {uid}"))
+        }
+        fn set_caps(&mut self, s: CapSets) -> Result<(), Errno> {
+            self.call(format!(
+                "capset p={:#x} e={:#x} i={:#x}",
+                s.permitted, s.effective, s.inheritable
+            ))
+        }
+        fn clear_ambient(&mut self) -> Result<(), Errno> {
+            self.call("ambient_clear".into())
+        }
+        fn raise_ambient(&mut self, cap: u8) -> Result<(), Errno> {
+            self.call(format!("ambient_raise {cap}"))
+        }
+        fn set_parent_death_signal(&mut self, signo: i32) -> Result<(), Errno> {
+            self.call(format!("pdeathsig {signo}"))
+        }
+        fn parent_pid(&mut self) -> i32 {
+            self.log.push("getppid".into());
+            self.parent
+        }
+        fn set_no_new_privs(&mut self) -> Result<(), Errno> {
+            self.call("no_new_privs".into())
+        }
+        fn set_not_dumpable(&mut self) -> Result<(), Errno> {
+            self.call("not_dumpable".into())
+        }
+        fn landlock_restrict(&mut self, _ruleset: &OwnedFd) -> Result<(), Errno> {
+            self.call("landlock_restrict_self".into())
+        }
+        fn install_seccomp(&mut self, filter: &SeccompProgram) -> Result<(), Errno> {
+            self.call(format!("seccomp {} instructions", filter.program.len()))
+        }
+        fn read_ids(&mut self, buf: &mut [u32]) -> Result<([u32; 3], [u32; 3], usize), Errno> {
+            self.call("read_ids".into())?;
+            buf[..2].copy_from_slice(&[20, 10]);
+            Ok(([1000; 3], [1000; 3], 2))
+        }
+    }
+
+    fn full_steps() -> Steps {
+        let ids = Ids {
+            uid: 1000,
+            gid: 1000,
+            groups: vec![10, 20],
+        };
+        let ruleset = std::fs::File::open("/dev/null").unwrap().into();
+        Steps {
+            signal_mask: 0x200,
+            dispositions: vec![(17, Disposition::Default), (21, Disposition::Ignore)],
+            take_terminal: true,
+            rlimits: vec![(9, 64, 128)],
+            bounding_drop: vec![0, 1],
+            keep_caps: true,
+            switch_to: Some(ids.clone()),
+            caps: Some(CapSets {
+                effective: 0x400,
+                permitted: 0x400,
+                inheritable: 0x400,
+            }),
+            ambient: Some(vec![10]),
+            parent_death: Some((9, 42)),
+            no_new_privs: true,
+            landlock: Some(ruleset),
+            seccomp: Some(SeccompProgram {
+                program: vec![libc::sock_filter {
+                    code: 6,
+                    jt: 0,
+                    jf: 0,
+                    k: 0x7fff_0000,
+                }],
+                flags: 0,
+            }),
+            verify_buf: vec![0; 3],
+            verify: Some(ids),
+        }
+    }
+
+    const FULL_ORDER: [&str; 22] = [
+        "disposition 17 Default",
+        "disposition 21 Ignore",
+        "setpgid",
+        "tcsetpgrp",
+        "mask 0x200",
+        "rlimit nofile 64 128",
+        "capbset_drop 0",
+        "capbset_drop 1",
+        "keepcaps",
+        "setgroups [10, 20]",
+        "setresgid 1000",
+        "setresuid 1000",
+        "capset p=0x400 e=0x400 i=0x400",
+        "ambient_clear",
+        "ambient_raise 10",
+        "pdeathsig 9",
+        "getppid",
+        "no_new_privs",
+        "landlock_restrict_self",
+        "seccomp 1 instructions",
+        "read_ids",
+        "(exec)",
+    ];
+
+    #[test]
+    fn steps_run_in_the_one_order_the_kernel_allows() {
+        let mut sys = Recorder::new(None);
+        assert_eq!(apply(&mut sys, &mut full_steps()), Ok(()));
+        assert_eq!(sys.log, FULL_ORDER[..FULL_ORDER.len() - 1]);
+    }
+
+    #[test]
+    fn a_failure_at_any_step_stops_everything_after_it() {
+        let fallible: Vec<usize> = (0..FULL_ORDER.len() - 1)
+            .filter(|&i| FULL_ORDER[i] != "getppid")
+            .collect();
+        for at in fallible {
+            let mut sys = Recorder::new(Some(at));
+            let result = apply(&mut sys, &mut full_steps());
+            assert!(
+                result.is_err(),
+                "no failure reported for step {at} ({})",
+                FULL_ORDER[at]
+            );
+            assert_eq!(
+                sys.log,
+                FULL_ORDER[..=at],
+                "calls after the failing {}",
+                FULL_ORDER[at]
+            );
+        }
+    }
+
+    #[test]
+    fn failures_name_their_step() {
+        let cases = [
+            (5, Step::Rlimit(9)),
+            (7, Step::DropBounding(1)),
+            (11, Step::SetUid),
+            (14, Step::RaiseAmbient(10)),
+            (18, Step::Landlock),
+            (19, Step::Seccomp),
+        ];
+        for (at, step) in cases {
+            let mut sys = Recorder::new(Some(at));
+            assert_eq!(
+                apply(&mut sys, &mut full_steps()),
+                Err(Failure {
+                    step,
+                    errno: Errno::EPERM
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_terminal_is_tolerated() {
+        for errno in [Errno::ENOTTY, Errno::ENXIO] {
+            let mut sys = Recorder::new(Some(3));
+            sys.errno = errno;
+            assert_eq!(apply(&mut sys, &mut full_steps()), Ok(()));
+            assert_eq!(sys.log, FULL_ORDER[..FULL_ORDER.len() - 1]);
+        }
+        let mut sys = Recorder::new(Some(3));
+        assert_eq!(
+            apply(&mut sys, &mut full_steps()).unwrap_err().step,
+            Step::Terminal
+        );
+    }
+
+    #[test]
+    fn a_dead_parent_or_wrong_ids_fail_closed() {
+        let mut sys = Recorder::new(None);
+        sys.parent = 1;
+        assert_eq!(
+            apply(&mut sys, &mut full_steps()),
+            Err(Failure {
+                step: Step::ParentGone,
+                errno: Errno::ESRCH
+            })
+        );
+        assert_eq!(sys.log.last().map(String::as_str), Some("getppid"));
+        let mut steps = full_steps();
+        steps.verify = Some(Ids {
+            uid: 1000,
+            gid: 1000,
+            groups: vec![10],
+        });
+        let mut sys = Recorder::new(None);
+        assert_eq!(
+            apply(&mut sys, &mut steps),
+            Err(Failure {
+                step: Step::VerifyIds,
+                errno: Errno::EPERM
+            })
+        );
+    }
+
+    #[test]
+    fn the_init_locks_itself_down_in_order() {
+        let lockdown = InitLockdown {
+            bounding_drop: vec![0],
+            keep_caps: true,
+            switch_to: Some(Ids {
+                uid: 1000,
+                gid: 1000,
+                groups: vec![],
+            }),
+            caps: CapSets {
+                effective: 0x20,
+                permitted: 0x20,
+                inheritable: 0,
+            },
+        };
+        let mut sys = Recorder::new(None);
+        assert_eq!(lock_down_init(&mut sys, &lockdown), Ok(()));
+        assert_eq!(
+            sys.log,
+            [
+                "capbset_drop 0",
+                "keepcaps",
+                "setgroups []",
+                "setresgid 1000",
+                "setresuid 1000",
+                "capset p=0x20 e=0x20 i=0x0",
+                "ambient_clear",
+                "no_new_privs",
+                "not_dumpable"
+            ]
+        );
+        for at in 0..sys.log.len() {
+            let mut sys = Recorder::new(Some(at));
+            assert!(lock_down_init(&mut sys, &lockdown).is_err());
+            assert_eq!(sys.log.len(), at + 1);
+        }
+    }
+}

@@ -266,6 +266,21 @@ fn read_optional(path: &str) -> Result<String, Error> {
     }
 }
 
+/// The command line. With the C `main` (see main.rs) Rust's runtime does not record argv on
+/// musl, so it is read from /proc/self/cmdline; std's copy is the fallback without /proc.
+pub fn command_line() -> Vec<OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    match std::fs::read("/proc/self/cmdline") {
+        Ok(bytes) if !bytes.is_empty() => bytes
+            .strip_suffix(b"\0")
+            .unwrap_or(&bytes)
+            .split(|b| *b == 0)
+            .map(|a| std::ffi::OsStr::from_bytes(a).to_os_string())
+            .collect(),
+        _ => std::env::args_os().collect(),
+    }
+}
+
 /// Collects the process environment once, for `cli::parse`.
 pub fn environment() -> Vec<(OsString, OsString)> {
     std::env::vars_os().collect()

@@ -1,10 +1,15 @@
 //! argv/env -> cli -> run; prints the error chain once; maps to an exit code.
+//!
+//! hardinit has a C `main` instead of Rust's: Rust's start-up code sets SIGPIPE to SIG_IGN
+//! before `main` runs, and the program must inherit the dispositions hardinit was given.
+#![no_main]
 
 use std::error::Error as _;
 use std::process::exit;
 
-fn main() {
-    let argv = std::env::args_os().collect();
+#[no_mangle]
+extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    let argv = hardinit::command_line();
     let inv = match hardinit::cli::parse(argv, hardinit::environment()) {
         Ok(inv) => inv,
         Err(e) => {
