@@ -366,3 +366,23 @@ fn supervisor_moves_to_root_and_closes_inherited_fds() {
     util::send(init.pid(), libc::SIGTERM);
     init.wait(SECS(10));
 }
+
+#[test]
+fn dash_p_gives_hardinit_a_parent_death_signal() {
+    // sh starts hardinit in the background and prints its pid; killing sh must take
+    // hardinit (and so the program) down with it.
+    let script = format!(
+        "{} -p SIGKILL -- sleep 60 & echo $!; wait",
+        util::hardinit().display()
+    );
+    let mut parent = Background::start(Command::new("sh").args(["-c", &script]));
+    let init: i32 = parent.next_line(SECS(10)).parse().unwrap();
+    assert!(util::wait_until(SECS(5), || !util::children_of(init).is_empty()));
+    util::send(parent.pid(), libc::SIGKILL);
+    parent.wait(SECS(5));
+    let gone = |pid: i32| util::status_field(pid, "State").is_none_or(|s| s.starts_with('Z'));
+    assert!(
+        util::wait_until(SECS(5), || gone(init)),
+        "hardinit outlived its parent"
+    );
+}
