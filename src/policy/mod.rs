@@ -44,6 +44,8 @@ pub struct Request {
     pub allow_new_privileges: bool,
     pub no_new_privileges: bool,
     pub rlimits: Vec<String>,
+    /// `--seccomp PROFILE`: `default`, `node`, `unconfined` or a path.
+    pub seccomp: Option<String>,
 }
 
 /// Facts about the process hardinit runs in, read by the caller.
@@ -231,6 +233,28 @@ fn join_ids(ids: &[u32]) -> String {
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The seccomp profile asked for: `--seccomp`, else Docker's default profile, or none when
+/// invoked as tini (tini's defaults).
+pub fn seccomp_choice(req: &Request) -> seccomp::Choice {
+    match &req.seccomp {
+        Some(spec) => seccomp::parse_choice(spec),
+        None if req.tini_mode => seccomp::Choice::Unconfined,
+        None => seccomp::Choice::Builtin(seccomp::Builtin::Default),
+    }
+}
+
+impl Policy {
+    /// What a profile's includes/excludes are evaluated against: the capabilities the program
+    /// ends up with — the allow-list, or the bounding set when nothing is dropped (the set
+    /// Docker compares with) — and the running kernel.
+    pub fn seccomp_context(&self, proc: &ProcessState, kernel: (u32, u32)) -> seccomp::Context {
+        seccomp::Context {
+            caps: self.caps.unwrap_or(proc.bounding),
+            kernel,
+        }
+    }
 }
 
 /// Parses `NAME=SOFT[:HARD]`; a missing HARD equals SOFT; `unlimited` is allowed.
