@@ -216,6 +216,7 @@ impl Invocation {
             allow_new_privileges: a.allow_new_privileges,
             no_new_privileges: a.no_new_privileges,
             rlimits: a.rlimit.clone(),
+            seccomp: a.seccomp.clone(),
         }
     }
 

@@ -193,14 +193,15 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
             .map_err(fail(Step::Landlock))?;
     }
 
+    // Verify, don't assume: the ids the kernel reports must be the ones planned. Before the
+    // filter, which need not allow getresuid/getgroups (the `node` profile does not).
+    if let Some(want) = &steps.verify {
+        verify_ids(sys, want, &mut steps.verify_buf).map_err(fail(Step::VerifyIds))?;
+    }
+
     // 10. Seccomp last: from here on only execve runs, which every profile allows.
     if let Some(filter) = &steps.seccomp {
         sys.install_seccomp(filter).map_err(fail(Step::Seccomp))?;
-    }
-
-    // Verify, don't assume: the ids the kernel reports must be the ones planned.
-    if let Some(want) = &steps.verify {
-        verify_ids(sys, want, &mut steps.verify_buf).map_err(fail(Step::VerifyIds))?;
     }
     Ok(())
 }
@@ -492,8 +493,8 @@ mod tests {
         "getppid",
         "no_new_privs",
         "landlock_restrict_self",
-        "seccomp 1 instructions",
         "read_ids",
+        "seccomp 1 instructions",
         "(exec)",
     ];
 
@@ -534,7 +535,7 @@ mod tests {
             (11, Step::SetUid),
             (14, Step::RaiseAmbient(10)),
             (18, Step::Landlock),
-            (19, Step::Seccomp),
+            (20, Step::Seccomp),
         ];
         for (at, step) in cases {
             let mut sys = Recorder::new(Some(at));

@@ -23,8 +23,9 @@ use nix::sys::signal::Signal;
 use thiserror::Error;
 
 use crate::cli::Invocation;
-use crate::harden::RealSys;
+use crate::harden::{RealSys, SeccompProgram};
 use crate::plan::{Launch, SignalState};
+use crate::policy::seccomp::{self, Profile, SeccompError};
 use crate::policy::user::Databases;
 use crate::policy::{Bounding, Policy, PolicyError, ProcessState};
 use crate::spawn::{SpawnError, StepError};
@@ -54,6 +55,14 @@ pub enum Error {
     ReadCredentials(#[source] Errno),
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Seccomp(#[from] SeccompError),
+    #[error("`unconfined` is no seccomp profile, so there is nothing to export")]
+    ExportUnconfined,
+    #[error("cannot read the kernel release")]
+    ReadKernelRelease(#[source] Errno),
+    #[error("cannot tell the kernel version from its release {0:?}")]
+    ParseKernelRelease(String),
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
     #[error(transparent)]
@@ -99,9 +108,21 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
 
     let proc = read_process_state()?;
     let db = read_databases()?;
-    let policy = Policy::build(&inv.request(), &db, &proc)?;
+    let req = inv.request();
+    let policy = Policy::build(&req, &db, &proc)?;
+    let seccomp_ctx = policy.seccomp_context(&proc, read_kernel_version()?);
+    if let Some(spec) = &args.export_seccomp {
+        let profile = load_seccomp(&seccomp::parse_choice(spec), &seccomp_ctx)?;
+        return print(&profile.ok_or(Error::ExportUnconfined)?.to_oci_json());
+    }
+    let seccomp = load_seccomp(&policy::seccomp_choice(&req), &seccomp_ctx)?;
+    // Compiled before anything runs: a profile that cannot become a filter fails here.
+    let filter = seccomp.as_ref().map(Profile::compile).transpose()?;
     if args.print_policy {
-        return print(&format!("{policy}\n"));
+        return print(&format!(
+            "{policy}\n{}\n",
+            describe_seccomp(seccomp.as_ref())
+        ));
     }
     if args.command.is_empty() {
         return Err(Error::NoProgram);
@@ -126,7 +147,10 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
             env: inv.env.clone(),
             signals: &signals,
             parent_pid: std::process::id() as i32,
-            seccomp: None,
+            seccomp: filter.map(|f| SeccompProgram {
+                program: f.program,
+                flags: f.flags,
+            }),
             landlock: None,
         },
     )?;
@@ -246,6 +270,46 @@ fn read_last_cap() -> u8 {
                 .last()
                 .unwrap_or(40)
         })
+}
+
+/// Resolves a seccomp choice; a profile file is read here, before any hardening cuts access.
+fn load_seccomp(
+    choice: &seccomp::Choice,
+    ctx: &seccomp::Context,
+) -> Result<Option<Profile>, Error> {
+    let contents = match choice.path() {
+        Some(path) => Some(
+            std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+                path: path.display().to_string(),
+                source,
+            })?,
+        ),
+        None => None,
+    };
+    let profile = seccomp::resolve(choice, contents.as_deref(), ctx)?;
+    if let Some(p) = &profile {
+        debug!(
+            "seccomp: {}, {} x86_64 names skipped",
+            p.origin,
+            p.unknown_names.len()
+        );
+    }
+    Ok(profile)
+}
+
+fn describe_seccomp(profile: Option<&Profile>) -> String {
+    match profile {
+        Some(p) => p.summary().to_string(),
+        None => "seccomp: unconfined".to_string(),
+    }
+}
+
+/// The running kernel's (major, minor), which profiles' `minKernel` is compared with.
+fn read_kernel_version() -> Result<(u32, u32), Error> {
+    let uts = nix::sys::utsname::uname().map_err(Error::ReadKernelRelease)?;
+    let release = uts.release().to_string_lossy();
+    seccomp::parse_kernel_release(&release)
+        .ok_or_else(|| Error::ParseKernelRelease(release.into_owned()))
 }
 
 /// The image's user databases; a missing file is an empty database (numeric ids still work).

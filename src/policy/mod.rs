@@ -2,6 +2,7 @@
 //! Pure: no system calls; file contents and process facts are passed in.
 
 pub mod caps;
+pub mod seccomp;
 pub mod user;
 
 use std::fmt;
@@ -15,6 +16,7 @@ const CAP_KILL: u8 = 5;
 const CAP_SETGID: u8 = 6;
 const CAP_SETUID: u8 = 7;
 const CAP_SETPCAP: u8 = 8;
+const CAP_SYS_ADMIN: u8 = 21;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum PolicyError {
@@ -30,6 +32,8 @@ pub enum PolicyError {
     CapNotHeld(String),
     #[error("cannot drop the bounding set without CAP_SETPCAP, and --allow-new-privileges lets exec regain what it holds; drop --allow-new-privileges or grant CAP_SETPCAP")]
     BoundingWithoutNoNewPrivs,
+    #[error("--seccomp {profile}: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install a filter, and the program will not hold it; drop --allow-new-privileges, use --seccomp unconfined, or --cap-add SYS_ADMIN")]
+    SeccompWithoutNoNewPrivs { profile: String },
 }
 
 /// The options that decide the policy, as the command line gave them.
@@ -43,6 +47,8 @@ pub struct Request {
     pub allow_new_privileges: bool,
     pub no_new_privileges: bool,
     pub rlimits: Vec<String>,
+    /// `--seccomp PROFILE`: `default`, `node`, `unconfined` or a path.
+    pub seccomp: Option<String>,
 }
 
 /// Facts about the process hardinit runs in, read by the caller.
@@ -134,6 +140,7 @@ impl Policy {
             Some(_) if no_new_privs => Bounding::CannotDrop,
             Some(_) => return Err(PolicyError::BoundingWithoutNoNewPrivs),
         };
+        check_filter_installable(req, &identity, caps, no_new_privs, proc)?;
         let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & (1 << CAP_SETUID) != 0);
         Ok(Policy {
             identity,
@@ -230,6 +237,47 @@ fn join_ids(ids: &[u32]) -> String {
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The kernel refuses a seccomp filter from a process that has neither no_new_privs nor
+/// CAP_SYS_ADMIN; say so before anything runs instead of failing at the child's last step.
+fn check_filter_installable(
+    req: &Request,
+    identity: &Identity,
+    caps: Option<u64>,
+    no_new_privs: bool,
+    proc: &ProcessState,
+) -> Result<(), PolicyError> {
+    let held = caps.unwrap_or(if identity.uid == 0 { proc.permitted } else { 0 });
+    let filtered = seccomp_choice(req) != seccomp::Choice::Unconfined;
+    if filtered && !no_new_privs && held & (1 << CAP_SYS_ADMIN) == 0 {
+        return Err(PolicyError::SeccompWithoutNoNewPrivs {
+            profile: req.seccomp.clone().unwrap_or_else(|| "default".into()),
+        });
+    }
+    Ok(())
+}
+
+/// The seccomp profile asked for: `--seccomp`, else Docker's default profile, or none when
+/// invoked as tini (tini's defaults).
+pub fn seccomp_choice(req: &Request) -> seccomp::Choice {
+    match &req.seccomp {
+        Some(spec) => seccomp::parse_choice(spec),
+        None if req.tini_mode => seccomp::Choice::Unconfined,
+        None => seccomp::Choice::Builtin(seccomp::Builtin::Default),
+    }
+}
+
+impl Policy {
+    /// What a profile's includes/excludes are evaluated against: the capabilities the program
+    /// ends up with — the allow-list, or the bounding set when nothing is dropped (the set
+    /// Docker compares with) — and the running kernel.
+    pub fn seccomp_context(&self, proc: &ProcessState, kernel: (u32, u32)) -> seccomp::Context {
+        seccomp::Context {
+            caps: self.caps.unwrap_or(proc.bounding),
+            kernel,
+        }
+    }
 }
 
 /// Parses `NAME=SOFT[:HARD]`; a missing HARD equals SOFT; `unlimited` is allowed.
@@ -487,9 +535,34 @@ mod tests {
         assert!(build(req, &root()).unwrap().init_keeps_kill);
         let req = Request {
             allow_new_privileges: true,
+            seccomp: Some("unconfined".into()),
             ..Request::default()
         };
         assert!(build(req, &root()).unwrap().init_keeps_kill);
+    }
+
+    #[test]
+    fn a_filter_without_no_new_privs_needs_cap_sys_admin() {
+        let req = |seccomp: Option<&str>, cap_add: &[&str]| Request {
+            allow_new_privileges: true,
+            seccomp: seccomp.map(str::to_owned),
+            cap_add: cap_add.iter().map(|c| c.to_string()).collect(),
+            ..Request::default()
+        };
+        assert_eq!(
+            build(req(None, &[]), &root()),
+            Err(PolicyError::SeccompWithoutNoNewPrivs {
+                profile: "default".into()
+            })
+        );
+        assert_eq!(
+            build(req(Some("node"), &[]), &root())
+                .unwrap_err()
+                .to_string(),
+            "--seccomp node: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install a filter, and the program will not hold it; drop --allow-new-privileges, use --seccomp unconfined, or --cap-add SYS_ADMIN"
+        );
+        assert!(build(req(Some("unconfined"), &[]), &root()).is_ok());
+        assert!(build(req(None, &["sys_admin"]), &root()).is_ok());
     }
 
     #[test]

@@ -1,0 +1,409 @@
+//! The classic-BPF program for a `Plan`, and an interpreter to check it.
+//!
+//! Shape, in the order the kernel walks it:
+//! 1. arch must be AUDIT_ARCH_X86_64, else KILL_PROCESS (i386 `int 0x80` never gets through);
+//! 2. a number with the x32 bit set is killed the same way;
+//! 3. a balanced binary search over intervals of numbers, built with `jge` only. An interval
+//!    whose answer does not depend on arguments is a `ret` reached straight from the number
+//!    tests, so such a path reads only `nr` and `arch`: the kernel (5.11+) then caches an
+//!    "allow" for that number and skips the filter. The interval above the highest named
+//!    number is runc's ENOSYS stub.
+//! 4. a number with argument rules runs its branches: each condition compares the 64-bit
+//!    argument as two 32-bit words, high word first, unsigned.
+//!
+//! The program is built back to front, so every jump target already has a position; a target
+//! further than a conditional jump's 8-bit offset is reached through a `ja` trampoline.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use super::eval::{Decision, Plan};
+use super::model::{Action, ArgCmp, Op};
+use super::SeccompError;
+
+pub const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+pub const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+/// x32 calls enter the x86_64 table with this bit set in the number.
+pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+const OFFSET_NR: u32 = 0;
+const OFFSET_ARCH: u32 = 4;
+const OFFSET_ARGS: u32 = 16;
+
+const LD_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+const AND_K: u16 = (libc::BPF_ALU | libc::BPF_AND | libc::BPF_K) as u16;
+const JA: u16 = (libc::BPF_JMP | libc::BPF_JA) as u16;
+const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+const JGT: u16 = (libc::BPF_JMP | libc::BPF_JGT | libc::BPF_K) as u16;
+const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+const JSET: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+
+/// The kernel refuses longer programs.
+pub const MAX_INSTRUCTIONS: usize = libc::BPF_MAXINSNS as usize;
+
+/// A conditional jump can skip 255 instructions; one less leaves room for the trampoline
+/// the other branch of the same jump may need.
+const NEAR: usize = 254;
+
+/// A compiled filter, ready for seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog).
+#[derive(Clone)]
+pub struct Filter {
+    pub program: Vec<libc::sock_filter>,
+    /// SECCOMP_FILTER_FLAG_* bits the profile asked for.
+    pub flags: u32,
+}
+
+impl Filter {
+    pub fn len(&self) -> usize {
+        self.program.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.program.is_empty()
+    }
+
+    /// The most instructions any call can walk, whatever its number and arguments.
+    pub fn worst_case_walk(&self) -> usize {
+        worst_case_walk(&self.program)
+    }
+}
+
+impl fmt::Debug for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Filter")
+            .field("len", &self.program.len())
+            .field("flags", &self.flags)
+            .finish()
+    }
+}
+
+/// The input a filter sees (`struct seccomp_data`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeccompData {
+    pub nr: u32,
+    pub arch: u32,
+    pub instruction_pointer: u64,
+    pub args: [u64; 6],
+}
+
+impl SeccompData {
+    /// A native x86_64 call.
+    pub fn native(nr: u32, args: [u64; 6]) -> SeccompData {
+        SeccompData {
+            nr,
+            arch: AUDIT_ARCH_X86_64,
+            instruction_pointer: 0,
+            args,
+        }
+    }
+
+    fn word(&self, offset: u32) -> Option<u32> {
+        match offset {
+            OFFSET_NR => Some(self.nr),
+            OFFSET_ARCH => Some(self.arch),
+            8 => Some(self.instruction_pointer as u32),
+            12 => Some((self.instruction_pointer >> 32) as u32),
+            o if (OFFSET_ARGS..OFFSET_ARGS + 48).contains(&o) && o % 4 == 0 => {
+                let arg = self.args[((o - OFFSET_ARGS) / 8) as usize];
+                Some(if o % 8 == 0 {
+                    arg as u32
+                } else {
+                    (arg >> 32) as u32
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How one run of a program went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Walk {
+    /// The SECCOMP_RET_* value returned.
+    pub ret: u32,
+    /// Instructions executed, the `ret` included.
+    pub walked: usize,
+    /// Whether anything besides `nr` and `arch` was loaded: such a path defeats the kernel's
+    /// per-number action cache.
+    pub read_beyond_nr_arch: bool,
+}
+
+/// Runs `program` on `data` like the kernel's classic-BPF interpreter, for the instructions
+/// this emitter produces. `None` for anything else, or a jump out of the program.
+pub fn simulate(program: &[libc::sock_filter], data: &SeccompData) -> Option<Walk> {
+    let mut acc: u32 = 0;
+    let mut pc = 0usize;
+    let mut walked = 0usize;
+    let mut read_beyond_nr_arch = false;
+    loop {
+        let insn = program.get(pc)?;
+        walked += 1;
+        pc += 1;
+        match insn.code {
+            LD_ABS => {
+                acc = data.word(insn.k)?;
+                read_beyond_nr_arch |= insn.k != OFFSET_NR && insn.k != OFFSET_ARCH;
+            }
+            AND_K => acc &= insn.k,
+            JA => pc += insn.k as usize,
+            JEQ | JGT | JGE | JSET => {
+                let taken = match insn.code {
+                    JEQ => acc == insn.k,
+                    JGT => acc > insn.k,
+                    JGE => acc >= insn.k,
+                    _ => acc & insn.k != 0,
+                };
+                pc += usize::from(if taken { insn.jt } else { insn.jf });
+            }
+            RET_K => {
+                return Some(Walk {
+                    ret: insn.k,
+                    walked,
+                    read_beyond_nr_arch,
+                })
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The longest path through the program (jumps only go forward, so one pass from the end).
+pub fn worst_case_walk(program: &[libc::sock_filter]) -> usize {
+    let mut longest = vec![0usize; program.len() + 1];
+    for pc in (0..program.len()).rev() {
+        let insn = &program[pc];
+        let at = |offset: usize| longest.get(pc + 1 + offset).copied().unwrap_or(0);
+        longest[pc] = 1 + match insn.code {
+            RET_K => 0,
+            JA => at(insn.k as usize),
+            JEQ | JGT | JGE | JSET => at(usize::from(insn.jt)).max(at(usize::from(insn.jf))),
+            _ => at(0),
+        };
+    }
+    longest.first().copied().unwrap_or(0)
+}
+
+/// Compiles a plan into one filter.
+pub(crate) fn emit(plan: &Plan) -> Result<Vec<libc::sock_filter>, SeccompError> {
+    let mut b = Builder::default();
+    let intervals = intervals(plan);
+    let search = b.search(&intervals);
+    let kill = Action::KillProcess.ret();
+    let kill_x32 = b.ret(kill);
+    b.jump(JSET, X32_SYSCALL_BIT, kill_x32, search);
+    let nr_checks = b.load(OFFSET_NR);
+    let kill_foreign = b.ret(kill);
+    b.jump(JEQ, AUDIT_ARCH_X86_64, nr_checks, kill_foreign);
+    b.load(OFFSET_ARCH);
+    if b.rev.len() > MAX_INSTRUCTIONS {
+        return Err(SeccompError::FilterTooLong { len: b.rev.len() });
+    }
+    b.rev.reverse();
+    Ok(b.rev)
+}
+
+/// What a range of numbers gets: a constant, or the branches of one number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leaf<'a> {
+    Ret(u32),
+    Branches(&'a Decision),
+}
+
+/// `(first number, leaf)`, sorted, the first starting at 0; each runs to the next's start.
+/// Neighbours with the same constant are merged, which is what keeps the search short.
+fn intervals(plan: &Plan) -> Vec<(u32, Leaf<'_>)> {
+    let default = Leaf::Ret(plan.default.ret());
+    let mut out: Vec<(u32, Leaf<'_>)> = vec![(0, default)];
+    for (&nr, decision) in &plan.decisions {
+        let leaf = match decision.unconditional() {
+            Some(action) => Leaf::Ret(action.ret()),
+            None => Leaf::Branches(decision),
+        };
+        push_interval(&mut out, nr, leaf);
+        if let Some(next) = nr.checked_add(1) {
+            push_interval(&mut out, next, default);
+        }
+    }
+    if let Some(next) = plan.enosys_above.and_then(|max| max.checked_add(1)) {
+        out.retain(|&(start, _)| start < next);
+        push_interval(
+            &mut out,
+            next,
+            Leaf::Ret(Action::Errno(libc::ENOSYS as u16).ret()),
+        );
+    }
+    out
+}
+
+/// Starts a new interval at `start`: an empty interval before it is dropped, and one equal to
+/// its predecessor extends that.
+fn push_interval<'a>(out: &mut Vec<(u32, Leaf<'a>)>, start: u32, leaf: Leaf<'a>) {
+    if out
+        .last()
+        .is_some_and(|&(last_start, _)| last_start == start)
+    {
+        out.pop();
+    }
+    if out.last().is_some_and(|&(_, last)| last == leaf) {
+        return;
+    }
+    out.push((start, leaf));
+}
+
+/// Builds the program backwards: `rev[0]` is the last instruction. A label is an index into
+/// `rev`, so it stays valid while instructions are added in front of it.
+#[derive(Default)]
+struct Builder {
+    rev: Vec<libc::sock_filter>,
+    /// The nearest `ret` already emitted for each value, to share it while in reach.
+    rets: HashMap<u32, usize>,
+}
+
+type Label = usize;
+
+impl Builder {
+    fn push(&mut self, code: u16, jt: u8, jf: u8, k: u32) -> Label {
+        self.rev.push(libc::sock_filter { code, jt, jf, k });
+        self.rev.len() - 1
+    }
+
+    /// How far an instruction added now must skip to land on `target`.
+    fn distance(&self, target: Label) -> usize {
+        self.rev.len() - target - 1
+    }
+
+    fn ret(&mut self, value: u32) -> Label {
+        match self.rets.get(&value) {
+            Some(&label) if self.distance(label) <= NEAR => label,
+            _ => {
+                let label = self.push(RET_K, 0, 0, value);
+                self.rets.insert(value, label);
+                label
+            }
+        }
+    }
+
+    /// `target`, or a `ja` to it placed here when it is out of a conditional jump's reach.
+    fn near(&mut self, target: Label) -> Label {
+        if self.distance(target) <= NEAR {
+            target
+        } else {
+            let k = self.distance(target) as u32;
+            self.push(JA, 0, 0, k)
+        }
+    }
+
+    fn jump(&mut self, code: u16, k: u32, on_true: Label, on_false: Label) -> Label {
+        let on_true = self.near(on_true);
+        let on_false = self.near(on_false);
+        let jt = self.distance(on_true) as u8;
+        let jf = self.distance(on_false) as u8;
+        self.push(code, jt, jf, k)
+    }
+
+    /// A load falls through: callers add it right after (in front of) its successor.
+    fn load(&mut self, offset: u32) -> Label {
+        self.push(LD_ABS, 0, 0, offset)
+    }
+
+    fn and(&mut self, mask: u32) -> Label {
+        self.push(AND_K, 0, 0, mask)
+    }
+
+    /// The binary search: `nr >= start of the upper half` picks a half. The accumulator holds
+    /// `nr` throughout, as leaves never come back.
+    fn search(&mut self, intervals: &[(u32, Leaf<'_>)]) -> Label {
+        match intervals {
+            [] => self.ret(Action::KillProcess.ret()),
+            [(_, leaf)] => self.leaf(leaf),
+            _ => {
+                let mid = intervals.len() / 2;
+                let upper = self.search(&intervals[mid..]);
+                let lower = self.search(&intervals[..mid]);
+                self.jump(JGE, intervals[mid].0, upper, lower)
+            }
+        }
+    }
+
+    fn leaf(&mut self, leaf: &Leaf<'_>) -> Label {
+        match leaf {
+            Leaf::Ret(value) => self.ret(*value),
+            Leaf::Branches(decision) => self.branches(decision),
+        }
+    }
+
+    fn branches(&mut self, decision: &Decision) -> Label {
+        let mut next = self.ret(decision.fallback.ret());
+        for branch in decision.branches.iter().rev() {
+            let hit = self.ret(branch.action.ret());
+            next = self.all_of(&branch.args, hit, next);
+        }
+        next
+    }
+
+    fn all_of(&mut self, args: &[ArgCmp], hit: Label, miss: Label) -> Label {
+        args.iter()
+            .rev()
+            .fold(hit, |on_true, cmp| self.compare(cmp, on_true, miss))
+    }
+
+    /// One 64-bit comparison, as the high word decides unless it is equal.
+    fn compare(&mut self, cmp: &ArgCmp, on_true: Label, on_false: Label) -> Label {
+        let lo_offset = OFFSET_ARGS + 8 * u32::from(cmp.index);
+        let hi_offset = lo_offset + 4;
+        let (hi, lo) = (|v: u64| (v >> 32) as u32, |v: u64| v as u32);
+        let v = cmp.value;
+        match cmp.op {
+            Op::Equal => self.equal(hi_offset, lo_offset, v, on_true, on_false),
+            Op::NotEqual => self.equal(hi_offset, lo_offset, v, on_false, on_true),
+            Op::GreaterThan => self.ordered(JGT, hi_offset, lo_offset, v, on_true, on_false),
+            Op::GreaterOrEqual => self.ordered(JGE, hi_offset, lo_offset, v, on_true, on_false),
+            Op::LessOrEqual => self.ordered(JGT, hi_offset, lo_offset, v, on_false, on_true),
+            Op::LessThan => self.ordered(JGE, hi_offset, lo_offset, v, on_false, on_true),
+            Op::MaskedEqual => {
+                let datum = cmp.value_two;
+                let low = self.masked_word(lo_offset, lo(v), lo(datum), on_true, on_false);
+                self.masked_word(hi_offset, hi(v), hi(datum), low, on_false)
+            }
+        }
+    }
+
+    fn equal(&mut self, hi_off: u32, lo_off: u32, v: u64, t: Label, f: Label) -> Label {
+        self.jump(JEQ, v as u32, t, f);
+        let low = self.load(lo_off);
+        self.jump(JEQ, (v >> 32) as u32, low, f);
+        self.load(hi_off)
+    }
+
+    /// `arg > v` (JGT) or `arg >= v` (JGE): a greater high word decides, an equal one defers
+    /// to the low word.
+    fn ordered(
+        &mut self,
+        code: u16,
+        hi_off: u32,
+        lo_off: u32,
+        v: u64,
+        t: Label,
+        f: Label,
+    ) -> Label {
+        self.jump(code, v as u32, t, f);
+        let low = self.load(lo_off);
+        let high_equal = self.jump(JEQ, (v >> 32) as u32, low, f);
+        self.jump(JGT, (v >> 32) as u32, t, high_equal);
+        self.load(hi_off)
+    }
+
+    /// `(word & mask) == datum`. A zero mask makes the word irrelevant, so the common 32-bit
+    /// flag masks cost nothing for the high word.
+    fn masked_word(&mut self, offset: u32, mask: u32, datum: u32, t: Label, f: Label) -> Label {
+        if mask == 0 {
+            return if datum == 0 { t } else { f };
+        }
+        self.jump(JEQ, datum, t, f);
+        if mask != u32::MAX {
+            self.and(mask);
+        }
+        self.load(offset)
+    }
+}

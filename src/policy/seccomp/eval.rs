@@ -1,0 +1,329 @@
+//! From a profile as written to what each x86_64 system call gets.
+//!
+//! Two stages. `resolve_raw` does what Docker does before a runtime sees a profile: evaluate
+//! `includes`/`excludes` against the program's real capabilities, the native arch and the
+//! running kernel, and expand `archMap`; it also checks every string. `plan` then does what
+//! runc and libseccomp do with the result, as one decision per system call number.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use super::model::{self, Action, ArgCmp, RawCondition, RawProfile, RawSyscall};
+use super::{syscalls, At, Context, Origin, Profile, Rule, SeccompError};
+
+/// Docker's name for this architecture in `includes.arches` / `excludes.arches`.
+const NATIVE_ARCH: &str = "amd64";
+
+/// The OCI architecture an exported profile names.
+pub(crate) const NATIVE_SCMP_ARCH: &str = "SCMP_ARCH_X86_64";
+
+pub(crate) fn resolve_raw(
+    raw: RawProfile,
+    origin: Origin,
+    ctx: &Context,
+) -> Result<Profile, SeccompError> {
+    let profile = origin.to_string();
+    if raw.architectures.is_some() && raw.arch_map.is_some() {
+        return Err(SeccompError::ArchitecturesAndArchMap { profile });
+    }
+    log_foreign_architectures(&raw, &profile);
+    let default_action =
+        model::parse_action(&raw.default_action, raw.default_errno_ret, &profile, None)?;
+    let flags = model::parse_flags(raw.flags.as_deref().unwrap_or_default(), &profile)?;
+    let mut rules = Vec::new();
+    let mut unknown_names = Vec::new();
+    for (entry, call) in raw.syscalls.iter().flatten().enumerate() {
+        let Some(rule) = check_entry(entry, call, &profile, ctx)? else {
+            continue;
+        };
+        let (known, unknown): (Vec<String>, Vec<String>) = rule
+            .names
+            .into_iter()
+            .partition(|name| syscalls::number(name).is_some());
+        for name in &unknown {
+            log::debug!(
+                "{profile}: syscalls[{entry}]: `{name}` is not an x86_64 system call; skipped"
+            );
+        }
+        unknown_names.extend(unknown);
+        if !known.is_empty() {
+            rules.push(Rule {
+                names: known,
+                ..rule
+            });
+        }
+    }
+    unknown_names.sort();
+    unknown_names.dedup();
+    Ok(Profile {
+        origin,
+        default_action,
+        flags,
+        rules,
+        unknown_names,
+    })
+}
+
+/// Only the native architecture is filtered; the others a profile lists are what foreign-ABI
+/// calls would need, and hardinit kills those instead.
+fn log_foreign_architectures(raw: &RawProfile, profile: &str) {
+    let listed = raw.architectures.iter().flatten().chain(
+        raw.arch_map
+            .iter()
+            .flatten()
+            .filter(|map| map.architecture == NATIVE_SCMP_ARCH)
+            .flat_map(|map| map.sub_architectures.iter().flatten()),
+    );
+    for arch in listed.filter(|arch| *arch != NATIVE_SCMP_ARCH) {
+        log::debug!("{profile}: architecture {arch} is not filtered: foreign-ABI calls are killed");
+    }
+}
+
+/// Checks one `syscalls[]` entry and decides, as Docker does, whether it applies here.
+/// Every entry is checked, also those left out, so a typo shows up on any machine.
+fn check_entry(
+    entry: usize,
+    call: &RawSyscall,
+    profile: &str,
+    ctx: &Context,
+) -> Result<Option<Rule>, SeccompError> {
+    let names = entry_names(entry, call, profile)?;
+    let at = At::entry(entry, names.first().map(String::as_str));
+    let action = model::parse_action(&call.action, call.errno_ret, profile, Some(&at))?;
+    let args = call
+        .args
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, arg)| model::parse_arg(arg, profile, &at.arg(i)))
+        .collect::<Result<Vec<ArgCmp>, _>>()?;
+    let excluded = match &call.excludes {
+        Some(cond) => matches_any(cond, ctx, profile, &at)?,
+        None => false,
+    };
+    let included = match &call.includes {
+        Some(cond) => matches_all(cond, ctx, profile, &at)?,
+        None => true,
+    };
+    Ok((included && !excluded).then_some(Rule {
+        entry,
+        names,
+        action,
+        args,
+    }))
+}
+
+/// `names`, or the legacy single `name` (Docker refuses both at once).
+fn entry_names(
+    entry: usize,
+    call: &RawSyscall,
+    profile: &str,
+) -> Result<Vec<String>, SeccompError> {
+    let names = match (&call.name, &call.names) {
+        (Some(_), Some(names)) if !names.is_empty() => {
+            return Err(SeccompError::NameAndNames {
+                profile: profile.to_owned(),
+                at: At::entry(entry, call.name.as_deref()).to_string(),
+            })
+        }
+        (Some(name), _) => vec![name.clone()],
+        (None, names) => names.clone().unwrap_or_default(),
+    };
+    if names.is_empty() {
+        return Err(SeccompError::NoNames {
+            profile: profile.to_owned(),
+            at: At::entry(entry, None).to_string(),
+        });
+    }
+    if names.iter().any(String::is_empty) {
+        return Err(SeccompError::EmptyName {
+            profile: profile.to_owned(),
+            at: At::entry(entry, None).to_string(),
+        });
+    }
+    Ok(names)
+}
+
+/// `includes`: every listed condition must hold — all caps in the bounding set, the native
+/// arch among `arches`, the running kernel at least `minKernel`.
+fn matches_all(
+    cond: &RawCondition,
+    ctx: &Context,
+    profile: &str,
+    at: &At,
+) -> Result<bool, SeccompError> {
+    let arches_ok = cond
+        .arches
+        .as_ref()
+        .is_none_or(|arches| arches.is_empty() || arches.iter().any(|a| a == NATIVE_ARCH));
+    let caps_ok = cond
+        .caps
+        .iter()
+        .flatten()
+        .all(|cap| has_capability(ctx.caps, cap));
+    let kernel_ok = match min_kernel(cond, profile, at)? {
+        Some(min) => ctx.kernel >= min,
+        None => true,
+    };
+    Ok(arches_ok && caps_ok && kernel_ok)
+}
+
+/// `excludes`: any listed condition that holds excludes the entry — one of the caps present,
+/// the native arch listed, the running kernel at least `minKernel`.
+fn matches_any(
+    cond: &RawCondition,
+    ctx: &Context,
+    profile: &str,
+    at: &At,
+) -> Result<bool, SeccompError> {
+    let arch_hit = cond.arches.iter().flatten().any(|a| a == NATIVE_ARCH);
+    let cap_hit = cond
+        .caps
+        .iter()
+        .flatten()
+        .any(|cap| has_capability(ctx.caps, cap));
+    let kernel_hit = match min_kernel(cond, profile, at)? {
+        Some(min) => ctx.kernel >= min,
+        None => false,
+    };
+    Ok(arch_hit || cap_hit || kernel_hit)
+}
+
+/// Docker compares capability names as strings against the bounding set, so a name it does
+/// not know (or spelled without `CAP_`) is simply never present.
+fn has_capability(caps: u64, name: &str) -> bool {
+    caps::Capability::from_str(name)
+        .is_ok_and(|cap| cap.index() < 64 && caps & (1u64 << cap.index()) != 0)
+}
+
+/// An empty `minKernel` is no condition (Docker reads it as unset).
+fn min_kernel(
+    cond: &RawCondition,
+    profile: &str,
+    at: &At,
+) -> Result<Option<(u32, u32)>, SeccompError> {
+    match cond.min_kernel.as_deref() {
+        None | Some("") => Ok(None),
+        Some(text) => {
+            model::parse_min_kernel(text)
+                .map(Some)
+                .ok_or_else(|| SeccompError::MinKernel {
+                    profile: profile.to_owned(),
+                    at: at.to_string(),
+                    value: text.to_owned(),
+                })
+        }
+    }
+}
+
+/// What the filter does with one system call number that a rule names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decision {
+    /// Tried in order; the first whose conditions all hold gives the action.
+    pub branches: Vec<Branch>,
+    /// The action when no branch holds.
+    pub fallback: Action,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Branch {
+    pub action: Action,
+    pub args: Vec<ArgCmp>,
+}
+
+impl Decision {
+    /// The reference semantics the BPF is tested against.
+    #[cfg(test)]
+    pub fn action_for(&self, args: &[u64; 6]) -> Action {
+        self.branches
+            .iter()
+            .find(|b| b.args.iter().all(|cmp| cmp.holds(args)))
+            .map_or(self.fallback, |b| b.action)
+    }
+
+    pub fn unconditional(&self) -> Option<Action> {
+        self.branches.is_empty().then_some(self.fallback)
+    }
+}
+
+/// The whole filter as data: a decision per named number, the default, and the ENOSYS line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub default: Action,
+    pub decisions: BTreeMap<u32, Decision>,
+    /// Numbers above this one answer ENOSYS (runc's stub), so that software probing a newer
+    /// call falls back instead of failing on EPERM.
+    pub enosys_above: Option<u32>,
+}
+
+impl Plan {
+    /// What the filter answers for a native call (x32 and foreign ABIs are killed before
+    /// this is asked).
+    #[cfg(test)]
+    pub fn action_for(&self, nr: u32, args: &[u64; 6]) -> Action {
+        if self.enosys_above.is_some_and(|max| nr > max) {
+            return Action::Errno(libc::ENOSYS as u16);
+        }
+        self.decisions
+            .get(&nr)
+            .map_or(self.default, |d| d.action_for(args))
+    }
+}
+
+/// Builds the per-number decisions. The rules, in this order:
+/// - an entry whose action equals the default (data included) is ignored, as runc does;
+/// - entries are OR'd, the conditions within one entry AND'd;
+/// - when several entries hold, the strongest action wins (the kernel's order for stacked
+///   filters), and among equally strong ones the earlier entry;
+/// - so an unconditional entry ends the list: what is weaker than it can never win, and a
+///   conditional entry with the same action just before it changes nothing.
+pub(crate) fn plan(profile: &Profile) -> Plan {
+    let mut entries: BTreeMap<u32, Vec<&Rule>> = BTreeMap::new();
+    for rule in profile
+        .rules
+        .iter()
+        .filter(|r| r.action != profile.default_action)
+    {
+        for nr in rule.names.iter().filter_map(|name| syscalls::number(name)) {
+            entries.entry(nr).or_default().push(rule);
+        }
+    }
+    let decisions = entries
+        .into_iter()
+        .map(|(nr, rules)| (nr, decide(rules, profile.default_action)))
+        .collect();
+    let named_max = profile
+        .rules
+        .iter()
+        .flat_map(|r| r.names.iter())
+        .filter_map(|name| syscalls::number(name))
+        .max();
+    let enosys = Action::Errno(libc::ENOSYS as u16);
+    let stub_applies = !profile.default_action.lets_calls_run() && profile.default_action != enosys;
+    Plan {
+        default: profile.default_action,
+        decisions,
+        enosys_above: named_max.filter(|_| stub_applies),
+    }
+}
+
+fn decide(mut rules: Vec<&Rule>, default: Action) -> Decision {
+    // A stable sort keeps profile order among equally strong actions.
+    rules.sort_by_key(|r| r.action.strength_rank());
+    let mut branches = Vec::new();
+    let mut fallback = default;
+    for rule in rules {
+        if rule.args.is_empty() {
+            fallback = rule.action;
+            break;
+        }
+        branches.push(Branch {
+            action: rule.action,
+            args: rule.args.clone(),
+        });
+    }
+    while branches.last().is_some_and(|b| b.action == fallback) {
+        branches.pop();
+    }
+    Decision { branches, fallback }
+}

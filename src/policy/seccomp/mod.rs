@@ -1,0 +1,255 @@
+//! Seccomp: which profile, what it means on this machine, and the BPF that enforces it.
+//!
+//! Pure: profile *contents* are passed in, and the capabilities and kernel version the
+//! includes/excludes are evaluated against come in a `Context`. Installing the filter is
+//! `sys::install_seccomp_filter`.
+//!
+//! Where hardinit differs from Docker + runc on purpose:
+//! - `SCMP_ACT_KILL` kills the process, not the thread (runc kills the thread);
+//! - i386 (`int 0x80`) and x32 calls are killed even when a profile lists those
+//!   sub-architectures (Docker's default allows them); only native x86_64 calls are filtered;
+//! - when several entries for one call hold, the strongest action wins (libseccomp lets an
+//!   unconditional rule hide conditional ones of any action);
+//! - conditions on the same argument within one entry are AND'd (runc splits them into
+//!   separate, OR'd rules because libseccomp cannot express that);
+//! - a profile without `defaultAction` is an error (Docker treats it as "no seccomp").
+
+mod bpf;
+mod builtin;
+mod eval;
+mod export;
+mod model;
+mod summary;
+pub mod syscalls;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use bpf::{simulate, Filter, SeccompData, Walk, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
+pub use builtin::Builtin;
+pub use model::{Action, ArgCmp, Op};
+pub use summary::{Outcome, Summary};
+
+/// What `--seccomp` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    Unconfined,
+    Builtin(Builtin),
+    File(PathBuf),
+}
+
+/// `default`, `node` and `unconfined` are names; anything else is a path to a JSON profile.
+pub fn parse_choice(spec: &str) -> Choice {
+    match spec {
+        "unconfined" => Choice::Unconfined,
+        name => match Builtin::from_name(name) {
+            Some(builtin) => Choice::Builtin(builtin),
+            None => Choice::File(PathBuf::from(spec)),
+        },
+    }
+}
+
+impl Choice {
+    /// The file `resolve` needs the contents of, if any.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Choice::File(path) => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// What includes/excludes are evaluated against. The arch is always native x86_64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Context {
+    /// The capabilities the program will really have (its bounding set, as Docker uses):
+    /// bit N = capability N.
+    pub caps: u64,
+    /// The running kernel, `(major, minor)` as `uname -r` starts.
+    pub kernel: (u32, u32),
+}
+
+/// Reads `(major, minor)` from a kernel release such as `6.18.44-fc-v657` or `3.12-1-amd64`.
+pub fn parse_kernel_release(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.splitn(3, |c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Where a profile came from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Builtin(Builtin),
+    File(PathBuf),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Builtin(b) => write!(f, "built-in profile `{b}`"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// A profile as it applies here: includes/excludes evaluated, names not on x86_64 dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub origin: Origin,
+    pub default_action: Action,
+    /// SECCOMP_FILTER_FLAG_* bits.
+    pub flags: u32,
+    pub rules: Vec<Rule>,
+    /// Names the profile lists that x86_64 does not have (other arches, 32-bit variants).
+    pub unknown_names: Vec<String>,
+}
+
+/// One `syscalls[]` entry that applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Its index in the profile's `syscalls`.
+    pub entry: usize,
+    pub names: Vec<String>,
+    pub action: Action,
+    /// All must hold.
+    pub args: Vec<ArgCmp>,
+}
+
+/// Resolves `choice` into the profile to enforce, `None` for unconfined. For a file,
+/// `file_contents` holds what was read from it.
+pub fn resolve(
+    choice: &Choice,
+    file_contents: Option<&str>,
+    ctx: &Context,
+) -> Result<Option<Profile>, SeccompError> {
+    let (origin, json) = match choice {
+        Choice::Unconfined => return Ok(None),
+        Choice::Builtin(builtin) => (Origin::Builtin(*builtin), builtin.json()),
+        Choice::File(path) => match file_contents {
+            Some(json) => (Origin::File(path.clone()), json),
+            None => return Err(SeccompError::MissingContents { path: path.clone() }),
+        },
+    };
+    let raw = serde_json::from_str(json).map_err(|source| SeccompError::ParseProfile {
+        profile: origin.to_string(),
+        source,
+    })?;
+    eval::resolve_raw(raw, origin, ctx).map(Some)
+}
+
+impl Profile {
+    /// The profile in OCI form for the native arch, ready for
+    /// `docker run --security-opt seccomp=FILE`. Keys and entries keep a fixed order.
+    pub fn to_oci_json(&self) -> String {
+        export::oci_json(self)
+    }
+
+    pub fn summary(&self) -> Summary {
+        summary::summarize(self)
+    }
+
+    pub fn compile(&self) -> Result<Filter, SeccompError> {
+        let program = bpf::emit(&eval::plan(self))?;
+        Ok(Filter {
+            program,
+            flags: self.flags,
+        })
+    }
+}
+
+/// Where in a profile something is wrong: `syscalls[3] ("socket") args[1]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct At {
+    pub entry: usize,
+    pub name: Option<String>,
+    pub arg: Option<usize>,
+}
+
+impl At {
+    fn entry(entry: usize, name: Option<&str>) -> At {
+        At {
+            entry,
+            name: name.map(str::to_owned),
+            arg: None,
+        }
+    }
+
+    fn arg(&self, arg: usize) -> At {
+        At {
+            arg: Some(arg),
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "syscalls[{}]", self.entry)?;
+        if let Some(name) = &self.name {
+            write!(f, " ({name:?})")?;
+        }
+        if let Some(arg) = self.arg {
+            write!(f, " args[{arg}]")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeccompError {
+    #[error("no contents were read for seccomp profile {}", path.display())]
+    MissingContents { path: PathBuf },
+    #[error("malformed JSON in seccomp profile {profile}")]
+    ParseProfile {
+        profile: String,
+        source: serde_json::Error,
+    },
+    #[error("seccomp profile {profile}: {at}: unknown action {action:?}")]
+    UnknownAction {
+        profile: String,
+        at: String,
+        action: String,
+    },
+    #[error("seccomp profile {profile}: {at}: SCMP_ACT_NOTIFY needs a seccomp agent, which hardinit does not run")]
+    Notify { profile: String, at: String },
+    #[error("seccomp profile {profile}: {at}: errnoRet {errno} is above the largest errno, 4095")]
+    ErrnoRange {
+        profile: String,
+        at: String,
+        errno: u32,
+    },
+    #[error("seccomp profile {profile}: {at}: argument index {index} is out of range (a system call has arguments 0 to 5)")]
+    ArgIndex {
+        profile: String,
+        at: String,
+        index: u64,
+    },
+    #[error("seccomp profile {profile}: {at}: unknown comparison {op:?}")]
+    UnknownOp {
+        profile: String,
+        at: String,
+        op: String,
+    },
+    #[error("seccomp profile {profile}: {at}: the entry names no system call")]
+    NoNames { profile: String, at: String },
+    #[error("seccomp profile {profile}: {at}: a system call name is empty")]
+    EmptyName { profile: String, at: String },
+    #[error("seccomp profile {profile}: {at}: both `name` and `names` are given; use one")]
+    NameAndNames { profile: String, at: String },
+    #[error("seccomp profile {profile}: both `architectures` and `archMap` are given; use one")]
+    ArchitecturesAndArchMap { profile: String },
+    #[error("seccomp profile {profile}: {at}: minKernel {value:?} is not \"<kernel>.<major>\"")]
+    MinKernel {
+        profile: String,
+        at: String,
+        value: String,
+    },
+    #[error("seccomp profile {profile}: unknown flag {flag:?}")]
+    UnknownFlag { profile: String, flag: String },
+    #[error("the seccomp filter has {len} instructions, more than the kernel's limit of 4096")]
+    FilterTooLong { len: usize },
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+//! What `--print-policy` says about a profile: what each x86_64 call gets, counted.
+
+use std::fmt;
+
+use super::eval::{self, Plan};
+use super::model::{self, Action};
+use super::{bpf, syscalls, Profile};
+
+/// How one x86_64 system call is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The same action whatever the arguments, named by the profile.
+    Always(Action),
+    /// The action depends on the arguments.
+    ByArguments,
+    /// Not named: the default action.
+    Default,
+    /// Above the highest number the profile names: ENOSYS.
+    AboveHighest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub origin: String,
+    pub default_action: Action,
+    pub flags: Vec<&'static str>,
+    /// Outcomes in a fixed order, each with the calls it covers (by number).
+    pub groups: Vec<(Outcome, Vec<&'static str>)>,
+    pub enosys_above: Option<u32>,
+    pub unknown_names: usize,
+    /// Instructions in the compiled filter and the most any call walks; `None` when it
+    /// does not compile (the error is reported by `compile`).
+    pub bpf: Option<(usize, usize)>,
+}
+
+impl Summary {
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.names(outcome).len()
+    }
+
+    pub fn names(&self, outcome: Outcome) -> &[&'static str] {
+        self.groups
+            .iter()
+            .find(|(o, _)| *o == outcome)
+            .map_or(&[], |(_, names)| names.as_slice())
+    }
+}
+
+pub(crate) fn summarize(profile: &Profile) -> Summary {
+    let plan = eval::plan(profile);
+    let mut groups: Vec<(Outcome, Vec<&'static str>)> = Vec::new();
+    for &(name, nr) in syscalls::X86_64.iter() {
+        let outcome = outcome(&plan, nr);
+        match groups.iter_mut().find(|(o, _)| *o == outcome) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((outcome, vec![name])),
+        }
+    }
+    groups.sort_by_key(|(outcome, _)| group_order(*outcome));
+    let bpf = bpf::emit(&plan)
+        .ok()
+        .map(|program| (program.len(), bpf::worst_case_walk(&program)));
+    Summary {
+        origin: profile.origin.to_string(),
+        default_action: profile.default_action,
+        flags: model::flag_names(profile.flags),
+        groups,
+        enosys_above: plan.enosys_above,
+        unknown_names: profile.unknown_names.len(),
+        bpf,
+    }
+}
+
+fn outcome(plan: &Plan, nr: u32) -> Outcome {
+    if plan.enosys_above.is_some_and(|max| nr > max) {
+        return Outcome::AboveHighest;
+    }
+    match plan.decisions.get(&nr) {
+        None => Outcome::Default,
+        Some(decision) => decision
+            .unconditional()
+            .map_or(Outcome::ByArguments, Outcome::Always),
+    }
+}
+
+/// Allowed first, then the rest from the most permissive action to the strongest.
+fn group_order(outcome: Outcome) -> (u8, i64) {
+    match outcome {
+        Outcome::Always(action) => (0, -i64::from(action.strength_rank())),
+        Outcome::ByArguments => (1, 0),
+        Outcome::Default => (2, 0),
+        Outcome::AboveHighest => (3, 0),
+    }
+}
+
+/// Groups this small are listed by name.
+const LIST_NAMES_UP_TO: usize = 12;
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "seccomp: {}", self.origin)?;
+        writeln!(f, "  default action: {}", self.default_action)?;
+        writeln!(
+            f,
+            "  x86_64 system calls ({} known, up to Linux 6.18); foreign-ABI calls are killed:",
+            syscalls::X86_64.len()
+        )?;
+        for (outcome, names) in &self.groups {
+            write!(f, "    {:>4}  {}", names.len(), self.describe(*outcome))?;
+            if names.len() <= LIST_NAMES_UP_TO {
+                write!(f, ": {}", names.join(" "))?;
+            }
+            writeln!(f)?;
+        }
+        writeln!(f, "  names not on x86_64, skipped: {}", self.unknown_names)?;
+        if !self.flags.is_empty() {
+            writeln!(f, "  flags: {}", self.flags.join(" "))?;
+        }
+        match self.bpf {
+            Some((len, walk)) => write!(
+                f,
+                "  BPF: {len} instructions, at most {walk} walked per call"
+            ),
+            None => write!(f, "  BPF: does not compile"),
+        }
+    }
+}
+
+impl Summary {
+    fn describe(&self, outcome: Outcome) -> String {
+        match outcome {
+            Outcome::Always(action) => action.to_string(),
+            Outcome::ByArguments => "by argument rules".to_owned(),
+            Outcome::Default => format!("default: {}", self.default_action),
+            Outcome::AboveHighest => format!(
+                "errno 38 (ENOSYS): above {}, the highest number named",
+                self.enosys_above.unwrap_or_default()
+            ),
+        }
+    }
+}
