@@ -214,7 +214,7 @@ pub struct Proc {
 }
 
 impl Proc {
-    fn parse(line: &str) -> Proc {
+    pub fn parse(line: &str) -> Proc {
         // comm may hold spaces and parentheses: it ends at the last ')'.
         let open = line
             .find(" (")
@@ -326,6 +326,16 @@ pub enum HttpFailure {
     Truncated(String),
 }
 
+impl std::fmt::Display for HttpFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HttpFailure::NotSent(e) => write!(f, "request not sent: {e}"),
+            HttpFailure::NoReply(why) => write!(f, "no reply: {why}"),
+            HttpFailure::Truncated(partial) => write!(f, "reply cut short: {partial:?}"),
+        }
+    }
+}
+
 /// One request on its own connection to 127.0.0.1:`port` (`Connection: close`).
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> Result<Reply, HttpFailure> {
     let mut stream =
@@ -374,9 +384,9 @@ fn parse_reply(text: &str) -> Option<Reply> {
 #[track_caller]
 pub fn assert_service_works(port: u16) {
     let note = format!("note {}", std::process::id());
-    let stored = http(port, "POST", "/notes", &note).unwrap();
+    let stored = http(port, "POST", "/notes", &note).unwrap_or_else(|e| panic!("POST /notes: {e}"));
     assert_eq!((stored.status, stored.body.as_str()), (201, "stored\n"));
-    let read = http(port, "GET", "/notes", "").unwrap();
+    let read = http(port, "GET", "/notes", "").unwrap_or_else(|e| panic!("GET /notes: {e}"));
     assert_eq!((read.status, read.body), (200, format!("{note}\n")));
 }
 
@@ -455,15 +465,16 @@ fn docker_seed_flags_still_work_when_started_non_root() {
         let docker = Docker::default_daemon();
         let port = free_port();
         let env = node_env(port);
-        // The seed's flags. Its read-only root needs a writable mount where the service
-        // writes, as the seed itself has (`--tmpfs /app/data`).
+        // The seed's flags. Its read-only root needs a writable place where the service
+        // writes: a volume, as in the seed (`-v app-data:/data`), which Docker fills from the
+        // image, node's ownership included (a bare --tmpfs there is root's, mode 755).
         let mut args: Vec<&str> = vec![
             "--network",
             "host",
             "--read-only",
             "--tmpfs",
             "/tmp",
-            "--tmpfs",
+            "--volume",
             "/app/data",
             "--cap-drop",
             "ALL",
@@ -478,9 +489,8 @@ fn docker_seed_flags_still_work_when_started_non_root() {
         c.wait_healthy(port);
         assert_service_works(port);
         let node = child_of_pid1(&c.processes(), "node");
-        // Started as uid 1000 without a group: Docker gives no supplementary group, and a
-        // non-root hardinit cannot change that.
-        assert_eq!(c.hardening_of(node), hardened_node("", "2"));
+        // Docker started it as uid 1000 with gid and groups 1000 (from the image's passwd).
+        assert_eq!(c.hardening_of(node), hardened_node("1000", "2"));
     });
 }
 
@@ -648,6 +658,15 @@ fn docker_orphans_leave_no_zombie() {
     });
 }
 
+/// A directory removed when the guard drops.
+pub struct Scratch(pub PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A second Docker daemon with its own root, state, pidfile and socket; stopped, and its
 /// directory removed, when the guard drops.
 pub struct Dockerd {
@@ -750,6 +769,7 @@ fn docker_init_path_runs_hardinit_as_docker_init() {
     timed("scenario 5 (dockerd --init-path)", || {
         let bin = PathBuf::from(format!("/tmp/hardinit-docker-init-{}", std::process::id()));
         std::fs::create_dir_all(&bin).unwrap();
+        let _bin = Scratch(bin.clone());
         let init = bin.join("docker-init");
         std::fs::copy(hardinit, &init).unwrap();
         let version = util::run_with_timeout(
@@ -820,8 +840,5 @@ fn docker_init_path_runs_hardinit_as_docker_init() {
             zombies_left_by_orphans(docker, &["--init"], base, &script),
             vec![]
         );
-        drop(c);
-        drop(daemon);
-        std::fs::remove_dir_all(&bin).unwrap();
     });
 }

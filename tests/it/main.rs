@@ -2,4 +2,5 @@
 //! Every spawned process has a timeout; a failure prints command, status, stdout and stderr.
 
 mod docker;
+mod runc;
 mod util;
