@@ -1,2 +1,502 @@
-//! The only module with `unsafe`: thin wrappers around the system calls hardinit makes.
+//! The only module with `unsafe`: thin wrappers around the system calls hardinit makes that
+//! nix does not cover safely. Each wrapper returns `Result<_, Errno>` and allocates nothing, so
+//! the child may call it between fork and execve.
 #![allow(unsafe_code)]
+
+use std::ffi::{CStr, CString, OsString};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::ffi::OsStringExt;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::resource::Resource;
+use nix::unistd::Pid;
+
+/// A kernel signal set: bit N-1 stands for signal N (1..=64). The libc `sigset_t` helpers
+/// refuse the signals glibc and musl reserve for themselves (32..=34); the raw system calls
+/// do not, and hardinit must block, wait for and forward every one of them.
+pub type SigMask = u64;
+
+/// Every signal 1..=64. The kernel silently keeps SIGKILL and SIGSTOP unblocked.
+pub const ALL_SIGNALS: SigMask = u64::MAX;
+
+/// The bit that stands for `signo` in a [`SigMask`].
+pub const fn sig_bit(signo: i32) -> SigMask {
+    1u64 << (signo - 1)
+}
+
+const KERNEL_SIGSET_SIZE: libc::size_t = std::mem::size_of::<SigMask>();
+
+/// Replaces the calling thread's signal mask and returns the previous one.
+pub fn set_signal_mask(mask: SigMask) -> Result<SigMask, Errno> {
+    let mut old: SigMask = 0;
+    // SAFETY: both pointers refer to live 8-byte kernel sigsets for the duration of the call,
+    // and the size passed is exactly that of the kernel's sigset on every 64-bit Linux arch.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &mask as *const SigMask,
+            &mut old as *mut SigMask,
+            KERNEL_SIGSET_SIZE,
+        )
+    };
+    Errno::result(rc).map(|_| old)
+}
+
+/// What a signal does when it arrives and is not blocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Default,
+    Ignore,
+}
+
+/// Sets `signo`'s disposition and returns the previous one (a handler counts as `Default`:
+/// execve resets handlers to the default anyway).
+pub fn set_disposition(signo: i32, to: Disposition) -> Result<Disposition, Errno> {
+    let handler = match to {
+        Disposition::Default => libc::SIG_DFL,
+        Disposition::Ignore => libc::SIG_IGN,
+    };
+    // SAFETY: sigaction is plain data; zeroed is a valid value (empty mask, no flags).
+    let mut new: libc::sigaction = unsafe { std::mem::zeroed() };
+    new.sa_sigaction = handler;
+    // SAFETY: as above.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers refer to live sigaction structs; SIG_DFL and SIG_IGN install no
+    // code, so no handler can run with broken invariants.
+    let rc = unsafe { libc::sigaction(signo, &new, &mut old) };
+    Errno::result(rc)?;
+    Ok(if old.sa_sigaction == libc::SIG_IGN {
+        Disposition::Ignore
+    } else {
+        Disposition::Default
+    })
+}
+
+/// The part of a `siginfo_t` the supervisor needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SigInfo {
+    pub signo: i32,
+}
+
+/// Waits for one signal of `mask` (which must be blocked). `None` waits forever: no timer, no
+/// wake-up while nothing happens. Returns `Errno::EAGAIN` when `timeout` passes.
+pub fn wait_for_signal(mask: SigMask, timeout: Option<Duration>) -> Result<SigInfo, Errno> {
+    let ts = timeout.map(|t| libc::timespec {
+        tv_sec: t.as_secs().try_into().unwrap_or(libc::time_t::MAX),
+        tv_nsec: t.subsec_nanos().into(),
+    });
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: siginfo_t is plain data and zeroed is valid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: mask, info and (when present) ts are live for the call; the size is the kernel
+    // sigset's. rt_sigtimedwait only writes into `info`.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigtimedwait,
+            &mask as *const SigMask,
+            &mut info as *mut libc::siginfo_t,
+            ts_ptr,
+            KERNEL_SIGSET_SIZE,
+        )
+    };
+    let signo = Errno::result(rc)?;
+    Ok(SigInfo {
+        signo: signo as i32,
+    })
+}
+
+/// Sends `signo` (any number 1..=64, real-time included) to `pid` (negative: a process group).
+pub fn send_signal(pid: i32, signo: i32) -> Result<(), Errno> {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    let rc = unsafe { libc::kill(pid, signo) };
+    Errno::result(rc).map(drop)
+}
+
+/// The outcome of `fork`.
+pub enum Forked {
+    Parent(Pid),
+    Child,
+}
+
+/// Forks the calling process.
+pub fn fork() -> Result<Forked, Errno> {
+    // SAFETY: hardinit never starts a thread (DESIGN.md: PID 1 stays single-threaded), so the
+    // child is a full copy with no lock held by a vanished thread; it only makes system calls
+    // and then execs or `_exit`s.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Parent { child } => Ok(Forked::Parent(child)),
+        nix::unistd::ForkResult::Child => Ok(Forked::Child),
+    }
+}
+
+/// Leaves the forked child at once, without running atexit handlers or flushing stdio
+/// buffers that belong to the parent.
+pub fn exit_child(code: i32) -> ! {
+    // SAFETY: _exit takes an integer and never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// A program image ready for execve: the strings and the NULL-terminated pointer arrays that
+/// point into them are built before fork, so the child allocates nothing.
+pub struct ExecImage {
+    path: CString,
+    _argv: Vec<CString>,
+    _envp: Vec<CString>,
+    argv_ptrs: Vec<*const libc::c_char>,
+    envp_ptrs: Vec<*const libc::c_char>,
+}
+
+/// An argument or environment entry held a NUL byte, which execve cannot pass.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} contains a NUL byte: {value:?}")]
+pub struct NulInArgument {
+    pub what: &'static str,
+    pub value: OsString,
+}
+
+impl ExecImage {
+    pub fn new(
+        path: OsString,
+        argv: Vec<OsString>,
+        envp: Vec<OsString>,
+    ) -> Result<Self, NulInArgument> {
+        let path = to_cstring("program path", path)?;
+        let argv = to_cstrings("argument", argv)?;
+        let envp = to_cstrings("environment entry", envp)?;
+        let argv_ptrs = null_terminated(&argv);
+        let envp_ptrs = null_terminated(&envp);
+        Ok(ExecImage {
+            path,
+            _argv: argv,
+            _envp: envp,
+            argv_ptrs,
+            envp_ptrs,
+        })
+    }
+
+    pub fn path(&self) -> &CStr {
+        &self.path
+    }
+
+    /// Replaces the process image; returns only on failure.
+    pub fn exec(&self) -> Errno {
+        // SAFETY: path is a valid C string; argv_ptrs and envp_ptrs are NULL-terminated arrays
+        // of pointers into CStrings owned by `self`, which outlives the call (on success the
+        // process image is replaced, on failure nothing was freed).
+        unsafe {
+            libc::execve(
+                self.path.as_ptr(),
+                self.argv_ptrs.as_ptr(),
+                self.envp_ptrs.as_ptr(),
+            )
+        };
+        Errno::last()
+    }
+}
+
+fn to_cstring(what: &'static str, value: OsString) -> Result<CString, NulInArgument> {
+    CString::new(value.clone().into_vec()).map_err(|_| NulInArgument { what, value })
+}
+
+fn to_cstrings(what: &'static str, values: Vec<OsString>) -> Result<Vec<CString>, NulInArgument> {
+    values.into_iter().map(|v| to_cstring(what, v)).collect()
+}
+
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+/// Calls prctl with integer arguments only.
+fn prctl(option: libc::c_int, arg2: libc::c_ulong) -> Result<libc::c_int, Errno> {
+    // SAFETY: every option hardinit uses takes integer arguments only; no pointer is passed.
+    let rc = unsafe {
+        libc::prctl(
+            option,
+            arg2,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    Errno::result(rc)
+}
+
+/// Removes capability `cap` from the bounding set (needs CAP_SETPCAP in the effective set).
+pub fn drop_bounding_cap(cap: u8) -> Result<(), Errno> {
+    prctl(libc::PR_CAPBSET_DROP, cap.into()).map(drop)
+}
+
+/// Whether capability `cap` is in the bounding set.
+pub fn bounding_has(cap: u8) -> Result<bool, Errno> {
+    prctl(libc::PR_CAPBSET_READ, cap.into()).map(|r| r == 1)
+}
+
+/// Sets or clears PR_SET_KEEPCAPS.
+pub fn set_keepcaps(on: bool) -> Result<(), Errno> {
+    prctl(libc::PR_SET_KEEPCAPS, on.into()).map(drop)
+}
+
+/// Clears the ambient set.
+pub fn clear_ambient() -> Result<(), Errno> {
+    // SAFETY: integer-only prctl option.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// Raises capability `cap` in the ambient set (it must be permitted and inheritable).
+pub fn raise_ambient(cap: u8) -> Result<(), Errno> {
+    // SAFETY: integer-only prctl option.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+            libc::c_ulong::from(cap),
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// Sets the signal this process gets when its parent dies (0 clears it).
+pub fn set_parent_death_signal(signo: i32) -> Result<(), Errno> {
+    prctl(libc::PR_SET_PDEATHSIG, signo as libc::c_ulong).map(drop)
+}
+
+/// Sets no_new_privs; it cannot be cleared again.
+pub fn set_no_new_privs() -> Result<(), Errno> {
+    // SAFETY: integer-only prctl option.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_SET_NO_NEW_PRIVS,
+            1 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// Sets or clears the dumpable flag (0 also forbids ptrace by same-uid processes).
+pub fn set_dumpable(on: bool) -> Result<(), Errno> {
+    prctl(libc::PR_SET_DUMPABLE, on.into()).map(drop)
+}
+
+/// Makes this process a child subreaper: orphans below it are re-parented to it.
+pub fn set_child_subreaper() -> Result<(), Errno> {
+    prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map(drop)
+}
+
+/// The three 64-bit capability sets of a thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CapSets {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+}
+
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Reads the calling thread's capability sets.
+pub fn get_caps() -> Result<CapSets, Errno> {
+    let mut header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: header is a valid v3 header and data has room for the two words v3 returns.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    };
+    Errno::result(rc)?;
+    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+    Ok(CapSets {
+        effective: join(data[0].effective, data[1].effective),
+        permitted: join(data[0].permitted, data[1].permitted),
+        inheritable: join(data[0].inheritable, data[1].inheritable),
+    })
+}
+
+/// Sets the calling thread's capability sets.
+pub fn set_caps(sets: CapSets) -> Result<(), Errno> {
+    let mut header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let split = |v: u64| (v as u32, (v >> 32) as u32);
+    let (e0, e1) = split(sets.effective);
+    let (p0, p1) = split(sets.permitted);
+    let (i0, i1) = split(sets.inheritable);
+    let data = [
+        CapData {
+            effective: e0,
+            permitted: p0,
+            inheritable: i0,
+        },
+        CapData {
+            effective: e1,
+            permitted: p1,
+            inheritable: i1,
+        },
+    ];
+    // SAFETY: header is a valid v3 header for the calling thread (pid 0) and data holds the
+    // two words v3 reads; the kernel only reads from both.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_capset,
+            &mut header as *mut CapHeader,
+            data.as_ptr(),
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// Applies a Landlock ruleset to the calling thread (no_new_privs or CAP_SYS_ADMIN needed).
+pub fn landlock_restrict_self(ruleset: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: landlock_restrict_self takes an fd, kept open by the borrow, and flags 0.
+    let rc = unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset.as_raw_fd(), 0u32) };
+    Errno::result(rc).map(drop)
+}
+
+/// Installs a classic-BPF seccomp filter on the calling thread.
+pub fn install_seccomp_filter(
+    program: &[libc::sock_filter],
+    flags: libc::c_ulong,
+) -> Result<(), Errno> {
+    let len = u16::try_from(program.len()).map_err(|_| Errno::EINVAL)?;
+    let fprog = libc::sock_fprog {
+        len,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: fprog points at `program`, which lives across the call, with its exact length;
+    // the kernel copies the program and does not keep the pointer.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// Closes every descriptor from `first` up.
+pub fn close_fds_from(first: u32) -> Result<(), Errno> {
+    // SAFETY: close_range takes integers; the caller owns no Rust object wrapping these fds
+    // (it is called before any are opened, or with the ones it keeps below `first`).
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) };
+    Errno::result(rc).map(drop)
+}
+
+/// Writes all of `bytes` to `fd` (the child's error report; short writes cannot happen for
+/// 8 bytes on a pipe, but EINTR is retried).
+pub fn write_all(fd: BorrowedFd<'_>, bytes: &[u8]) -> Result<(), Errno> {
+    let mut done = 0;
+    while done < bytes.len() {
+        match nix::unistd::write(fd, &bytes[done..]) {
+            Ok(n) => done += n,
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Fills `buf` with the supplementary groups and returns how many there are (EINVAL when
+/// `buf` is too small). The buffer is allocated before fork.
+pub fn get_groups(buf: &mut [libc::gid_t]) -> Result<usize, Errno> {
+    let len = libc::c_int::try_from(buf.len()).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: buf has room for exactly `len` gids and getgroups writes at most that many.
+    let rc = unsafe { libc::getgroups(len, buf.as_mut_ptr()) };
+    Errno::result(rc).map(|n| n as usize)
+}
+
+/// Sets the supplementary groups (needs CAP_SETGID).
+pub fn set_groups(groups: &[u32]) -> Result<(), Errno> {
+    // SAFETY: groups points at `len` gid_t values (u32 on Linux) that live across the call;
+    // the kernel only reads them.
+    let rc = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
+    Errno::result(rc).map(drop)
+}
+
+/// The resource limits hardinit knows by name (the `RLIMIT_` suffix, lowercase).
+pub const RLIMITS: &[(&str, Resource)] = &[
+    ("as", Resource::RLIMIT_AS),
+    ("core", Resource::RLIMIT_CORE),
+    ("cpu", Resource::RLIMIT_CPU),
+    ("data", Resource::RLIMIT_DATA),
+    ("fsize", Resource::RLIMIT_FSIZE),
+    ("locks", Resource::RLIMIT_LOCKS),
+    ("memlock", Resource::RLIMIT_MEMLOCK),
+    ("msgqueue", Resource::RLIMIT_MSGQUEUE),
+    ("nice", Resource::RLIMIT_NICE),
+    ("nofile", Resource::RLIMIT_NOFILE),
+    ("nproc", Resource::RLIMIT_NPROC),
+    ("rss", Resource::RLIMIT_RSS),
+    ("rtprio", Resource::RLIMIT_RTPRIO),
+    ("rttime", Resource::RLIMIT_RTTIME),
+    ("sigpending", Resource::RLIMIT_SIGPENDING),
+    ("stack", Resource::RLIMIT_STACK),
+];
+
+/// How a child ended, from a raw wait status. nix's `WaitStatus` cannot name real-time
+/// signals, and a program killed by SIGRTMIN+n must still be reported as 128+signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildEnd {
+    Exited(i32),
+    Signaled(i32),
+}
+
+/// Reaps one child that has ended. `Ok(None)` with `block == false` means none has ended
+/// yet; `Err(ECHILD)` means there are no children at all.
+pub fn reap_child(block: bool) -> Result<Option<(i32, ChildEnd)>, Errno> {
+    let mut status: libc::c_int = 0;
+    let flags = if block { 0 } else { libc::WNOHANG };
+    // SAFETY: status is a live int the kernel writes the wait status into.
+    let pid = Errno::result(unsafe { libc::waitpid(-1, &mut status, flags) })?;
+    if pid == 0 {
+        return Ok(None);
+    }
+    let end = if libc::WIFSIGNALED(status) {
+        ChildEnd::Signaled(libc::WTERMSIG(status))
+    } else {
+        ChildEnd::Exited(libc::WEXITSTATUS(status))
+    };
+    Ok(Some((pid, end)))
+}

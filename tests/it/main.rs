@@ -2,5 +2,8 @@
 //! Every spawned process has a timeout; a failure prints command, status, stdout and stderr.
 
 mod docker;
+mod pid1;
+mod privileges;
 mod runc;
+#[allow(dead_code)] // each test module uses its own subset of the helpers
 mod util;

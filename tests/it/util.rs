@@ -193,3 +193,165 @@ pub fn c_probe(name: &str) -> PathBuf {
     }
     out
 }
+
+/// A process started in the background with its stdout read line by line; killed on drop.
+pub struct Background {
+    pub child: std::process::Child,
+    pub cmd: String,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Background {
+    #[track_caller]
+    pub fn start(cmd: &mut Command) -> Background {
+        cmd.stdin(Stdio::null());
+        Self::spawn(cmd)
+    }
+
+    /// Like `start`, with a pipe to the process's stdin.
+    #[track_caller]
+    pub fn start_with_stdin(cmd: &mut Command) -> (Background, std::process::ChildStdin) {
+        cmd.stdin(Stdio::piped());
+        let mut bg = Self::spawn(cmd);
+        let stdin = bg.child.stdin.take().unwrap();
+        (bg, stdin)
+    }
+
+    #[track_caller]
+    fn spawn(cmd: &mut Command) -> Background {
+        let desc = describe(cmd);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {desc}: {e}"));
+        let out = child.stdout.take().unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Background {
+            child,
+            cmd: desc,
+            lines: rx,
+            stderr,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// The next stdout line, or a panic with everything known after `timeout`.
+    #[track_caller]
+    pub fn next_line(&mut self, timeout: Duration) -> String {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => line,
+            Err(e) => panic!(
+                "no stdout line within {timeout:?} ({e})\ncommand: {}\n--- stderr ---\n{}",
+                self.cmd,
+                self.stderr()
+            ),
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits for the exit status, killing the process after `timeout`.
+    #[track_caller]
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                panic!(
+                    "did not exit within {timeout:?}\ncommand: {}\n--- stderr ---\n{}",
+                    self.cmd,
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value of `field` (e.g. "Uid") in /proc/PID/status, whitespace-normalised.
+pub fn status_field(pid: i32, field: &str) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_status_field(&text, field)
+}
+
+/// The value of `field` in a /proc/*/status text, whitespace-normalised.
+pub fn parse_status_field(text: &str, field: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// The pids of `pid`'s children.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Polls `cond` every 10 ms for up to `timeout`.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    cond()
+}
+
+/// Sends `signo` to `pid`, failing the test if it cannot.
+#[track_caller]
+pub fn send(pid: i32, signo: i32) {
+    let out = run_with_timeout(
+        Command::new("kill")
+            .arg(format!("-{signo}"))
+            .arg(pid.to_string()),
+        Duration::from_secs(5),
+    );
+    assert!(
+        out.status.success(),
+        "cannot send signal {signo} to {pid}\n{out}"
+    );
+}

@@ -1,0 +1,327 @@
+//! The command line: tini-compatible flags, hardinit's hardening flags and the environment
+//! fallbacks tini reads (the environment is passed in; nothing here calls getenv).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::{ArgAction, Parser};
+
+use crate::policy::Request;
+
+const EXAMPLES: &str = "\
+Examples:
+  hardinit -- node server.js
+      hardened defaults: no capabilities (bounding set included), no_new_privs, Docker's
+      default seccomp profile; warns because the program still runs as root
+  hardinit --user node --read-only --writable /tmp --seccomp node -- node server.js
+      the full checklist for a Node.js service
+  hardinit --user 1000 --cap-add NET_BIND_SERVICE -- node server.js
+      a non-root service that may bind port 80
+  hardinit --user node --print-policy -- node server.js
+      show what would be applied, run nothing
+  hardinit --user node -- hardinit --inspect --expect hardened
+      prove it: the hardened child inspects itself (exit 1 names what does not hold)
+  hardinit --export-seccomp node > node-seccomp.json
+      the built-in Node.js profile as OCI JSON, to extend and pass back with --seccomp FILE
+
+Invoked as `tini` or `docker-init`, hardinit keeps tini's defaults (nothing dropped, no
+seccomp) unless a hardening flag asks for more.
+
+Environment: TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP (set = on), TINI_VERBOSITY (a number;
+overrides -v), HARDINIT_LANDLOCK_ABI (testing aid: pretend the kernel's Landlock ABI is N).
+
+Exit status: the program's exit code, or 128+N when signal N killed it (0 for codes given
+to -e); 125 when hardinit itself fails (setup, hardening, bad input); 126 when the program
+cannot be executed; 127 when it is not found; 2 for usage errors; with --inspect, 1 when an
+expectation fails.";
+
+/// hardinit: a PID-1 launcher that reaps zombies, forwards signals and applies the
+/// container-hardening checklist before it execs PROGRAM.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hardinit",
+    disable_version_flag = true,
+    after_help = EXAMPLES,
+    override_usage = "hardinit [OPTIONS] [--] PROGRAM [ARGS]...\n       hardinit --inspect [--json] [--expect LIST]\n       hardinit --export-seccomp PROFILE"
+)]
+pub struct Args {
+    /// Register as a child subreaper (automatic when hardinit is not PID 1)
+    #[arg(short = 's', help_heading = "Init")]
+    pub subreaper: bool,
+    /// Forward signals to the program's whole process group
+    #[arg(short = 'g', help_heading = "Init")]
+    pub kill_group: bool,
+    /// The signal hardinit gets when its parent dies (e.g. SIGKILL, TERM)
+    #[arg(short = 'p', value_name = "SIGNAL", help_heading = "Init")]
+    pub parent_death: Option<String>,
+    /// Raise the log level (repeatable: info, debug, trace)
+    #[arg(short = 'v', action = ArgAction::Count, help_heading = "Init")]
+    pub verbose: u8,
+    /// Warn for every zombie reaped that is not the program
+    #[arg(short = 'w', help_heading = "Init")]
+    pub warn_zombies: bool,
+    /// Map the program's exit code CODE to 0 (repeatable)
+    #[arg(short = 'e', value_name = "CODE", value_parser = clap::value_parser!(u8), help_heading = "Init")]
+    pub remap_exit: Vec<u8>,
+    /// Seconds the program's leftover descendants get between SIGTERM and SIGKILL (0: SIGKILL at once)
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 5,
+        help_heading = "Init"
+    )]
+    pub grace_period: u64,
+    /// Print the license and exit
+    #[arg(short = 'l')]
+    pub license: bool,
+    /// Print the version and exit
+    #[arg(long)]
+    pub version: bool,
+
+    /// Run the program as USER[:GROUP] (names or numbers, from the image's /etc/passwd and /etc/group)
+    #[arg(
+        short = 'u',
+        long,
+        value_name = "USER[:GROUP]",
+        help_heading = "Hardening"
+    )]
+    pub user: Option<String>,
+    /// Supplementary groups, names or numbers (default: a named user's groups in /etc/group; none for a numeric uid)
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        help_heading = "Hardening"
+    )]
+    pub groups: Option<Vec<String>>,
+    /// Capabilities the program keeps (repeatable; e.g. NET_BIND_SERVICE; ALL = every one hardinit holds)
+    #[arg(long, value_name = "CAP[,CAP...]", help_heading = "Hardening")]
+    pub cap_add: Vec<String>,
+    /// Do not set no_new_privs (dangerous: setuid binaries and file capabilities work again)
+    #[arg(long, help_heading = "Hardening")]
+    pub allow_new_privileges: bool,
+    /// Set no_new_privs even when invoked as tini (it is always set otherwise)
+    #[arg(
+        long,
+        help_heading = "Hardening",
+        conflicts_with = "allow_new_privileges"
+    )]
+    pub no_new_privileges: bool,
+    /// A resource limit, applied before the uid switch (repeatable; e.g. nofile=1024:4096, core=0)
+    #[arg(long, value_name = "NAME=SOFT[:HARD]", help_heading = "Hardening")]
+    pub rlimit: Vec<String>,
+    /// Seccomp profile: default (Docker's), node, unconfined, or a path to an OCI/Docker JSON profile
+    #[arg(long, value_name = "PROFILE", help_heading = "Hardening")]
+    pub seccomp: Option<String>,
+    /// Make the filesystem read-only for the program (Landlock), except the --writable paths
+    #[arg(long, help_heading = "Hardening")]
+    pub read_only: bool,
+    /// A path the program may write beneath, but not execute from (repeatable)
+    #[arg(long, value_name = "PATH", help_heading = "Hardening")]
+    pub writable: Vec<PathBuf>,
+    /// A path the program may write beneath and execute from (repeatable)
+    #[arg(long, value_name = "PATH", help_heading = "Hardening")]
+    pub writable_exec: Vec<PathBuf>,
+    /// TCP ports the program may bind; every other port is denied (comma list, repeatable)
+    #[arg(long, value_name = "PORTS", help_heading = "Hardening")]
+    pub allow_bind: Vec<String>,
+    /// TCP ports the program may connect to; every other port is denied (comma list, repeatable)
+    #[arg(long, value_name = "PORTS", help_heading = "Hardening")]
+    pub allow_connect: Vec<String>,
+    /// What to do when the kernel's Landlock cannot enforce a rule: hard (fail) or best-effort (warn)
+    #[arg(
+        long,
+        value_name = "MODE",
+        default_value = "hard",
+        help_heading = "Hardening"
+    )]
+    pub landlock_compat: String,
+    /// Print the resolved policy and exit without running anything
+    #[arg(long, help_heading = "Hardening")]
+    pub print_policy: bool,
+
+    /// Print a seccomp profile (default, node or a file) as OCI JSON, resolved for this machine
+    #[arg(long, value_name = "PROFILE", help_heading = "Reports")]
+    pub export_seccomp: Option<String>,
+    /// Report the hardening of the process hardinit runs in (starts nothing)
+    #[arg(long, help_heading = "Reports")]
+    pub inspect: bool,
+    /// With --inspect: print one JSON object
+    #[arg(long, requires = "inspect", help_heading = "Reports")]
+    pub json: bool,
+    /// With --inspect: exit 1 unless these hold (non-root, no-caps, no-new-privs, seccomp, read-only-root, no-userns, no-mount, landlock, hardened)
+    #[arg(
+        long,
+        value_name = "LIST",
+        requires = "inspect",
+        help_heading = "Reports"
+    )]
+    pub expect: Option<String>,
+
+    /// The program and its arguments; options end at the first non-option
+    #[arg(trailing_var_arg = true, value_name = "PROGRAM")]
+    pub command: Vec<OsString>,
+}
+
+/// A parsed command line with the environment applied.
+#[derive(Debug)]
+pub struct Invocation {
+    pub args: Args,
+    /// Invoked as `tini`/`docker-init`: tini's defaults.
+    pub tini_mode: bool,
+    /// 0 errors, 1 warnings (default), 2 info, 3 debug, 4+ trace.
+    pub verbosity: u8,
+    pub subreaper: bool,
+    pub kill_group: bool,
+    pub env: Vec<(OsString, OsString)>,
+}
+
+/// The names under which hardinit behaves like tini.
+const TINI_NAMES: &[&str] = &["tini", "tini-static", "docker-init"];
+
+/// Parses argv with the environment's tini fallbacks.
+pub fn parse(
+    argv: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+) -> Result<Invocation, clap::Error> {
+    let tini_mode = argv
+        .first()
+        .and_then(|a0| Path::new(a0).file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| TINI_NAMES.contains(&n));
+    let args = Args::try_parse_from(argv)?;
+    let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let verbosity = lookup("TINI_VERBOSITY")
+        .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<u8>().ok()))
+        .unwrap_or(1 + args.verbose);
+    Ok(Invocation {
+        tini_mode,
+        verbosity,
+        subreaper: args.subreaper || lookup("TINI_SUBREAPER").is_some(),
+        kill_group: args.kill_group || lookup("TINI_KILL_PROCESS_GROUP").is_some(),
+        env,
+        args,
+    })
+}
+
+impl Invocation {
+    /// The policy request the flags make.
+    pub fn request(&self) -> Request {
+        let a = &self.args;
+        Request {
+            tini_mode: self.tini_mode,
+            user: a.user.clone(),
+            groups: a.groups.clone(),
+            cap_add: a.cap_add.clone(),
+            allow_new_privileges: a.allow_new_privileges,
+            no_new_privileges: a.no_new_privileges,
+            rlimits: a.rlimit.clone(),
+        }
+    }
+
+    /// The `--version` line; tini-style when invoked as tini, so `docker info` accepts it.
+    pub fn version_line(&self) -> String {
+        let v = env!("CARGO_PKG_VERSION");
+        if self.tini_mode {
+            format!("tini version {v} - hardinit")
+        } else {
+            format!("hardinit {v}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_strs(argv: &[&str], env: &[(&str, &str)]) -> Result<Invocation, clap::Error> {
+        parse(
+            argv.iter().map(OsString::from).collect(),
+            env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        )
+    }
+
+    #[test]
+    fn options_stop_at_the_first_non_option() {
+        let inv = parse_strs(&["hardinit", "-v", "echo", "-l", "-v"], &[]).unwrap();
+        assert_eq!(inv.args.command, ["echo", "-l", "-v"]);
+        assert!(!inv.args.license);
+        assert_eq!(inv.verbosity, 2);
+        let inv = parse_strs(&["hardinit", "sh", "-c", "exit 3"], &[]).unwrap();
+        assert_eq!(inv.args.command, ["sh", "-c", "exit 3"]);
+    }
+
+    #[test]
+    fn double_dash_is_consumed_once() {
+        let inv = parse_strs(&["hardinit", "--", "--", "x"], &[]).unwrap();
+        assert_eq!(inv.args.command, ["--", "x"]);
+        let inv = parse_strs(&["hardinit", "-g", "--", "ls", "-l"], &[]).unwrap();
+        assert_eq!(inv.args.command, ["ls", "-l"]);
+        assert!(inv.kill_group);
+    }
+
+    #[test]
+    fn unknown_options_are_usage_errors() {
+        let e = parse_strs(&["hardinit", "--bogus", "true"], &[]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let e = parse_strs(&["hardinit", "-e", "256", "true"], &[]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn tini_environment_fallbacks() {
+        let env = [
+            ("TINI_SUBREAPER", ""),
+            ("TINI_KILL_PROCESS_GROUP", "1"),
+            ("TINI_VERBOSITY", "3"),
+        ];
+        let inv = parse_strs(&["hardinit", "-v", "true"], &env).unwrap();
+        assert_eq!(
+            (inv.subreaper, inv.kill_group, inv.verbosity),
+            (true, true, 3)
+        );
+    }
+
+    #[test]
+    fn tini_names_select_tini_defaults_and_version() {
+        let inv = parse_strs(&["/usr/bin/docker-init", "--version"], &[]).unwrap();
+        assert!(inv.tini_mode);
+        assert_eq!(
+            inv.version_line(),
+            format!("tini version {} - hardinit", env!("CARGO_PKG_VERSION"))
+        );
+        let inv = parse_strs(&["./hardinit", "--version"], &[]).unwrap();
+        assert_eq!(
+            inv.version_line(),
+            format!("hardinit {}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+
+    #[test]
+    fn lists_and_repeats_collect() {
+        let inv = parse_strs(
+            &[
+                "hardinit",
+                "--groups",
+                "10,20",
+                "--cap-add",
+                "KILL",
+                "--cap-add",
+                "CHOWN,FOWNER",
+                "-e",
+                "3",
+                "-e",
+                "4",
+                "true",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            inv.args.groups,
+            Some(vec!["10".to_string(), "20".to_string()])
+        );
+        assert_eq!(inv.args.cap_add, ["KILL", "CHOWN,FOWNER"]);
+        assert_eq!(inv.args.remap_exit, [3, 4]);
+    }
+}

@@ -1,0 +1,227 @@
+//! Policy -> ChildPlan, built in the parent before fork: the program image, the child's
+//! steps and PID 1's own lock-down. Allocates and opens; changes no process state.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::harden::{Ids, InitLockdown, SeccompProgram, Steps};
+use crate::policy::{caps, Policy, ProcessState};
+use crate::sys::{CapSets, Disposition, ExecImage, NulInArgument, SigMask};
+
+const CAP_KILL: u64 = 1 << 5;
+
+/// The search path execvp uses when PATH is unset.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+#[derive(Debug, Error)]
+pub enum PlanError {
+    #[error("cannot prepare the program's arguments")]
+    PrepareExec(#[source] NulInArgument),
+}
+
+/// hardinit's signal state before it blocked everything, which the program must get back.
+#[derive(Debug, Clone)]
+pub struct SignalState {
+    pub mask: SigMask,
+    /// Signals whose disposition hardinit changed, with their original value.
+    pub changed: Vec<(i32, Disposition)>,
+}
+
+/// What the parent knows about the launch besides the policy.
+pub struct Launch<'a> {
+    pub command: &'a [OsString],
+    pub env: Vec<(OsString, OsString)>,
+    pub signals: &'a SignalState,
+    pub parent_pid: i32,
+    pub seccomp: Option<SeccompProgram>,
+    pub landlock: Option<std::os::fd::OwnedFd>,
+}
+
+/// Everything the child needs, ready before fork.
+pub struct ChildPlan {
+    pub program: OsString,
+    pub image: ExecImage,
+    pub steps: Steps,
+}
+
+/// Builds the child's plan and PID 1's lock-down from the validated policy.
+pub fn build(
+    policy: &Policy,
+    proc: &ProcessState,
+    launch: Launch<'_>,
+) -> Result<(ChildPlan, InitLockdown), PlanError> {
+    let env = program_env(policy, launch.env);
+    let program = launch.command[0].clone();
+    let path = resolve_program(&program, find_path(&env));
+    let envp = env
+        .into_iter()
+        .map(|(k, v)| {
+            let mut kv = k.into_vec();
+            kv.push(b'=');
+            kv.extend(v.into_vec());
+            OsString::from_vec(kv)
+        })
+        .collect();
+    let image = ExecImage::new(path.into_os_string(), launch.command.to_vec(), envp)
+        .map_err(PlanError::PrepareExec)?;
+    let ids = Ids {
+        uid: policy.identity.uid,
+        gid: policy.identity.gid,
+        groups: policy.identity.groups.clone(),
+    };
+    let bounding_drop = caps::cap_numbers(policy.bounding_drop(proc));
+    let steps = Steps {
+        signal_mask: launch.signals.mask,
+        dispositions: launch.signals.changed.clone(),
+        take_terminal: nix::unistd::isatty(0).unwrap_or(false),
+        rlimits: policy
+            .rlimits
+            .iter()
+            .map(|r| (r.index, r.soft, r.hard))
+            .collect(),
+        bounding_drop: bounding_drop.clone(),
+        keep_caps: policy.switch_identity && ids.uid != 0 && policy.caps.is_some_and(|c| c != 0),
+        switch_to: policy.switch_identity.then(|| ids.clone()),
+        caps: policy.caps.map(|allow| program_caps(allow, ids.uid)),
+        ambient: policy.caps.map(|allow| {
+            if ids.uid == 0 {
+                Vec::new()
+            } else {
+                caps::cap_numbers(allow)
+            }
+        }),
+        parent_death: Some((libc::SIGKILL, launch.parent_pid)),
+        no_new_privs: policy.no_new_privs,
+        landlock: launch.landlock,
+        seccomp: launch.seccomp,
+        verify_buf: vec![0; ids.groups.len() + 1],
+        verify: Some(ids.clone()),
+    };
+    let lockdown = init_lockdown(policy, proc, &ids);
+    Ok((
+        ChildPlan {
+            program,
+            image,
+            steps,
+        },
+        lockdown,
+    ))
+}
+
+/// Root gets its allow-list back from the bounding set at exec, so inheritable stays empty
+/// (as Docker does since CVE-2022-24769); any other uid keeps it through inheritable+ambient.
+fn program_caps(allow: u64, uid: u32) -> CapSets {
+    CapSets {
+        effective: allow,
+        permitted: allow,
+        inheritable: if uid == 0 { 0 } else { allow },
+    }
+}
+
+fn init_lockdown(policy: &Policy, proc: &ProcessState, ids: &Ids) -> InitLockdown {
+    let keep = if policy.init_keeps_kill { CAP_KILL } else { 0 };
+    let can_drop_bounding = proc.effective & (1 << 8) != 0;
+    InitLockdown {
+        bounding_drop: if can_drop_bounding {
+            caps::cap_numbers(proc.bounding & !keep)
+        } else {
+            Vec::new()
+        },
+        keep_caps: policy.switch_identity && ids.uid != 0 && keep != 0,
+        switch_to: policy.switch_identity.then(|| ids.clone()),
+        caps: CapSets {
+            effective: keep,
+            permitted: keep,
+            inheritable: 0,
+        },
+    }
+}
+
+/// The program's environment: hardinit's own, with HOME from the passwd entry when `--user`
+/// was given (as `docker run --user` does).
+fn program_env(policy: &Policy, mut env: Vec<(OsString, OsString)>) -> Vec<(OsString, OsString)> {
+    if policy.set_home {
+        env.retain(|(k, _)| k != "HOME");
+        env.push(("HOME".into(), policy.identity.home.clone().into()));
+    }
+    env
+}
+
+fn find_path(env: &[(OsString, OsString)]) -> &OsStr {
+    env.iter()
+        .find(|(k, _)| k == "PATH")
+        .map_or(OsStr::new(DEFAULT_PATH), |(_, v)| v.as_os_str())
+}
+
+/// Resolves a bare program name against PATH as execvp would: the first executable regular
+/// file wins; failing that the first existing one (exec then fails with EACCES: 126); failing
+/// that the name itself (ENOENT: 127).
+pub fn resolve_program(program: &OsStr, path: &OsStr) -> PathBuf {
+    if program.as_bytes().contains(&b'/') || program.is_empty() {
+        return PathBuf::from(program);
+    }
+    let candidates: Vec<PathBuf> = std::env::split_paths(path)
+        .map(|dir| {
+            if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir
+            }
+        })
+        .map(|dir| dir.join(program))
+        .collect();
+    let is_file = |p: &&PathBuf| p.metadata().is_ok_and(|m| m.is_file());
+    candidates
+        .iter()
+        .filter(is_file)
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+        })
+        .or_else(|| candidates.iter().find(is_file))
+        .cloned()
+        .unwrap_or_else(|| Path::new(program).to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_like_execvp() {
+        fn p(s: &str) -> &OsStr {
+            OsStr::new(s)
+        }
+        assert_eq!(
+            resolve_program(p("sh"), p("/nonexistent:/bin")),
+            PathBuf::from("/bin/sh")
+        );
+        assert_eq!(resolve_program(p("./x"), p("/bin")), PathBuf::from("./x"));
+        assert_eq!(
+            resolve_program(p("no-such-program-x"), p("/bin")),
+            PathBuf::from("no-such-program-x")
+        );
+        // /etc/passwd exists but is not executable: it is chosen so exec reports EACCES.
+        assert_eq!(
+            resolve_program(p("passwd"), p("/etc:/nonexistent")),
+            PathBuf::from("/etc/passwd")
+        );
+    }
+
+    #[test]
+    fn root_keeps_inheritable_empty_others_carry_it() {
+        assert_eq!(
+            program_caps(0b10, 0),
+            CapSets {
+                effective: 0b10,
+                permitted: 0b10,
+                inheritable: 0
+            }
+        );
+        assert_eq!(program_caps(0b10, 1000).inheritable, 0b10);
+    }
+}

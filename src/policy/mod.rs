@@ -1,0 +1,538 @@
+//! What the user asked for, validated against the image and the process hardinit runs in.
+//! Pure: no system calls; file contents and process facts are passed in.
+
+pub mod caps;
+pub mod user;
+
+use std::fmt;
+
+use thiserror::Error;
+
+use self::caps::CapsError;
+use self::user::{Databases, Identity, UserError};
+
+const CAP_KILL: u8 = 5;
+const CAP_SETGID: u8 = 6;
+const CAP_SETUID: u8 = 7;
+const CAP_SETPCAP: u8 = 8;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PolicyError {
+    #[error(transparent)]
+    User(#[from] UserError),
+    #[error(transparent)]
+    Caps(#[from] CapsError),
+    #[error("--rlimit: {0}")]
+    Rlimit(String),
+    #[error("--user: hardinit runs as uid {uid} without CAP_SETUID and CAP_SETGID, so it cannot switch to {want}; start the container as root or drop --user")]
+    CannotSwitch { uid: u32, want: String },
+    #[error("--cap-add: {0} is not in hardinit's permitted set (the container runtime took it away), so the program cannot keep it")]
+    CapNotHeld(String),
+    #[error("cannot drop the bounding set without CAP_SETPCAP, and --allow-new-privileges lets exec regain what it holds; drop --allow-new-privileges or grant CAP_SETPCAP")]
+    BoundingWithoutNoNewPrivs,
+}
+
+/// The options that decide the policy, as the command line gave them.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Invoked as `tini` or `docker-init`: tini's defaults, nothing dropped unless asked.
+    pub tini_mode: bool,
+    pub user: Option<String>,
+    pub groups: Option<Vec<String>>,
+    pub cap_add: Vec<String>,
+    pub allow_new_privileges: bool,
+    pub no_new_privileges: bool,
+    pub rlimits: Vec<String>,
+}
+
+/// Facts about the process hardinit runs in, read by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessState {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+    pub permitted: u64,
+    pub effective: u64,
+    pub bounding: u64,
+    /// /proc/sys/kernel/cap_last_cap
+    pub last_cap: u8,
+}
+
+impl ProcessState {
+    fn has(&self, cap: u8) -> bool {
+        self.effective & (1u64 << cap) != 0
+    }
+}
+
+/// A resource limit to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rlimit {
+    /// Index into `sys::RLIMITS`.
+    pub index: u8,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// How the bounding set is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bounding {
+    /// Everything outside the allow-list is dropped.
+    Drop,
+    /// Left as it is: tini's defaults.
+    Keep,
+    /// hardinit lacks CAP_SETPCAP; harmless because no_new_privs is set.
+    CannotDrop,
+}
+
+/// The validated policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub identity: Identity,
+    /// Whether setgroups/setresgid/setresuid run at all.
+    pub switch_identity: bool,
+    /// Set HOME from the passwd entry (`--user` was given).
+    pub set_home: bool,
+    /// The allow-list; `None` leaves every capability set alone (tini's defaults).
+    pub caps: Option<u64>,
+    pub bounding: Bounding,
+    pub no_new_privs: bool,
+    pub rlimits: Vec<Rlimit>,
+    /// CAP_KILL stays with PID 1 when the program could change its uid and so escape a
+    /// same-uid signal.
+    pub init_keeps_kill: bool,
+}
+
+impl Policy {
+    /// Validates `req` against the image's user databases and hardinit's own process.
+    pub fn build(
+        req: &Request,
+        db: &Databases,
+        proc: &ProcessState,
+    ) -> Result<Policy, PolicyError> {
+        let hardened = !req.tini_mode;
+        let can_switch = proc.has(CAP_SETUID) && proc.has(CAP_SETGID);
+        let identity = resolve_identity(req, db, proc, can_switch)?;
+        let switch_identity =
+            req.user.is_some() || req.groups.is_some() || (hardened && can_switch);
+        let switch_identity = switch_identity && !same_ids(&identity, proc);
+        if switch_identity && !can_switch {
+            return Err(PolicyError::CannotSwitch {
+                uid: proc.uid,
+                want: describe_ids(&identity),
+            });
+        }
+        let caps = resolve_caps(req, proc)?;
+        let no_new_privs = if hardened {
+            !req.allow_new_privileges
+        } else {
+            req.no_new_privileges
+        };
+        let bounding = match caps {
+            None => Bounding::Keep,
+            Some(allow) if proc.bounding & !allow == 0 => Bounding::Drop,
+            Some(_) if proc.has(CAP_SETPCAP) => Bounding::Drop,
+            Some(_) if no_new_privs => Bounding::CannotDrop,
+            Some(_) => return Err(PolicyError::BoundingWithoutNoNewPrivs),
+        };
+        let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & (1 << CAP_SETUID) != 0);
+        Ok(Policy {
+            identity,
+            switch_identity,
+            set_home: req.user.is_some(),
+            caps,
+            bounding,
+            no_new_privs,
+            rlimits: req
+                .rlimits
+                .iter()
+                .map(|r| parse_rlimit(r))
+                .collect::<Result<_, _>>()?,
+            init_keeps_kill: may_change_uid && proc.permitted & (1 << CAP_KILL) != 0,
+        })
+    }
+
+    /// The bounding-set entries the program must lose.
+    pub fn bounding_drop(&self, proc: &ProcessState) -> u64 {
+        match (self.bounding, self.caps) {
+            (Bounding::Drop, Some(allow)) => proc.bounding & !allow,
+            _ => 0,
+        }
+    }
+}
+
+fn resolve_identity(
+    req: &Request,
+    db: &Databases,
+    proc: &ProcessState,
+    can_switch: bool,
+) -> Result<Identity, PolicyError> {
+    if let Some(spec) = &req.user {
+        return Ok(db.resolve(spec, req.groups.as_deref())?);
+    }
+    let groups = match &req.groups {
+        Some(list) => db.resolve_groups(list)?,
+        // Root's groups never leak through: a hardened launch clears them when it can.
+        None if !req.tini_mode && can_switch => Vec::new(),
+        None => proc.groups.clone(),
+    };
+    Ok(db.describe(proc.uid, proc.gid, groups))
+}
+
+fn resolve_caps(req: &Request, proc: &ProcessState) -> Result<Option<u64>, PolicyError> {
+    if req.tini_mode && req.cap_add.is_empty() {
+        return Ok(None);
+    }
+    // `ALL` means every capability hardinit holds: a runtime may have taken some away.
+    let all_held: Vec<String> = req
+        .cap_add
+        .iter()
+        .map(|v| {
+            v.split(',')
+                .filter(|n| !n.trim().eq_ignore_ascii_case("all"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    let wants_all = req
+        .cap_add
+        .iter()
+        .flat_map(|v| v.split(','))
+        .any(|n| n.trim().eq_ignore_ascii_case("all"));
+    let mut allow = caps::parse_cap_list(&all_held, proc.last_cap)?;
+    if wants_all {
+        allow |= proc.permitted & caps::all_caps(proc.last_cap);
+    }
+    let missing = allow & !proc.permitted;
+    if missing != 0 {
+        return Err(PolicyError::CapNotHeld(caps::cap_names(missing).join(", ")));
+    }
+    Ok(Some(allow))
+}
+
+fn same_ids(id: &Identity, proc: &ProcessState) -> bool {
+    let mut current = proc.groups.clone();
+    current.sort_unstable();
+    current.dedup();
+    id.uid == proc.uid && id.gid == proc.gid && id.groups == current
+}
+
+fn describe_ids(id: &Identity) -> String {
+    format!(
+        "uid {} gid {} groups [{}]",
+        id.uid,
+        id.gid,
+        join_ids(&id.groups)
+    )
+}
+
+fn join_ids(ids: &[u32]) -> String {
+    ids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses `NAME=SOFT[:HARD]`; a missing HARD equals SOFT; `unlimited` is allowed.
+pub fn parse_rlimit(spec: &str) -> Result<Rlimit, PolicyError> {
+    let bad = |why: String| PolicyError::Rlimit(format!("'{spec}': {why}"));
+    let (name, values) = spec
+        .split_once('=')
+        .ok_or_else(|| bad("expected NAME=SOFT[:HARD]".into()))?;
+    let name = name.trim().to_ascii_lowercase();
+    let name = name.strip_prefix("rlimit_").unwrap_or(&name);
+    let index = crate::sys::RLIMITS
+        .iter()
+        .position(|(n, _)| *n == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = crate::sys::RLIMITS.iter().map(|(n, _)| *n).collect();
+            bad(format!(
+                "unknown resource '{name}' (known: {})",
+                known.join(", ")
+            ))
+        })?;
+    let (soft, hard) = match values.split_once(':') {
+        Some((s, h)) => (s, h),
+        None => (values, values),
+    };
+    let parse = |v: &str| -> Result<u64, PolicyError> {
+        if v.eq_ignore_ascii_case("unlimited") || v.eq_ignore_ascii_case("infinity") {
+            return Ok(libc::RLIM_INFINITY);
+        }
+        v.parse::<u64>()
+            .map_err(|_| bad(format!("'{v}' is not a number or 'unlimited'")))
+    };
+    let (soft, hard) = (parse(soft)?, parse(hard)?);
+    if soft > hard {
+        return Err(bad("the soft limit is above the hard limit".into()));
+    }
+    Ok(Rlimit {
+        index: index as u8,
+        soft,
+        hard,
+    })
+}
+
+fn format_limit(v: u64) -> String {
+    if v == libc::RLIM_INFINITY {
+        "unlimited".into()
+    } else {
+        v.to_string()
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id = &self.identity;
+        let name = id.name.as_deref().unwrap_or("(no passwd entry)");
+        let switch = if self.switch_identity {
+            ""
+        } else {
+            " (unchanged)"
+        };
+        writeln!(
+            f,
+            "user            {name} (uid {}, gid {}){switch}",
+            id.uid, id.gid
+        )?;
+        let groups = if id.groups.is_empty() {
+            "none".to_string()
+        } else {
+            join_ids(&id.groups)
+        };
+        writeln!(f, "groups          {groups}")?;
+        let home = if self.set_home {
+            id.home.as_str()
+        } else {
+            "(inherited)"
+        };
+        writeln!(f, "HOME            {home}")?;
+        let caps = match self.caps {
+            None => "unchanged (tini defaults)".to_string(),
+            Some(0) => "none".to_string(),
+            Some(set) => caps::cap_names(set).join(", "),
+        };
+        writeln!(f, "capabilities    {caps}")?;
+        let bounding = match self.bounding {
+            Bounding::Drop => "dropped except the capabilities above",
+            Bounding::Keep => "unchanged (tini defaults)",
+            Bounding::CannotDrop => {
+                "cannot drop without CAP_SETPCAP (harmless: no_new_privs is set)"
+            }
+        };
+        writeln!(f, "bounding set    {bounding}")?;
+        writeln!(
+            f,
+            "no_new_privs    {}",
+            if self.no_new_privs {
+                "yes"
+            } else {
+                "no (--allow-new-privileges)"
+            }
+        )?;
+        let limits: Vec<String> = self
+            .rlimits
+            .iter()
+            .map(|r| {
+                let name = crate::sys::RLIMITS[usize::from(r.index)].0;
+                format!("{name}={}:{}", format_limit(r.soft), format_limit(r.hard))
+            })
+            .collect();
+        let limits = if limits.is_empty() {
+            "inherited".to_string()
+        } else {
+            limits.join(" ")
+        };
+        write!(f, "rlimits         {limits}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n";
+    const GROUP: &str = "root:x:0:\nwheel:x:10:node\nnode:x:1000:\n";
+    const ALL: u64 = 0x1ff_ffff_ffff;
+
+    fn root() -> ProcessState {
+        ProcessState {
+            uid: 0,
+            gid: 0,
+            groups: vec![0, 10],
+            permitted: ALL,
+            effective: ALL,
+            bounding: ALL,
+            last_cap: 40,
+        }
+    }
+
+    fn non_root() -> ProcessState {
+        ProcessState {
+            uid: 1000,
+            gid: 1000,
+            groups: vec![],
+            permitted: 0,
+            effective: 0,
+            bounding: ALL,
+            last_cap: 40,
+        }
+    }
+
+    fn build(req: Request, proc: &ProcessState) -> Result<Policy, PolicyError> {
+        Policy::build(&req, &Databases::parse(PASSWD, GROUP), proc)
+    }
+
+    #[test]
+    fn no_flags_as_root_drops_everything_and_clears_root_groups() {
+        let p = build(Request::default(), &root()).unwrap();
+        assert_eq!(p.caps, Some(0));
+        assert_eq!(p.bounding, Bounding::Drop);
+        assert_eq!(p.bounding_drop(&root()), ALL);
+        assert!(p.no_new_privs);
+        assert!(p.switch_identity);
+        assert_eq!(
+            (p.identity.uid, p.identity.gid, p.identity.groups.clone()),
+            (0, 0, vec![])
+        );
+        assert!(!p.init_keeps_kill);
+    }
+
+    #[test]
+    fn tini_mode_changes_nothing_unless_asked() {
+        let req = Request {
+            tini_mode: true,
+            ..Request::default()
+        };
+        let p = build(req, &root()).unwrap();
+        assert_eq!(
+            (p.caps, p.bounding, p.no_new_privs, p.switch_identity),
+            (None, Bounding::Keep, false, false)
+        );
+        assert_eq!(p.identity.groups, vec![0, 10]);
+        assert!(p.init_keeps_kill);
+    }
+
+    #[test]
+    fn cap_add_keeps_exactly_the_allow_list() {
+        let req = Request {
+            user: Some("1000".into()),
+            cap_add: vec!["net_bind_service".into()],
+            ..Request::default()
+        };
+        let p = build(req, &root()).unwrap();
+        assert_eq!(p.caps, Some(1 << 10));
+        assert_eq!(p.bounding_drop(&root()), ALL & !(1 << 10));
+        assert!(p.set_home);
+    }
+
+    #[test]
+    fn cap_add_all_means_what_hardinit_holds() {
+        let mut proc = root();
+        proc.permitted = 0b111;
+        proc.effective = 0b111;
+        let req = Request {
+            cap_add: vec!["ALL".into()],
+            ..Request::default()
+        };
+        assert_eq!(build(req, &proc).unwrap().caps, Some(0b111));
+        let req = Request {
+            cap_add: vec!["sys_admin".into()],
+            ..Request::default()
+        };
+        assert_eq!(
+            build(req, &proc).unwrap_err().to_string(),
+            "--cap-add: CAP_SYS_ADMIN is not in hardinit's permitted set (the container runtime took it away), so the program cannot keep it"
+        );
+    }
+
+    #[test]
+    fn non_root_start_keeps_its_ids_and_tolerates_the_bounding_set_with_nnp() {
+        let p = build(Request::default(), &non_root()).unwrap();
+        assert_eq!(p.bounding, Bounding::CannotDrop);
+        assert!(!p.switch_identity);
+        assert_eq!(p.identity.uid, 1000);
+        let req = Request {
+            user: Some("1000".into()),
+            ..Request::default()
+        };
+        assert!(!build(req, &non_root()).unwrap().switch_identity);
+    }
+
+    #[test]
+    fn non_root_start_refuses_what_it_cannot_do() {
+        let req = Request {
+            allow_new_privileges: true,
+            ..Request::default()
+        };
+        assert_eq!(
+            build(req, &non_root()),
+            Err(PolicyError::BoundingWithoutNoNewPrivs)
+        );
+        let req = Request {
+            user: Some("0".into()),
+            ..Request::default()
+        };
+        assert_eq!(
+            build(req, &non_root()).unwrap_err().to_string(),
+            "--user: hardinit runs as uid 1000 without CAP_SETUID and CAP_SETGID, so it cannot switch to uid 0 gid 0 groups []; start the container as root or drop --user"
+        );
+    }
+
+    #[test]
+    fn init_keeps_cap_kill_only_when_the_program_may_change_uid() {
+        let req = Request {
+            cap_add: vec!["setuid".into()],
+            ..Request::default()
+        };
+        assert!(build(req, &root()).unwrap().init_keeps_kill);
+        let req = Request {
+            allow_new_privileges: true,
+            ..Request::default()
+        };
+        assert!(build(req, &root()).unwrap().init_keeps_kill);
+    }
+
+    #[test]
+    fn rlimits_parse_exactly() {
+        let nofile = crate::sys::RLIMITS
+            .iter()
+            .position(|(n, _)| *n == "nofile")
+            .unwrap() as u8;
+        assert_eq!(
+            parse_rlimit("nofile=1024:4096"),
+            Ok(Rlimit {
+                index: nofile,
+                soft: 1024,
+                hard: 4096
+            })
+        );
+        assert_eq!(
+            parse_rlimit("NOFILE=10"),
+            Ok(Rlimit {
+                index: nofile,
+                soft: 10,
+                hard: 10
+            })
+        );
+        assert_eq!(
+            parse_rlimit("RLIMIT_NOFILE=0:unlimited").unwrap().hard,
+            libc::RLIM_INFINITY
+        );
+        assert_eq!(
+            parse_rlimit("nofile=10:5").unwrap_err().to_string(),
+            "--rlimit: 'nofile=10:5': the soft limit is above the hard limit"
+        );
+        assert_eq!(
+            parse_rlimit("bogus=1").unwrap_err().to_string(),
+            "--rlimit: 'bogus=1': unknown resource 'bogus' (known: as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)"
+        );
+        assert_eq!(
+            parse_rlimit("core=lots").unwrap_err().to_string(),
+            "--rlimit: 'core=lots': 'lots' is not a number or 'unlimited'"
+        );
+        assert_eq!(
+            parse_rlimit("core").unwrap_err().to_string(),
+            "--rlimit: 'core': expected NAME=SOFT[:HARD]"
+        );
+    }
+}
