@@ -425,7 +425,7 @@ fn runc_bundle_from_the_image_starts_hardened_and_stops_cleanly() {
     // runc's filter (Docker's profile) and hardinit's node filter on top.
     assert_eq!(
         docker::hardening_fields(&status),
-        docker::hardened_node("1000", "2")
+        docker::hardened_node("", "2")
     );
 
     let kill_at = Instant::now();
