@@ -405,13 +405,31 @@ fn ready(test: &str) -> bool {
             .all(|tool| util::require_tool(test, tool).is_some())
 }
 
-fn node_env(port: u16) -> [String; 4] {
-    [
-        "--env".into(),
-        "HOST=127.0.0.1".into(),
-        "--env".into(),
-        format!("PORT={port}"),
-    ]
+/// Starts the service (`docker run --network host FLAGS... IMAGE CMD...`) on a free loopback
+/// port and waits until it answers; returns the container and the port.
+#[track_caller]
+fn start_service<'d>(
+    docker: &'d Docker,
+    flags: &[&str],
+    image: &str,
+    cmd: &[&str],
+) -> (Container<'d>, u16) {
+    let port = free_port();
+    let port_env = format!("PORT={port}");
+    let mut args = vec![
+        "--network",
+        "host",
+        "--env",
+        "HOST=127.0.0.1",
+        "--env",
+        &port_env,
+    ];
+    args.extend_from_slice(flags);
+    args.push(image);
+    args.extend_from_slice(cmd);
+    let c = Container::start(docker, &args);
+    c.wait_healthy(port);
+    (c, port)
 }
 
 /// Runs a scenario and prints how long it took.
@@ -429,13 +447,7 @@ fn docker_plain_run_is_hardened_by_the_image_alone() {
     let image = images::example();
     timed("scenario 1 (plain docker run)", || {
         let docker = Docker::default_daemon();
-        let port = free_port();
-        let env = node_env(port);
-        let mut args: Vec<&str> = vec!["--network", "host"];
-        args.extend(env.iter().map(String::as_str));
-        args.push(image);
-        let c = Container::start(&docker, &args);
-        c.wait_healthy(port);
+        let (c, port) = start_service(&docker, &[], image, &[]);
         assert_service_works(port);
 
         let procs = c.processes();
@@ -464,14 +476,10 @@ fn docker_seed_flags_still_work_when_started_non_root() {
     let image = images::example();
     timed("scenario 2 (seed flags, non-root start)", || {
         let docker = Docker::default_daemon();
-        let port = free_port();
-        let env = node_env(port);
         // The seed's flags. Its read-only root needs a writable place where the service
         // writes: a volume, as in the seed (`-v app-data:/data`), which Docker fills from the
         // image, node's ownership included (a bare --tmpfs there is root's, mode 755).
-        let mut args: Vec<&str> = vec![
-            "--network",
-            "host",
+        let seed = [
             "--read-only",
             "--tmpfs",
             "/tmp",
@@ -484,14 +492,72 @@ fn docker_seed_flags_still_work_when_started_non_root() {
             "--user",
             "1000",
         ];
-        args.extend(env.iter().map(String::as_str));
-        args.push(image);
-        let c = Container::start(&docker, &args);
-        c.wait_healthy(port);
+        let (c, port) = start_service(&docker, &seed, image, &[]);
         assert_service_works(port);
         let node = child_of_pid1(&c.processes(), "node");
         // Docker started it as uid 1000 with gid and groups 1000 (from the image's passwd).
         assert_eq!(c.hardening_of(node), hardened_node("1000", "2"));
+    });
+}
+
+#[test]
+fn docker_compose_example_settings_with_the_exported_node_profile() {
+    if !ready("docker_compose_example_settings_with_the_exported_node_profile") {
+        return;
+    }
+    let image = images::example();
+    timed("compose settings with the exported node profile", || {
+        let docker = Docker::default_daemon();
+        // Exported as examples/compose.yaml says, from the image itself.
+        let export = [
+            "--entrypoint",
+            "/hardinit",
+            image,
+            "--export-seccomp",
+            "node",
+        ];
+        let profile = docker.run(["run", "--rm", "--network", "none"].iter().chain(&export));
+        profile.expect_code(0);
+        let dir = Scratch(PathBuf::from(format!(
+            "/tmp/hardinit-compose-{}",
+            std::process::id()
+        )));
+        std::fs::create_dir_all(&dir.0).unwrap();
+        let path = dir.0.join("node-seccomp.json");
+        std::fs::write(&path, &profile.stdout).unwrap();
+        let seccomp = format!("seccomp={}", path.display());
+        // examples/compose.yaml as `docker run` flags (CI has no Compose); an anonymous volume
+        // stands in for the named one.
+        let compose = [
+            "--user",
+            "1000:1000",
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "--volume",
+            "/app/data",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges:true",
+            "--security-opt",
+            &seccomp,
+            "--cpus",
+            "1.0",
+            "--memory",
+            "512m",
+            "--memory-reservation",
+            "128m",
+            "--pids-limit",
+            "256",
+        ];
+        let (c, port) = start_service(&docker, &compose, image, &[]);
+        assert_service_works(port);
+        let node = child_of_pid1(&c.processes(), "node");
+        // The runtime's node filter and hardinit's own copy of it.
+        assert_eq!(c.hardening_of(node), hardened_node("1000", "2"));
+        docker.ok(["stop", "--time", "10", &c.id]);
+        assert_eq!(c.inspect("{{.State.ExitCode}}"), "0");
     });
 }
 
@@ -550,13 +616,7 @@ fn docker_stop_under_load_answers_every_accepted_request() {
     let image = images::example();
     timed("scenario 3 (docker stop under load)", || {
         let docker = Docker::default_daemon();
-        let port = free_port();
-        let env = node_env(port);
-        let mut args: Vec<&str> = vec!["--network", "host"];
-        args.extend(env.iter().map(String::as_str));
-        args.push(image);
-        let c = Container::start(&docker, &args);
-        c.wait_healthy(port);
+        let (c, port) = start_service(&docker, &[], image, &[]);
 
         let generator_deadline = Instant::now() + Duration::from_secs(20);
         let generator = std::thread::spawn(move || load(port, 8, 300, generator_deadline));
@@ -828,14 +888,9 @@ fn docker_init_path_runs_hardinit_as_docker_init() {
             "{components:#}"
         );
 
-        let port = free_port();
-        let env = node_env(port);
         let server = format!("{}:/srv/server.js:ro", repo_path("examples/node/server.js"));
-        let mut args: Vec<&str> = vec!["--init", "--network", "host", "--volume", &server];
-        args.extend(env.iter().map(String::as_str));
-        args.extend(["--env", "DATA_DIR=/tmp", base, "node", "/srv/server.js"]);
-        let c = Container::start(docker, &args);
-        c.wait_healthy(port);
+        let flags = ["--init", "--volume", &server, "--env", "DATA_DIR=/tmp"];
+        let (c, port) = start_service(docker, &flags, base, &["node", "/srv/server.js"]);
         assert_service_works(port);
         assert_eq!(
             c.exec_ok(&["cat", "/proc/1/cmdline"]),
