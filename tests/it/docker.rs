@@ -852,7 +852,7 @@ fn docker_init_path_runs_hardinit_as_docker_init() {
         let init = bin.join("docker-init");
         std::fs::copy(hardinit, &init).unwrap();
         let version = util::run_with_timeout(
-            &mut Command::new(&init).arg("--version"),
+            Command::new(&init).arg("--version"),
             Duration::from_secs(10),
         );
         assert_eq!(version.expect_code(0).stdout, tini_style_version());
