@@ -397,6 +397,41 @@ fn repo_path(relative: &str) -> String {
         .to_string()
 }
 
+/// The seed's runtime hardening but its user: a read-only root with a tmpfs /tmp, no
+/// capabilities, no-new-privileges. The seed's read-only root needs a writable place where
+/// the service writes: a volume, as in the seed (`-v app-data:/data`), which Docker fills
+/// from the image, node's ownership included (a bare --tmpfs there is root's, mode 755).
+const SEED_RUNTIME_FLAGS: [&str; 9] = [
+    "--read-only",
+    "--tmpfs",
+    "/tmp",
+    "--volume",
+    "/app/data",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+];
+
+/// Starts the example image with `flags`; the service must work, run under hardinit as PID 1,
+/// and show `want` in its /proc status.
+#[track_caller]
+fn run_hardened_service<'d>(
+    docker: &'d Docker,
+    flags: &[&str],
+    image: &str,
+    want: BTreeMap<String, String>,
+) -> Container<'d> {
+    let (c, port) = start_service(docker, flags, image, &[]);
+    assert_service_works(port);
+    let procs = c.processes();
+    let pid1 = procs.iter().find(|p| p.pid == 1).map(|p| p.comm.as_str());
+    assert_eq!(pid1, Some("hardinit"));
+    let node = child_of_pid1(&procs, "node");
+    assert_eq!(c.hardening_of(node), want);
+    c
+}
+
 /// Skips (or, in CI, fails) unless root and the tools are there.
 fn ready(test: &str) -> bool {
     util::privileged(test)
@@ -432,133 +467,103 @@ fn start_service<'d>(
     (c, port)
 }
 
-/// Runs a scenario and prints how long it took.
-fn timed(name: &str, scenario: impl FnOnce()) {
+/// Runs the body of test `test` (`label` in the timing line) with the default daemon and the
+/// example image; skips (or, in CI, fails) without root and the tools. The image is built
+/// before the clock starts: the line says how long the scenario itself took.
+fn scenario(test: &str, label: &str, body: impl FnOnce(&Docker, &'static str)) {
+    if !ready(test) {
+        return;
+    }
+    let image = images::example();
     let start = Instant::now();
-    scenario();
-    eprintln!("{name}: passed in {:.1?}", start.elapsed());
+    body(&Docker::default_daemon(), image);
+    eprintln!("{label}: passed in {:.1?}", start.elapsed());
 }
 
 #[test]
 fn docker_plain_run_is_hardened_by_the_image_alone() {
-    if !ready("docker_plain_run_is_hardened_by_the_image_alone") {
-        return;
-    }
-    let image = images::example();
-    timed("scenario 1 (plain docker run)", || {
-        let docker = Docker::default_daemon();
-        let (c, port) = start_service(&docker, &[], image, &[]);
-        assert_service_works(port);
+    scenario(
+        "docker_plain_run_is_hardened_by_the_image_alone",
+        "scenario 1 (plain docker run)",
+        |docker, image| {
+            // Docker's default seccomp filter, and hardinit's node filter stacked on it. No
+            // supplementary group: /etc/group lists node in none.
+            run_hardened_service(docker, &[], image, hardened_node("", "2"));
 
-        let procs = c.processes();
-        let pid1 = procs.iter().find(|p| p.pid == 1).map(|p| p.comm.as_str());
-        assert_eq!(pid1, Some("hardinit"));
-        let node = child_of_pid1(&procs, "node");
-        // Docker's default seccomp filter, and hardinit's node filter stacked on it. No
-        // supplementary group: /etc/group lists node in none.
-        assert_eq!(c.hardening_of(node), hardened_node("", "2"));
-
-        // The CMD override runs the checker as the hardened child, where it sees its own state.
-        let inspect = docker.run(
-            ["run", "--rm", "--network", "none", image, "/hardinit"]
-                .into_iter()
-                .chain(["--inspect", "--expect", "hardened"]),
-        );
-        inspect.expect_code(0);
-    });
+            // The CMD override runs the checker as the hardened child, where it sees its own state.
+            let inspect = docker.run(
+                ["run", "--rm", "--network", "none", image, "/hardinit"]
+                    .into_iter()
+                    .chain(["--inspect", "--expect", "hardened"]),
+            );
+            inspect.expect_code(0);
+        },
+    );
 }
 
 #[test]
 fn docker_seed_flags_still_work_when_started_non_root() {
-    if !ready("docker_seed_flags_still_work_when_started_non_root") {
-        return;
-    }
-    let image = images::example();
-    timed("scenario 2 (seed flags, non-root start)", || {
-        let docker = Docker::default_daemon();
-        // The seed's flags. Its read-only root needs a writable place where the service
-        // writes: a volume, as in the seed (`-v app-data:/data`), which Docker fills from the
-        // image, node's ownership included (a bare --tmpfs there is root's, mode 755).
-        let seed = [
-            "--read-only",
-            "--tmpfs",
-            "/tmp",
-            "--volume",
-            "/app/data",
-            "--cap-drop",
-            "ALL",
-            "--security-opt",
-            "no-new-privileges",
-            "--user",
-            "1000",
-        ];
-        let (c, port) = start_service(&docker, &seed, image, &[]);
-        assert_service_works(port);
-        let node = child_of_pid1(&c.processes(), "node");
-        // Docker started it as uid 1000 with gid and groups 1000 (from the image's passwd).
-        assert_eq!(c.hardening_of(node), hardened_node("1000", "2"));
-    });
+    scenario(
+        "docker_seed_flags_still_work_when_started_non_root",
+        "scenario 2 (seed flags, non-root start)",
+        |docker, image| {
+            let seed: Vec<&str> = SEED_RUNTIME_FLAGS
+                .iter()
+                .chain(&["--user", "1000"])
+                .copied()
+                .collect();
+            // Docker started it as uid 1000 with gid and groups 1000 (from the image's passwd);
+            // its seccomp filter and hardinit's node filter.
+            run_hardened_service(docker, &seed, image, hardened_node("1000", "2"));
+        },
+    );
 }
 
 #[test]
 fn docker_compose_example_settings_with_the_exported_node_profile() {
-    if !ready("docker_compose_example_settings_with_the_exported_node_profile") {
-        return;
-    }
-    let image = images::example();
-    timed("compose settings with the exported node profile", || {
-        let docker = Docker::default_daemon();
-        // Exported as examples/compose.yaml says, from the image itself.
-        let export = [
-            "--entrypoint",
-            "/hardinit",
-            image,
-            "--export-seccomp",
-            "node",
-        ];
-        let profile = docker.run(["run", "--rm", "--network", "none"].iter().chain(&export));
-        profile.expect_code(0);
-        let dir = Scratch(PathBuf::from(format!(
-            "/tmp/hardinit-compose-{}",
-            std::process::id()
-        )));
-        std::fs::create_dir_all(&dir.0).unwrap();
-        let path = dir.0.join("node-seccomp.json");
-        std::fs::write(&path, &profile.stdout).unwrap();
-        let seccomp = format!("seccomp={}", path.display());
-        // examples/compose.yaml as `docker run` flags (CI has no Compose); an anonymous volume
-        // stands in for the named one.
-        let compose = [
-            "--user",
-            "1000:1000",
-            "--read-only",
-            "--tmpfs",
-            "/tmp",
-            "--volume",
-            "/app/data",
-            "--cap-drop",
-            "ALL",
-            "--security-opt",
-            "no-new-privileges:true",
-            "--security-opt",
-            &seccomp,
-            "--cpus",
-            "1.0",
-            "--memory",
-            "512m",
-            "--memory-reservation",
-            "128m",
-            "--pids-limit",
-            "256",
-        ];
-        let (c, port) = start_service(&docker, &compose, image, &[]);
-        assert_service_works(port);
-        let node = child_of_pid1(&c.processes(), "node");
-        // The runtime's node filter and hardinit's own copy of it.
-        assert_eq!(c.hardening_of(node), hardened_node("1000", "2"));
-        docker.ok(["stop", "--time", "10", &c.id]);
-        assert_eq!(c.inspect("{{.State.ExitCode}}"), "0");
-    });
+    scenario(
+        "docker_compose_example_settings_with_the_exported_node_profile",
+        "compose settings with the exported node profile",
+        |docker, image| {
+            // Exported as examples/compose.yaml says, from the image itself.
+            let export = [
+                "--entrypoint",
+                "/hardinit",
+                image,
+                "--export-seccomp",
+                "node",
+            ];
+            let profile = docker.run(["run", "--rm", "--network", "none"].iter().chain(&export));
+            profile.expect_code(0);
+            let dir = Scratch(PathBuf::from(format!(
+                "/tmp/hardinit-compose-{}",
+                std::process::id()
+            )));
+            std::fs::create_dir_all(&dir.0).unwrap();
+            let path = dir.0.join("node-seccomp.json");
+            std::fs::write(&path, &profile.stdout).unwrap();
+            let seccomp = format!("seccomp={}", path.display());
+            // examples/compose.yaml as `docker run` flags (CI has no Compose).
+            let compose: Vec<&str> = SEED_RUNTIME_FLAGS
+                .iter()
+                .chain(&["--user", "1000:1000", "--security-opt", &seccomp])
+                .chain(&[
+                    "--cpus",
+                    "1.0",
+                    "--memory",
+                    "512m",
+                    "--memory-reservation",
+                    "128m",
+                ])
+                .chain(&["--pids-limit", "256"])
+                .copied()
+                .collect();
+            // The runtime's node filter and hardinit's own copy of it.
+            let c = run_hardened_service(docker, &compose, image, hardened_node("1000", "2"));
+            docker.ok(["stop", "--time", "10", &c.id]);
+            assert_eq!(c.inspect("{{.State.ExitCode}}"), "0");
+        },
+    );
 }
 
 /// What happened to one request of the load generator.
@@ -610,56 +615,55 @@ fn accepted_ids(log: &str) -> BTreeSet<u64> {
 
 #[test]
 fn docker_stop_under_load_answers_every_accepted_request() {
-    if !ready("docker_stop_under_load_answers_every_accepted_request") {
-        return;
-    }
-    let image = images::example();
-    timed("scenario 3 (docker stop under load)", || {
-        let docker = Docker::default_daemon();
-        let (c, port) = start_service(&docker, &[], image, &[]);
+    scenario(
+        "docker_stop_under_load_answers_every_accepted_request",
+        "scenario 3 (docker stop under load)",
+        |docker, image| {
+            let (c, port) = start_service(docker, &[], image, &[]);
 
-        let generator_deadline = Instant::now() + Duration::from_secs(20);
-        let generator = std::thread::spawn(move || load(port, 8, 300, generator_deadline));
-        std::thread::sleep(Duration::from_secs(1));
-        let stop_at = Instant::now();
-        docker.ok(["stop", "--time", "10", &c.id]);
-        let stop_took = stop_at.elapsed();
-        let sent = generator.join().unwrap();
+            let generator_deadline = Instant::now() + Duration::from_secs(20);
+            let generator = std::thread::spawn(move || load(port, 8, 300, generator_deadline));
+            std::thread::sleep(Duration::from_secs(1));
+            let stop_at = Instant::now();
+            docker.ok(["stop", "--time", "10", &c.id]);
+            let stop_took = stop_at.elapsed();
+            let sent = generator.join().unwrap();
 
-        let log = c.logs();
-        assert_eq!(c.inspect("{{.State.ExitCode}}"), "0", "{log}");
-        assert!(
-            stop_took < Duration::from_secs(5),
-            "docker stop took {stop_took:?}, near its 10 s timeout\n{log}"
-        );
-        let truncated: Vec<&Sent> = sent
-            .iter()
-            .filter(|s| matches!(s.result, Err(HttpFailure::Truncated(_))))
-            .collect();
-        assert!(truncated.is_empty(), "replies cut short: {truncated:#?}");
-        let answered: BTreeSet<u64> = sent
+            let log = c.logs();
+            assert_eq!(c.inspect("{{.State.ExitCode}}"), "0", "{log}");
+            assert!(
+                stop_took < Duration::from_secs(5),
+                "docker stop took {stop_took:?}, near its 10 s timeout\n{log}"
+            );
+            let truncated: Vec<&Sent> = sent
+                .iter()
+                .filter(|s| matches!(s.result, Err(HttpFailure::Truncated(_))))
+                .collect();
+            assert!(truncated.is_empty(), "replies cut short: {truncated:#?}");
+            let answered: BTreeSet<u64> = sent
             .iter()
             .filter(|s| matches!(&s.result, Ok(r) if r.status == 200 && r.body == format!("done {}\n", s.id)))
             .map(|s| s.id)
             .collect();
-        assert_eq!(
-            accepted_ids(&log.stdout),
-            answered,
-            "every request the service accepted, and only those, must be answered\n{log}"
-        );
-        // The scenario proves something only if requests were under way when it stopped.
-        let in_flight = sent
-            .iter()
-            .filter(|s| s.sent_at < stop_at && answered.contains(&s.id))
-            .filter(|s| s.sent_at + Duration::from_millis(300) > stop_at)
-            .count();
-        assert!(in_flight > 0, "no request was in flight at the stop\n{log}");
-        eprintln!(
-            "scenario 3: {} requests answered, {in_flight} of them in flight at the stop; \
+            assert_eq!(
+                accepted_ids(&log.stdout),
+                answered,
+                "every request the service accepted, and only those, must be answered\n{log}"
+            );
+            // The scenario proves something only if requests were under way when it stopped.
+            let in_flight = sent
+                .iter()
+                .filter(|s| s.sent_at < stop_at && answered.contains(&s.id))
+                .filter(|s| s.sent_at + Duration::from_millis(300) > stop_at)
+                .count();
+            assert!(in_flight > 0, "no request was in flight at the stop\n{log}");
+            eprintln!(
+                "scenario 3: {} requests answered, {in_flight} of them in flight at the stop; \
              docker stop took {stop_took:.1?}",
-            answered.len()
-        );
-    });
+                answered.len()
+            );
+        },
+    );
 }
 
 /// Waits until every `sleep` in the container has ended (reaped or a zombie); returns what is
@@ -700,23 +704,20 @@ fn zombies_left_by_orphans(
 
 #[test]
 fn docker_orphans_leave_no_zombie() {
-    if !ready("docker_orphans_leave_no_zombie") {
-        return;
-    }
-    let image = images::example();
-    timed("scenario 4 (orphans)", || {
-        let docker = Docker::default_daemon();
-        let script = ["node", "/fixtures/orphans.js"];
-        assert_eq!(
-            zombies_left_by_orphans(&docker, &[], image, &script),
-            vec![]
-        );
-        // The control: with node as PID 1 (no init) the same service leaves five zombies,
-        // so the check above can see them.
-        let left = zombies_left_by_orphans(&docker, &["--entrypoint", "node"], image, &script[1..]);
-        let names: Vec<&str> = left.iter().map(|p| p.comm.as_str()).collect();
-        assert_eq!(names, ["sleep"; 5], "{left:#?}");
-    });
+    scenario(
+        "docker_orphans_leave_no_zombie",
+        "scenario 4 (orphans)",
+        |docker, image| {
+            let script = ["node", "/fixtures/orphans.js"];
+            assert_eq!(zombies_left_by_orphans(docker, &[], image, &script), vec![]);
+            // The control: with node as PID 1 (no init) the same service leaves five zombies,
+            // so the check above can see them.
+            let left =
+                zombies_left_by_orphans(docker, &["--entrypoint", "node"], image, &script[1..]);
+            let names: Vec<&str> = left.iter().map(|p| p.comm.as_str()).collect();
+            assert_eq!(names, ["sleep"; 5], "{left:#?}");
+        },
+    );
 }
 
 /// A directory removed when the guard drops.
@@ -841,11 +842,10 @@ fn tini_style_version() -> String {
 
 #[test]
 fn docker_init_path_runs_hardinit_as_docker_init() {
-    if !ready("docker_init_path_runs_hardinit_as_docker_init") {
-        return;
-    }
-    let (base, hardinit) = (images::node_base(), images::static_hardinit());
-    timed("scenario 5 (dockerd --init-path)", || {
+    let test = "docker_init_path_runs_hardinit_as_docker_init";
+    scenario(test, "scenario 5 (dockerd --init-path)", |_, _| {
+        // An image without hardinit; hardinit itself comes from the example image.
+        let (base, hardinit) = (images::node_base(), images::static_hardinit());
         let bin = PathBuf::from(format!("/tmp/hardinit-docker-init-{}", std::process::id()));
         std::fs::create_dir_all(&bin).unwrap();
         let _bin = Scratch(bin.clone());
