@@ -470,7 +470,7 @@ fn start_service<'d>(
 /// Runs the body of test `test` (`label` in the timing line) with the default daemon and the
 /// example image; skips (or, in CI, fails) without root and the tools. The image is built
 /// before the clock starts: the line says how long the scenario itself took.
-fn scenario(test: &str, label: &str, body: impl FnOnce(&Docker, &'static str)) {
+pub fn scenario(test: &str, label: &str, body: impl FnOnce(&Docker, &'static str)) {
     if !ready(test) {
         return;
     }
