@@ -1,0 +1,490 @@
+//! Local stand-ins for the public base images, and the example image built from them.
+//!
+//! CI reaches no registry, so `node:20-bookworm-slim` and `rust:1-bookworm` are assembled from
+//! this machine's own files (its Node.js, its rustup toolchain, its Debian gcc and binutils)
+//! and imported with `docker import`. The example Dockerfile is then built unchanged, with the
+//! two images passed as build arguments. The assembled images are tagged with a hash of what
+//! went into them, so a second run reuses them until a host file changes.
+
+use super::Docker;
+use crate::util;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hasher};
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Tag of the example image (examples/node/Dockerfile) built on the local base images.
+pub const EXAMPLE: &str = "hardinit-test/example:latest";
+const NODE_BASE: &str = "hardinit-test/node-base";
+const RUST_BASE: &str = "hardinit-test/rust-base";
+/// The path that `node:20-bookworm-slim` and friends put on PATH.
+const DEBIAN_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The node base image (its tag), assembled on first use.
+pub fn node_base() -> &'static str {
+    static TAG: OnceLock<Result<String, String>> = OnceLock::new();
+    once(&TAG, "assemble the Node.js base image", || {
+        import_cached(NODE_BASE, &node_rootfs(), &node_changes())
+    })
+}
+
+/// The Rust builder image (its tag), assembled on first use.
+pub fn rust_base() -> &'static str {
+    static TAG: OnceLock<Result<String, String>> = OnceLock::new();
+    once(&TAG, "assemble the Rust builder image", || {
+        let toolchain = Toolchain::find();
+        import_cached(
+            RUST_BASE,
+            &rust_rootfs(&toolchain),
+            &rust_changes(&toolchain),
+        )
+    })
+}
+
+/// The example image: examples/node/Dockerfile built on the two local base images.
+pub fn example() -> &'static str {
+    static TAG: OnceLock<Result<String, String>> = OnceLock::new();
+    once(&TAG, "build examples/node/Dockerfile", build_example)
+}
+
+/// The static hardinit that the example image carries, copied out to the host (once).
+pub fn static_hardinit() -> &'static Path {
+    static PATH: OnceLock<Result<String, String>> = OnceLock::new();
+    let path = once(&PATH, "copy /hardinit out of the example image", || {
+        let docker = Docker::default_daemon();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("docker-static");
+        std::fs::create_dir_all(&dir).unwrap();
+        let dest = dir.join("hardinit");
+        let id = docker.ok(["create", example()]);
+        let copied = docker.run(["cp".into(), format!("{id}:/hardinit"), path_str(&dest)]);
+        docker.ok(["rm", &id]);
+        assert!(copied.status.success(), "{copied}");
+        path_str(&dest)
+    });
+    Path::new(path)
+}
+
+/// Runs `make` once per process and hands every caller its result; a failure is kept (and
+/// reported to each test that needs the image) instead of being retried by each of them.
+fn once(
+    cell: &'static OnceLock<Result<String, String>>,
+    what: &str,
+    make: impl FnOnce() -> String,
+) -> &'static str {
+    let result = cell.get_or_init(|| {
+        let start = Instant::now();
+        let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(make));
+        match made {
+            Ok(tag) => {
+                eprintln!("{what}: {tag} ready after {:.1?}", start.elapsed());
+                Ok(tag)
+            }
+            Err(payload) => Err(panic_text(&payload)),
+        }
+    });
+    match result {
+        Ok(tag) => tag,
+        Err(why) => panic!("cannot {what}:\n{why}"),
+    }
+}
+
+fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else {
+        "(panic without a message)".to_string()
+    }
+}
+
+fn build_example() -> String {
+    let docker = Docker::default_daemon();
+    let (node, rust) = (node_base(), rust_base());
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let mut cmd = docker.command();
+    // The legacy builder: the same on the Docker 20.10 CLI of CI and on newer CLIs without
+    // buildx, and it needs no BuildKit frontend image from a registry.
+    cmd.env("DOCKER_BUILDKIT", "0").args([
+        "build",
+        // cargo fetches crates from crates.io: the only network there is.
+        "--network",
+        "host",
+        "--file",
+        "examples/node/Dockerfile",
+        "--build-arg",
+        &format!("NODE_IMAGE={node}"),
+        "--build-arg",
+        &format!("RUST_IMAGE={rust}"),
+        "--tag",
+        EXAMPLE,
+        repo,
+    ]);
+    cmd.current_dir(repo);
+    let out = util::run_with_timeout(&mut cmd, Duration::from_secs(25 * 60));
+    assert!(out.status.success(), "docker build failed\n{out}");
+    EXAMPLE.to_string()
+}
+
+/// What a root filesystem is made of. Host files are linked, not copied, into a staging
+/// directory; `tar --dereference` then reads them in place.
+#[derive(Default)]
+struct Rootfs {
+    /// image path -> host path (a file, or a directory taken whole)
+    host: BTreeMap<PathBuf, PathBuf>,
+    /// image path -> contents
+    text: BTreeMap<PathBuf, String>,
+    /// image path -> (mode, uid)
+    dirs: BTreeMap<PathBuf, (u32, u32)>,
+}
+
+impl Rootfs {
+    fn add_host(&mut self, image: impl Into<PathBuf>, host: impl Into<PathBuf>) {
+        self.host.insert(image.into(), host.into());
+    }
+
+    /// Adds `host` at the same path in the image.
+    fn add_same(&mut self, host: impl AsRef<Path>) {
+        let host = host.as_ref();
+        self.add_host(host, host);
+    }
+
+    fn add_text(&mut self, image: &str, text: &str) {
+        self.text.insert(image.into(), text.into());
+    }
+
+    fn add_dir(&mut self, image: &str, mode: u32, uid: u32) {
+        self.dirs.insert(image.into(), (mode, uid));
+    }
+
+    /// Adds every shared library the ELF files among `binaries` load (and the loader).
+    fn add_libraries_of<'a>(&mut self, binaries: impl IntoIterator<Item = &'a PathBuf>) {
+        for lib in shared_libraries(binaries) {
+            self.add_same(lib);
+        }
+    }
+
+    /// A hash of the recipe and of each host file's identity (path, size, mtime): a changed
+    /// host file (a new Node.js, a toolchain update) changes the tag.
+    fn content_hash(&self) -> String {
+        let mut h = DefaultHasher::new();
+        for (image, host) in &self.host {
+            h.write(image.as_os_str().as_encoded_bytes());
+            for file in walk(host) {
+                let meta = std::fs::metadata(&file)
+                    .unwrap_or_else(|e| panic!("stat {}: {e}", file.display()));
+                h.write(file.as_os_str().as_encoded_bytes());
+                h.write_u64(meta.size());
+                h.write_i64(meta.mtime());
+                h.write_i64(meta.mtime_nsec());
+                h.write_u32(meta.mode());
+            }
+        }
+        for (image, text) in &self.text {
+            h.write(image.as_os_str().as_encoded_bytes());
+            h.write(text.as_bytes());
+        }
+        for (image, (mode, uid)) in &self.dirs {
+            h.write(image.as_os_str().as_encoded_bytes());
+            h.write_u32(*mode);
+            h.write_u32(*uid);
+        }
+        format!("{:016x}", h.finish())
+    }
+
+    /// Lays the recipe out in `dir`: real directories, written files, symlinks to host files.
+    fn stage(&self, dir: &Path) {
+        for (image, host) in &self.host {
+            let at = dir.join(image.strip_prefix("/").unwrap_or(image));
+            std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+            symlink(host, &at).unwrap_or_else(|e| panic!("link {}: {e}", at.display()));
+        }
+        for (image, text) in &self.text {
+            let at = dir.join(image.strip_prefix("/").unwrap());
+            std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+            std::fs::write(&at, text).unwrap();
+        }
+        for (image, (mode, uid)) in &self.dirs {
+            let at = dir.join(image.strip_prefix("/").unwrap());
+            std::fs::create_dir_all(&at).unwrap();
+            std::fs::set_permissions(&at, std::fs::Permissions::from_mode(*mode)).unwrap();
+            std::os::unix::fs::chown(&at, Some(*uid), Some(*uid)).unwrap();
+        }
+    }
+}
+
+/// Imports `rootfs` as `repo:<content hash>` unless that tag exists; drops older tags of `repo`.
+fn import_cached(repo: &str, rootfs: &Rootfs, changes: &[String]) -> String {
+    let docker = Docker::default_daemon();
+    let tag = format!("{repo}:{}", rootfs.content_hash());
+    if docker.run(["image", "inspect", &tag]).status.success() {
+        eprintln!("{tag}: cached");
+        return tag;
+    }
+    let staging = util::scratch_dir(&format!("rootfs-{}", repo.replace('/', "-")));
+    rootfs.stage(&staging);
+    let mut cmd = Command::new("bash");
+    // One pipe, no temporary tarball of a gigabyte: tar reads the host files through the links.
+    cmd.args([
+        "-c",
+        r#"set -euo pipefail
+           staging=$1 tag=$2; shift 2
+           tar --create --dereference --numeric-owner --directory "$staging" . \
+             | docker import "$@" - "$tag""#,
+        "bash",
+    ])
+    .arg(&staging)
+    .arg(&tag);
+    for change in changes {
+        cmd.args(["--change", change]);
+    }
+    let start = Instant::now();
+    let out = util::run_with_timeout(&mut cmd, Duration::from_secs(15 * 60));
+    assert!(out.status.success(), "docker import failed\n{out}");
+    eprintln!("{tag}: imported in {:.1?}", start.elapsed());
+    let _ = std::fs::remove_dir_all(&staging);
+    remove_other_tags(&docker, repo, &tag);
+    tag
+}
+
+fn remove_other_tags(docker: &Docker, repo: &str, keep: &str) {
+    let listed = docker.ok(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo]);
+    for old in listed.lines().filter(|t| *t != keep) {
+        let _ = docker.run(["image", "rm", old]);
+    }
+}
+
+/// A stand-in for node:20-bookworm-slim: this machine's node, a `node` user (1000:1000) as in
+/// the official image, /bin/sh and the few tools the Dockerfile and the scenarios use.
+fn node_rootfs() -> Rootfs {
+    let mut fs = Rootfs::default();
+    let node = which("node");
+    let mut binaries = vec![node.clone()];
+    fs.add_host("/usr/local/bin/node", &node);
+    let sh = real_path(Path::new("/bin/sh"));
+    fs.add_host("/bin/sh", &sh);
+    binaries.push(sh);
+    // RUN mkdir/chown in the Dockerfile; cat, sleep and ls in the scenarios.
+    for tool in ["cat", "chown", "id", "ls", "mkdir", "rm", "sleep", "touch"] {
+        let path = which(tool);
+        fs.add_host(format!("/bin/{tool}"), &path);
+        binaries.push(path);
+    }
+    fs.add_libraries_of(&binaries);
+    fs.add_text(
+        "/etc/passwd",
+        "root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n",
+    );
+    fs.add_text("/etc/group", "root:x:0:\nnode:x:1000:\n");
+    fs.add_dir("/tmp", 0o1777, 0);
+    fs.add_dir("/root", 0o700, 0);
+    fs.add_dir("/home/node", 0o755, 1000);
+    fs
+}
+
+fn node_changes() -> Vec<String> {
+    vec![
+        format!("ENV PATH={DEBIAN_PATH}"),
+        r#"CMD ["node"]"#.to_string(),
+    ]
+}
+
+/// The host's rustup toolchain (the one `rustc` runs), with the musl target installed.
+struct Toolchain {
+    sysroot: PathBuf,
+    name: String,
+    rustup: PathBuf,
+}
+
+impl Toolchain {
+    fn find() -> Toolchain {
+        let out = util::run_with_timeout(
+            Command::new("rustc").args(["--print", "sysroot"]),
+            Duration::from_secs(30),
+        );
+        assert!(out.status.success(), "{out}");
+        let sysroot = PathBuf::from(out.stdout.trim());
+        let musl = sysroot.join("lib/rustlib/x86_64-unknown-linux-musl");
+        assert!(
+            musl.is_dir(),
+            "{} lacks the musl target: rustup target add x86_64-unknown-linux-musl",
+            sysroot.display()
+        );
+        let name = sysroot.file_name().unwrap().to_string_lossy().into_owned();
+        Toolchain {
+            sysroot,
+            name,
+            rustup: which("rustup"),
+        }
+    }
+}
+
+/// A stand-in for rust:1-bookworm: rustup and one toolchain in /usr/local (as the official
+/// image has them), gcc and binutils to link, dash and coreutils for RUN lines.
+fn rust_rootfs(toolchain: &Toolchain) -> Rootfs {
+    let mut fs = Rootfs::default();
+    let home = Path::new("/usr/local/rustup/toolchains").join(&toolchain.name);
+    let mut binaries = Vec::new();
+    // Its documentation (800 MB) stays out.
+    for part in ["bin", "etc", "lib", "libexec"] {
+        let host = toolchain.sysroot.join(part);
+        if host.exists() {
+            binaries.extend(walk(&host).into_iter().filter(|p| is_elf(p)));
+            fs.add_host(home.join(part), host);
+        }
+    }
+    for proxy in ["rustup", "cargo", "rustc", "rustdoc"] {
+        fs.add_host(format!("/usr/local/cargo/bin/{proxy}"), &toolchain.rustup);
+    }
+    binaries.push(toolchain.rustup.clone());
+    fs.add_text(
+        "/usr/local/rustup/settings.toml",
+        &format!(
+            "version = \"12\"\ndefault_toolchain = \"{}\"\nprofile = \"minimal\"\n\n[overrides]\n",
+            toolchain.name
+        ),
+    );
+    let gcc = gcc_major_version();
+    let packages = [
+        "libc6".to_string(),
+        "libc6-dev".to_string(),
+        "linux-libc-dev".to_string(),
+        "libgcc-s1".to_string(),
+        format!("libgcc-{gcc}-dev"),
+        format!("gcc-{gcc}"),
+        format!("cpp-{gcc}"),
+        "binutils".to_string(),
+        "binutils-x86-64-linux-gnu".to_string(),
+        "dash".to_string(),
+        "coreutils".to_string(),
+    ];
+    for file in packages.iter().flat_map(|p| package_files(p)) {
+        if is_elf(&file) {
+            binaries.push(file.clone());
+        }
+        fs.add_same(file);
+    }
+    let cc = real_path(&which("cc"));
+    fs.add_host("/usr/bin/cc", &cc);
+    fs.add_host("/usr/bin/gcc", &cc);
+    fs.add_host("/bin/sh", real_path(Path::new("/bin/sh")));
+    fs.add_libraries_of(&binaries);
+    // cargo talks to crates.io over TLS.
+    fs.add_same("/etc/ssl/certs/ca-certificates.crt");
+    fs.add_text("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+    fs.add_text("/etc/group", "root:x:0:\n");
+    fs.add_dir("/tmp", 0o1777, 0);
+    fs.add_dir("/root", 0o700, 0);
+    fs
+}
+
+fn rust_changes(toolchain: &Toolchain) -> Vec<String> {
+    vec![
+        "ENV RUSTUP_HOME=/usr/local/rustup".to_string(),
+        "ENV CARGO_HOME=/usr/local/cargo".to_string(),
+        format!("ENV PATH=/usr/local/cargo/bin:{DEBIAN_PATH}"),
+        format!("LABEL hardinit-test.toolchain={}", toolchain.name),
+    ]
+}
+
+fn gcc_major_version() -> String {
+    let out = util::run_with_timeout(
+        Command::new("cc").arg("-dumpversion"),
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{out}");
+    out.stdout.trim().split('.').next().unwrap().to_string()
+}
+
+/// The regular files (and symlinks to them) a Debian package installed, documentation aside.
+fn package_files(package: &str) -> Vec<PathBuf> {
+    let out = util::run_with_timeout(
+        Command::new("dpkg-query").args(["--listfiles", package]),
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "package {package} is needed for the Rust builder image\n{out}"
+    );
+    let skipped = [
+        "/usr/share/doc",
+        "/usr/share/man",
+        "/usr/share/info",
+        "/usr/share/lintian",
+    ];
+    out.stdout
+        .lines()
+        .filter(|l| l.starts_with('/') && !skipped.iter().any(|s| l.starts_with(s)))
+        .map(PathBuf::from)
+        // Directories are made by staging; files a local policy removed are not needed.
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+        .collect()
+}
+
+/// Every shared library (and the loader) that the dynamic ELF files among `binaries` load,
+/// at the paths the host's loader finds them.
+fn shared_libraries<'a>(binaries: impl IntoIterator<Item = &'a PathBuf>) -> BTreeSet<PathBuf> {
+    let binaries: Vec<&PathBuf> = binaries.into_iter().filter(|p| is_elf(p)).collect();
+    let mut libs = BTreeSet::new();
+    for chunk in binaries.chunks(200) {
+        let out = util::run_with_timeout(
+            Command::new("ldd").args(chunk.iter().copied()),
+            Duration::from_secs(120),
+        );
+        // ldd fails for static binaries ("not a dynamic executable"); what it resolved counts.
+        for line in out.stdout.lines().map(str::trim) {
+            assert!(
+                !line.contains("not found"),
+                "missing library: {line}\n{out}"
+            );
+            let path = match line.split_once("=> ") {
+                Some((_, rest)) => rest,
+                None if line.starts_with('/') && line.contains(" (0x") => line,
+                None => continue,
+            };
+            if let Some(path) = path.split(" (0x").next().filter(|p| p.starts_with('/')) {
+                libs.insert(PathBuf::from(path));
+            }
+        }
+    }
+    libs
+}
+
+fn is_elf(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == *b"\x7fELF"
+}
+
+/// The files below `path` (or `path` itself when it is a file), in a stable order.
+fn walk(path: &Path) -> Vec<PathBuf> {
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display()));
+    if !meta.is_dir() {
+        return vec![path.to_path_buf()];
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    entries.iter().flat_map(|p| walk(p)).collect()
+}
+
+fn which(tool: &str) -> PathBuf {
+    util::require_tool("docker images", tool)
+        .unwrap_or_else(|| panic!("`{tool}` is needed to assemble the local base images"))
+}
+
+fn real_path(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|e| panic!("resolve {}: {e}", path.display()))
+}
+
+fn path_str(path: &Path) -> String {
+    path.display().to_string()
+}
