@@ -30,7 +30,7 @@ const DOCKER_DEFAULT_CAPS: [&str; 14] = [
 /// Docker's default seccomp profile, as moby/profiles ships it (unresolved).
 fn docker_default_profile() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/docker/docker-default-seccomp.json");
+        .join("src/policy/seccomp/docker-default.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
