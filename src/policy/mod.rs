@@ -217,10 +217,17 @@ fn resolve_caps(req: &Request, proc: &ProcessState) -> Result<Option<u64>, Polic
 }
 
 fn same_ids(id: &Identity, proc: &ProcessState) -> bool {
-    let mut current = proc.groups.clone();
-    current.sort_unstable();
-    current.dedup();
-    id.uid == proc.uid && id.gid == proc.gid && id.groups == current
+    // The primary gid listed again as a supplementary group grants nothing more (Docker's
+    // `--user` puts it there), so it does not count as a difference.
+    let without_primary = |groups: &[u32]| {
+        let mut g: Vec<u32> = groups.iter().copied().filter(|&g| g != id.gid).collect();
+        g.sort_unstable();
+        g.dedup();
+        g
+    };
+    id.uid == proc.uid
+        && id.gid == proc.gid
+        && without_primary(&id.groups) == without_primary(&proc.groups)
 }
 
 fn describe_ids(id: &Identity) -> String {
@@ -504,6 +511,25 @@ mod tests {
             ..Request::default()
         };
         assert!(!build(req, &non_root()).unwrap().switch_identity);
+        // Docker's `--user 1000` also lists gid 1000 as a supplementary group: the same ids.
+        let docker_user = ProcessState {
+            groups: vec![1000],
+            ..non_root()
+        };
+        let req = Request {
+            user: Some("1000".into()),
+            ..Request::default()
+        };
+        assert!(!build(req, &docker_user).unwrap().switch_identity);
+        let other_group = ProcessState {
+            groups: vec![1000, 27],
+            ..non_root()
+        };
+        let req = Request {
+            user: Some("1000".into()),
+            ..Request::default()
+        };
+        assert!(build(req, &other_group).is_err());
     }
 
     #[test]

@@ -5,5 +5,6 @@ mod docker;
 mod pid1;
 mod privileges;
 mod runc;
+mod seccomp;
 #[allow(dead_code)] // each test module uses its own subset of the helpers
 mod util;

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The capabilities Docker gives a container by default.
-const DOCKER_DEFAULT_CAPS: [&str; 14] = [
+pub const DOCKER_DEFAULT_CAPS: [&str; 14] = [
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_FSETID",
@@ -28,14 +28,13 @@ const DOCKER_DEFAULT_CAPS: [&str; 14] = [
 ];
 
 /// Docker's default seccomp profile, as moby/profiles ships it (unresolved).
-fn docker_default_profile() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("src/policy/seccomp/docker-default.json");
+pub fn docker_default_profile() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/policy/seccomp/docker-default.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// The running kernel's (major, minor).
-fn kernel_version() -> (u64, u64) {
+pub fn kernel_version() -> (u64, u64) {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
     parse_version(&release)
 }
@@ -80,7 +79,7 @@ fn rule_applies(rule: &Value, caps: &[&str], kernel: (u64, u64)) -> bool {
 /// The OCI `linux.seccomp` that Docker derives from `profile` for an amd64 container with
 /// `caps`: the native architecture and its sub-architectures from archMap, and the rules
 /// whose includes and excludes hold.
-fn resolve_seccomp(profile: &Value, caps: &[&str], kernel: (u64, u64)) -> Value {
+pub fn resolve_seccomp(profile: &Value, caps: &[&str], kernel: (u64, u64)) -> Value {
     let native = "SCMP_ARCH_X86_64";
     let mut arches = vec![json!(native)];
     for entry in profile["archMap"].as_array().into_iter().flatten() {

@@ -1,0 +1,474 @@
+//! `--seccomp`: every action, argument comparisons, runc's ENOSYS rule, foreign ABIs, the
+//! `node` profile with the Node.js battery, and a differential run against runc with Docker's
+//! profile. The calls are made by tests/fixtures/probes/syscalls.c in a child of hardinit.
+
+use crate::runc::{docker_default_profile, kernel_version, resolve_seccomp, DOCKER_DEFAULT_CAPS};
+use crate::util;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+/// hardinit's exit code for a program killed by SIGSYS (128 + 31).
+const KILLED_BY_SIGSYS: i32 = 159;
+
+/// Runs the syscall probe under hardinit with `flags`; the calls are `LABEL=SPEC` strings.
+fn probe(flags: &[&str], calls: &[&str]) -> util::Output {
+    let mut cmd = Command::new(util::hardinit());
+    cmd.args(flags)
+        .arg("--")
+        .arg(util::c_probe("syscalls"))
+        .args(calls);
+    util::run_with_timeout(&mut cmd, SECS(10))
+}
+
+/// Writes `profile` as JSON into a scratch file and returns its path.
+fn profile_file(name: &str, profile: &serde_json::Value) -> PathBuf {
+    let path = util::scratch_dir(&format!("seccomp-{name}")).join("profile.json");
+    std::fs::write(&path, profile.to_string()).unwrap();
+    path
+}
+
+fn lines(text: &[&str]) -> String {
+    text.iter().map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn each_action_does_what_the_profile_says() {
+    if !util::privileged("each_action_does_what_the_profile_says") {
+        return;
+    }
+    let rule = |name: &str, action: &str| json!({ "names": [name], "action": action });
+    let profile = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [
+            { "names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42 },
+            { "names": ["getpgrp"], "action": "SCMP_ACT_ERRNO" },
+            rule("getsid", "SCMP_ACT_TRACE"),
+            rule("sched_yield", "SCMP_ACT_LOG"),
+            rule("getuid", "SCMP_ACT_KILL"),
+            rule("getgid", "SCMP_ACT_KILL_PROCESS"),
+            rule("geteuid", "SCMP_ACT_KILL_THREAD"),
+            rule("getegid", "SCMP_ACT_TRAP"),
+        ],
+    });
+    let path = profile_file("actions", &profile);
+    let flags = ["--seccomp", path.to_str().unwrap()];
+    // ERRNO with and without errnoRet (EPERM), TRACE without a tracer (ENOSYS), LOG allows.
+    let out = probe(
+        &flags,
+        &["errno=110", "eperm=111", "trace=124:0", "log=24", "free=39"],
+    );
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout,
+        lines(&[
+            "errno ENOMSG",
+            "eperm EPERM",
+            "trace ENOSYS",
+            "log ok",
+            "free ok"
+        ])
+    );
+    // Each kill action ends the program with SIGSYS; nothing after the call runs.
+    for (label, nr) in [("kill", 102), ("kill_process", 104), ("trap", 108)] {
+        let out = probe(&flags, &["before=39", &format!("{label}={nr}"), "after=39"]);
+        out.expect_code(KILLED_BY_SIGSYS);
+        assert_eq!(out.stdout, lines(&["before ok"]), "{label}");
+    }
+    // KILL and KILL_PROCESS take the whole process even when another thread calls;
+    // KILL_THREAD ends that thread only.
+    for (label, nr) in [("kill", 102), ("kill_process", 104)] {
+        let out = probe(&flags, &[&format!("{label}=thread:{nr}")]);
+        out.expect_code(KILLED_BY_SIGSYS);
+        assert_eq!(out.stdout, "", "{label}");
+    }
+    let out = probe(&flags, &["kill_thread=thread:107"]);
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout,
+        lines(&["kill_thread ok", "kill_thread main alive"])
+    );
+}
+
+#[test]
+fn argument_comparisons_follow_the_profile() {
+    if !util::privileged("argument_comparisons_follow_the_profile") {
+        return;
+    }
+    let errno_if = |name: &str, args: serde_json::Value| json!({ "names": [name], "action": "SCMP_ACT_ERRNO", "errnoRet": 42, "args": args });
+    let arg = |op: &str, value: u64| json!({ "index": 0, "value": value, "op": op });
+    let profile = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [
+            errno_if("getpgid", json!([arg("SCMP_CMP_EQ", 999_999)])),
+            errno_if("getsid", json!([arg("SCMP_CMP_NE", 0)])),
+            errno_if("sched_getscheduler", json!([arg("SCMP_CMP_LT", 1000)])),
+            errno_if("dup", json!([arg("SCMP_CMP_GE", 1000)])),
+            errno_if("close", json!([arg("SCMP_CMP_GT", 5000)])),
+            // Both conditions must hold; outside them the kernel sees the NULL param (EINVAL).
+            errno_if("sched_getparam", json!([arg("SCMP_CMP_GE", 10), arg("SCMP_CMP_LE", 20)])),
+            // OCI masked-eq: `value` is the mask, `valueTwo` the datum.
+            errno_if("getpriority", json!([
+                { "index": 1, "value": 0xF0, "valueTwo": 0x10, "op": "SCMP_CMP_MASKED_EQ" }
+            ])),
+        ],
+    });
+    let path = profile_file("args", &profile);
+    let out = probe(
+        &["--seccomp", path.to_str().unwrap()],
+        &[
+            "eq=121:999999",
+            "eq_other=121:999998",
+            // The filter compares all 64 bits; the kernel then reads the pid as 32 bits.
+            "eq_high_bits=121:0x1000F423F",
+            "ne_zero=124:0",
+            "ne=124:999998",
+            "lt=145:999",
+            "lt_not=145:999998",
+            "ge=32:1000",
+            "ge_not=32:999",
+            "gt=3:5001",
+            "gt_not=3:5000",
+            "and_inside=143:15:0",
+            "and_below=143:9:0",
+            "and_above=143:21:0",
+            "masked=140:0:0x1F",
+            "masked_not=140:0:0x7FFFF0",
+        ],
+    );
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout,
+        lines(&[
+            "eq ENOMSG",
+            "eq_other ESRCH",
+            "eq_high_bits ESRCH",
+            "ne_zero ok",
+            "ne ENOMSG",
+            "lt ENOMSG",
+            "lt_not ESRCH",
+            "ge ENOMSG",
+            "ge_not EBADF",
+            "gt ENOMSG",
+            "gt_not EBADF",
+            "and_inside ENOMSG",
+            "and_below EINVAL",
+            "and_above EINVAL",
+            "masked ENOMSG",
+            "masked_not ESRCH",
+        ])
+    );
+}
+
+#[test]
+fn newer_calls_answer_enosys_and_foreign_abis_are_killed() {
+    if !util::privileged("newer_calls_answer_enosys_and_foreign_abis_are_killed") {
+        return;
+    }
+    // open_tree_attr (467) is newer than every call Docker's profile names; clone3's flags
+    // cannot be inspected, so both profiles answer ENOSYS and glibc falls back to clone.
+    let calls = ["clone3=435:0:0", "open_tree_attr=467:0xffffffff:0:0:0:0"];
+    let out = probe(&["--seccomp", "unconfined"], &calls);
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout,
+        lines(&["clone3 EINVAL", "open_tree_attr EFAULT"])
+    );
+    for profile in ["default", "node"] {
+        let out = probe(&["--seccomp", profile], &calls);
+        out.expect_code(0);
+        assert_eq!(
+            out.stdout,
+            lines(&["clone3 ENOSYS", "open_tree_attr ENOSYS"]),
+            "{profile}"
+        );
+    }
+    // pidfd_getfd (438) is above the highest call `node` names.
+    let out = probe(&["--seccomp", "node"], &["pidfd_getfd=438:0xffffffff:0:0"]);
+    assert_eq!(out.stdout, lines(&["pidfd_getfd ENOSYS"]));
+
+    // The i386 entry works here without a filter, and x32 is not built into this kernel;
+    // under any profile both are killed before they reach a rule.
+    let out = probe(&["--seccomp", "unconfined"], &["int80=int80", "x32=x32"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, lines(&["int80 ok", "x32 ENOSYS"]));
+    for profile in ["default", "node"] {
+        for call in ["int80=int80", "x32=x32"] {
+            let out = probe(&["--seccomp", profile], &["before=39", call]);
+            out.expect_code(KILLED_BY_SIGSYS);
+            assert_eq!(out.stdout, lines(&["before ok"]), "{profile} {call}");
+        }
+    }
+}
+
+/// Calls a container must not make, with arguments that fail harmlessly when allowed.
+const ESCAPES: [&str; 12] = [
+    "unshare_user=272:0x10000000",
+    "clone_newuser=56:0x10000200",
+    "mount=165:0:0:0:0:0",
+    "setns=308:0xffffffff:0",
+    "keyctl=250:0:0xdead:0",
+    "io_uring_setup=425:0:0",
+    "ptrace=101:0xffff:0:0:0",
+    "bpf=321:0xffff:0:0",
+    "perf_event_open=298:0:0:0:0:0",
+    "socket_alg=41:38:5:0",
+    "socket_vsock=41:40:1:0",
+    "userfaultfd=323:0xffffffff",
+];
+
+#[test]
+fn node_profile_refuses_namespaces_mounts_keys_and_io_uring() {
+    if !util::privileged("node_profile_refuses_namespaces_mounts_keys_and_io_uring") {
+        return;
+    }
+    let nobody = ["--user", "65534"];
+    let without_filter = probe(
+        &[&nobody[..], &["--seccomp", "unconfined"]].concat(),
+        &ESCAPES,
+    );
+    without_filter.expect_code(0);
+    // Without a filter an unprivileged process can create a user namespace (and so a clone
+    // with CLONE_NEWUSER gets as far as the flag check); the rest fail on their own.
+    assert_eq!(
+        without_filter.stdout,
+        lines(&[
+            "unshare_user ok",
+            "clone_newuser EINVAL",
+            "mount EFAULT",
+            "setns EBADF",
+            "keyctl ENOKEY",
+            "io_uring_setup EFAULT",
+            "ptrace ESRCH",
+            "bpf EINVAL",
+            "perf_event_open EFAULT",
+            "socket_alg EAFNOSUPPORT",
+            "socket_vsock ok",
+            "userfaultfd EINVAL",
+        ])
+    );
+    let out = probe(&[&nobody[..], &["--seccomp", "node"]].concat(), &ESCAPES);
+    out.expect_code(0);
+    let refused: Vec<String> = ESCAPES
+        .iter()
+        .map(|c| format!("{} EPERM", c.split('=').next().unwrap()))
+        .collect();
+    assert_eq!(
+        out.stdout,
+        lines(&refused.iter().map(String::as_str).collect::<Vec<_>>())
+    );
+}
+
+fn battery() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/node/battery.js")
+}
+
+#[test]
+fn node_battery_passes_under_node_and_default() {
+    if !util::privileged("node_battery_passes_under_node_and_default") {
+        return;
+    }
+    let Some(node) = util::require_tool("node_battery_passes_under_node_and_default", "node")
+    else {
+        return;
+    };
+    for profile in ["node", "default"] {
+        let mut cmd = Command::new(util::hardinit());
+        cmd.args(["--user", "65534", "--seccomp", profile, "--"])
+            .arg(&node)
+            .arg(battery());
+        let out = util::run_with_timeout(&mut cmd, SECS(60));
+        out.expect_code(0);
+        assert_eq!(out.stdout, "battery ok\n", "{profile}\n{out}");
+    }
+}
+
+/// Calls with arguments that fail harmlessly when allowed, so the result shows the filter's
+/// answer or the kernel's; compared between hardinit's `default` and Docker's profile in runc.
+const DIFFERENTIAL: [&str; 36] = [
+    "getppid=110",
+    "socket_inet=41:2:1:0",
+    "socket_packet=41:17:3:0",
+    "socket_vsock=41:40:1:0",
+    "socket_alg=41:38:5:0",
+    "personality_query=135:0xffffffff",
+    "personality_rie=135:0x400000",
+    "clone_newuser=56:0x10000200",
+    "clone3=435:0:0",
+    "unshare=272:0xffffffff",
+    "mount=165:0:0:0:0:0",
+    "umount2=166:0:0",
+    "pivot_root=155:0:0",
+    "chroot=161:0",
+    "setns=308:0xffffffff:0",
+    "keyctl=250:0:0xdead:0",
+    "add_key=248:0:0:0:0:0",
+    "bpf=321:0xffff:0:0",
+    "perf_event_open=298:0:0:0:0:0",
+    "userfaultfd=323:0xffffffff",
+    "io_uring_setup=425:0:0",
+    "ptrace=101:0xffff:0:0:0",
+    "process_vm_readv=310:0:0:0:0:0:0",
+    "kcmp=312:0:0:0:0:0",
+    "clock_settime=227:0:0",
+    "reboot=169:0:0:0:0",
+    "init_module=175:0:0:0",
+    "kexec_load=246:0:0:0:0",
+    "swapon=167:0:0",
+    "acct=163:0",
+    "syslog=103:0xff:0:0",
+    "fsopen=430:0:0",
+    "name_to_handle_at=303:0xffffffff:0:0:0:0",
+    "setuid=105:0xffffffff",
+    "open_tree_attr=467:0xffffffff:0:0:0:0",
+    "landlock=444:0:0:1",
+];
+
+/// Runs the probe in a runc container configured as Docker configures one: `caps`, its
+/// default profile resolved for them, no_new_privs, as `uid`.
+fn probe_under_runc(name: &str, uid: u32, caps: &[&str], calls: &[&str]) -> String {
+    let bundle = util::scratch_dir(&format!("runc-seccomp-{name}"));
+    let rootfs = bundle.join("rootfs");
+    std::fs::create_dir(&rootfs).unwrap();
+    std::fs::copy(util::c_probe("syscalls"), rootfs.join("probe")).unwrap();
+    let spec = util::run_with_timeout(
+        Command::new("runc")
+            .arg("spec")
+            .arg("--bundle")
+            .arg(&bundle),
+        SECS(10),
+    );
+    spec.expect_code(0);
+    let path = bundle.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let args: Vec<String> = std::iter::once("/probe".to_string())
+        .chain(calls.iter().map(|c| c.to_string()))
+        .collect();
+    config["process"]["terminal"] = json!(false);
+    config["process"]["args"] = json!(args);
+    config["process"]["user"] = json!({ "uid": uid, "gid": uid });
+    config["process"]["noNewPrivileges"] = json!(true);
+    config["process"]["capabilities"] = json!({
+        "bounding": caps, "effective": caps, "permitted": caps,
+    });
+    config["linux"]["seccomp"] = resolve_seccomp(&docker_default_profile(), caps, kernel_version());
+    std::fs::write(&path, config.to_string()).unwrap();
+    let id = format!("hardinit-seccomp-{name}-{}", std::process::id());
+    let out = util::run_with_timeout(
+        Command::new("runc")
+            .args(["run", "--bundle"])
+            .arg(&bundle)
+            .arg(&id),
+        SECS(30),
+    );
+    let _ = Command::new("runc")
+        .args(["delete", "--force", &id])
+        .output();
+    out.expect_code(0);
+    std::fs::remove_dir_all(&bundle).unwrap();
+    out.stdout
+}
+
+#[test]
+fn default_profile_answers_like_docker_under_runc() {
+    if !util::privileged("default_profile_answers_like_docker_under_runc")
+        || util::require_tool("default_profile_answers_like_docker_under_runc", "runc").is_none()
+    {
+        return;
+    }
+    // Root with Docker's default capabilities.
+    let runc = probe_under_runc("root", 0, &DOCKER_DEFAULT_CAPS, &DIFFERENTIAL);
+    let cap_add = DOCKER_DEFAULT_CAPS.join(",");
+    let ours = probe(
+        &["--seccomp", "default", "--cap-add", &cap_add],
+        &DIFFERENTIAL,
+    );
+    ours.expect_code(0);
+    assert_eq!(ours.stdout, runc, "root with Docker's default capabilities");
+    assert_eq!(ours.stdout.lines().count(), DIFFERENTIAL.len());
+
+    // A non-root user with every capability dropped.
+    let runc = probe_under_runc("user", 1000, &[], &DIFFERENTIAL);
+    let ours = probe(&["--seccomp", "default", "--user", "1000"], &DIFFERENTIAL);
+    ours.expect_code(0);
+    assert_eq!(ours.stdout, runc, "uid 1000 without capabilities");
+    // The two runs differ where capabilities decide: the comparison has teeth.
+    assert!(ours.stdout.contains("chroot EPERM\n"), "{ours}");
+    assert!(runc.contains("socket_packet EPERM\n"));
+}
+
+#[test]
+fn bad_profiles_exit_125_naming_file_place_and_reason() {
+    let dir = util::scratch_dir("seccomp-bad");
+    let cases = [
+        (
+            "malformed.json",
+            "{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": [ }",
+            "malformed JSON in seccomp profile {path}\n  caused by: expected value at line 2 column 16",
+        ),
+        (
+            "action.json",
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_MAYBE"}]}"#,
+            "seccomp profile {path}: syscalls[0] (\"getpid\"): unknown action \"SCMP_ACT_MAYBE\"",
+        ),
+        (
+            "index.json",
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["socket"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]}"#,
+            "seccomp profile {path}: syscalls[0] (\"socket\") args[0]: argument index 6 is out of range (a system call has arguments 0 to 5)",
+        ),
+        (
+            "names.json",
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [], "action": "SCMP_ACT_ERRNO"}]}"#,
+            "seccomp profile {path}: syscalls[0]: the entry names no system call",
+        ),
+        (
+            "notify.json",
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_NOTIFY"}]}"#,
+            "seccomp profile {path}: syscalls[0] (\"getpid\"): SCMP_ACT_NOTIFY needs a seccomp agent, which hardinit does not run",
+        ),
+    ];
+    for (file, contents, message) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, contents).unwrap();
+        let path = path.to_str().unwrap();
+        let out = util::run_hardinit(["--seccomp", path, "--", "true"]);
+        out.expect_code(125);
+        assert_eq!(
+            out.stderr,
+            format!("hardinit: {}\n", message.replace("{path}", path)),
+            "{file}"
+        );
+    }
+    let out = util::run_hardinit(["--seccomp", "/nonexistent/profile.json", "--", "true"]);
+    out.expect_code(125);
+    assert_eq!(
+        out.stderr,
+        "hardinit: cannot read /nonexistent/profile.json\n  caused by: No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
+fn the_exported_profile_loads_back_to_the_same_filter() {
+    let out = util::run_hardinit(["--export-seccomp", "node"]);
+    out.expect_code(0);
+    let exported: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(exported["defaultAction"], json!("SCMP_ACT_ERRNO"));
+    assert_eq!(exported["architectures"], json!(["SCMP_ARCH_X86_64"]));
+    let path = profile_file("export", &exported);
+    let summary = |spec: &str| {
+        let out = util::run_hardinit(["--print-policy", "--seccomp", spec]);
+        out.expect_code(0);
+        let from = out.stdout.find("  default action").unwrap();
+        out.stdout[from..].to_string()
+    };
+    assert_eq!(summary(path.to_str().unwrap()), summary("node"));
+    let out = util::run_hardinit(["--export-seccomp", "unconfined"]);
+    out.expect_code(125);
+    assert_eq!(
+        out.stderr,
+        "hardinit: `unconfined` is no seccomp profile, so there is nothing to export\n"
+    );
+}
