@@ -73,6 +73,13 @@ pub fn build(
         gid: policy.identity.gid,
         groups: policy.identity.groups.clone(),
     };
+    // Without a switch the program keeps the ids hardinit runs with (the policy found them
+    // equivalent to the requested ones), and those are what the kernel must report.
+    let verified = if policy.switch_identity {
+        ids.clone()
+    } else {
+        current_ids(proc)
+    };
     let bounding_drop = caps::cap_numbers(policy.bounding_drop(proc));
     let steps = Steps {
         signal_mask: launch.signals.mask,
@@ -98,8 +105,8 @@ pub fn build(
         no_new_privs: policy.no_new_privs,
         landlock: launch.landlock,
         seccomp: launch.seccomp,
-        verify_buf: vec![0; ids.groups.len() + 1],
-        verify: Some(ids.clone()),
+        verify_buf: vec![0; verified.groups.len() + 1],
+        verify: Some(verified),
     };
     let lockdown = init_lockdown(policy, proc, &ids);
     Ok((
@@ -223,5 +230,17 @@ mod tests {
             }
         );
         assert_eq!(program_caps(0b10, 1000).inheritable, 0b10);
+    }
+}
+
+/// The ids hardinit runs with, groups sorted and without duplicates as `verify_ids` reads them.
+fn current_ids(proc: &ProcessState) -> Ids {
+    let mut groups = proc.groups.clone();
+    groups.sort_unstable();
+    groups.dedup();
+    Ids {
+        uid: proc.uid,
+        gid: proc.gid,
+        groups,
     }
 }

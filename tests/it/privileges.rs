@@ -457,6 +457,24 @@ fn started_as_uid_1000_it_runs_and_says_why_the_bounding_set_stays() {
 }
 
 #[test]
+fn started_as_docker_user_1000_the_primary_gid_as_group_is_no_difference() {
+    if !util::privileged("started_as_docker_user_1000_the_primary_gid_as_group_is_no_difference") {
+        return;
+    }
+    // `docker run --user 1000` starts the entrypoint with groups [1000]; the image's
+    // ENTRYPOINT still says `--user 1000`.
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        "--reuid", "1000", "--regid", "1000", "--groups", "1000", "--",
+    ])
+    .arg(util::hardinit())
+    .args(["--user", "1000", "--", "sh", "-c", "id -u; id -g; id -G"]);
+    let out = util::run_with_timeout(&mut cmd, SECS(10));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "1000\n1000\n1000\n");
+}
+
+#[test]
 fn pid1_locks_itself_down_and_still_reaps_and_forwards() {
     if !util::privileged("pid1_locks_itself_down_and_still_reaps_and_forwards") {
         return;
