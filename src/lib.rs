@@ -113,7 +113,8 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     let seccomp_ctx = policy.seccomp_context(&proc, read_kernel_version()?);
     if let Some(spec) = &args.export_seccomp {
         let profile = load_seccomp(&seccomp::parse_choice(spec), &seccomp_ctx)?;
-        return print(&profile.ok_or(Error::ExportUnconfined)?.to_oci_json());
+        let profile = profile.ok_or(Error::ExportUnconfined)?;
+        return print(&profile.for_runtime().to_oci_json());
     }
     let seccomp = load_seccomp(&policy::seccomp_choice(&req), &seccomp_ctx)?;
     // Compiled before anything runs: a profile that cannot become a filter fails here.

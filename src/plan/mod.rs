@@ -194,6 +194,18 @@ pub fn resolve_program(program: &OsStr, path: &OsStr) -> PathBuf {
         .unwrap_or_else(|| Path::new(program).to_path_buf())
 }
 
+/// The ids hardinit runs with, groups sorted and without duplicates as `verify_ids` reads them.
+fn current_ids(proc: &ProcessState) -> Ids {
+    let mut groups = proc.groups.clone();
+    groups.sort_unstable();
+    groups.dedup();
+    Ids {
+        uid: proc.uid,
+        gid: proc.gid,
+        groups,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,17 +242,5 @@ mod tests {
             }
         );
         assert_eq!(program_caps(0b10, 1000).inheritable, 0b10);
-    }
-}
-
-/// The ids hardinit runs with, groups sorted and without duplicates as `verify_ids` reads them.
-fn current_ids(proc: &ProcessState) -> Ids {
-    let mut groups = proc.groups.clone();
-    groups.sort_unstable();
-    groups.dedup();
-    Ids {
-        uid: proc.uid,
-        gid: proc.gid,
-        groups,
     }
 }

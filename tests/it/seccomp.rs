@@ -450,25 +450,98 @@ fn bad_profiles_exit_125_naming_file_place_and_reason() {
     );
 }
 
-#[test]
-fn the_exported_profile_loads_back_to_the_same_filter() {
-    let out = util::run_hardinit(["--export-seccomp", "node"]);
+/// Exports `profile` for the runtime layer into a scratch file.
+fn exported(profile: &str) -> PathBuf {
+    let out = util::run_hardinit(["--export-seccomp", profile]);
     out.expect_code(0);
-    let exported: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(exported["defaultAction"], json!("SCMP_ACT_ERRNO"));
-    assert_eq!(exported["architectures"], json!(["SCMP_ARCH_X86_64"]));
-    let path = profile_file("export", &exported);
-    let summary = |spec: &str| {
-        let out = util::run_hardinit(["--print-policy", "--seccomp", spec]);
-        out.expect_code(0);
-        let from = out.stdout.find("  default action").unwrap();
-        out.stdout[from..].to_string()
-    };
-    assert_eq!(summary(path.to_str().unwrap()), summary("node"));
+    let path = util::scratch_dir(&format!("seccomp-export-{profile}")).join("profile.json");
+    std::fs::write(&path, &out.stdout).unwrap();
+    path
+}
+
+#[test]
+fn the_export_loads_back_and_adds_only_the_launchers_calls() {
+    let path = exported("node");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["defaultAction"], json!("SCMP_ACT_ERRNO"));
+    assert_eq!(json["architectures"], json!(["SCMP_ARCH_X86_64"]));
+    let rules = json["syscalls"].as_array().unwrap();
+    assert_eq!(
+        rules[rules.len() - 2..],
+        [
+            json!({ "names": ["capset", "close_range", "getgroups", "getresgid", "getresuid",
+                "landlock_add_rule", "landlock_create_ruleset", "landlock_restrict_self",
+                "prctl", "rt_sigtimedwait", "seccomp", "setgroups", "setpgid", "setresgid",
+                "setresuid"], "action": "SCMP_ACT_ALLOW" }),
+            json!({ "names": ["ioctl"], "action": "SCMP_ACT_ALLOW", "args": [
+                { "index": 1, "value": 0xffff_ffff_u64, "valueTwo": 0x5410, "op": "SCMP_CMP_MASKED_EQ" }
+            ] }),
+        ]
+    );
+    // Exporting the exported file gives the same file.
+    let out = util::run_hardinit(["--export-seccomp", path.to_str().unwrap()]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, text);
     let out = util::run_hardinit(["--export-seccomp", "unconfined"]);
     out.expect_code(125);
     assert_eq!(
         out.stderr,
         "hardinit: `unconfined` is no seccomp profile, so there is nothing to export\n"
     );
+}
+
+#[test]
+fn hardinit_runs_under_its_exported_profile_at_the_runtime_layer() {
+    if !util::privileged("hardinit_runs_under_its_exported_profile_at_the_runtime_layer") {
+        return;
+    }
+    let outer = exported("node");
+    let inner = [
+        "--user",
+        "65534",
+        "--cap-add",
+        "NET_BIND_SERVICE",
+        "--rlimit",
+        "nofile=512",
+        "--seccomp",
+        "node",
+        "--",
+        "sh",
+        "-c",
+        "grep -E '^(Uid|CapEff|NoNewPrivs|Seccomp_filters):' /proc/self/status",
+    ];
+    let want = "Uid:\t65534\t65534\t65534\t65534\nCapEff:\t0000000000000400\nNoNewPrivs:\t1\nSeccomp_filters:\t2\n";
+    // The outer hardinit stands in for the runtime: root with every capability, the exported
+    // profile installed; the inner one does the whole root start under it, then as PID 1.
+    let runtime = |prefix: &[&str]| {
+        let mut cmd = Command::new(prefix[0]);
+        cmd.args(&prefix[1..])
+            .arg(util::hardinit())
+            .args([
+                "--cap-add",
+                "ALL",
+                "--seccomp",
+                outer.to_str().unwrap(),
+                "--",
+            ])
+            .arg(util::hardinit())
+            .args(inner);
+        util::run_with_timeout(&mut cmd, SECS(10))
+    };
+    for prefix in [
+        &["env"][..],
+        &["unshare", "--pid", "--fork", "--mount-proc"][..],
+    ] {
+        let out = runtime(prefix);
+        out.expect_code(0);
+        assert_eq!(out.stdout, want, "{prefix:?}");
+    }
+    // Without the launcher's calls the inner hardinit cannot start.
+    let mut cmd = Command::new(util::hardinit());
+    cmd.args(["--cap-add", "ALL", "--seccomp", "node", "--"])
+        .arg(util::hardinit())
+        .args(inner);
+    let out = util::run_with_timeout(&mut cmd, SECS(10));
+    out.expect_code(125);
 }

@@ -158,6 +158,79 @@ impl Profile {
     }
 }
 
+/// The calls hardinit's own set-up makes (ids, capabilities, prctl, Landlock, the filter
+/// itself, its signal wait) that a program's profile need not allow. A profile exported for
+/// the runtime layer (Docker, runc, Kubernetes) also filters hardinit, before hardinit installs
+/// its own filter for the program, so the export allows these as well.
+const LAUNCHER_CALLS: [&str; 15] = [
+    "capset",
+    "close_range",
+    "getgroups",
+    "getresgid",
+    "getresuid",
+    "landlock_add_rule",
+    "landlock_create_ruleset",
+    "landlock_restrict_self",
+    "prctl",
+    "rt_sigtimedwait",
+    "seccomp",
+    "setgroups",
+    "setpgid",
+    "setresgid",
+    "setresuid",
+];
+
+/// ioctl(TIOCSPGRP): hardinit puts the program in the terminal's foreground.
+const TIOCSPGRP: u64 = 0x5410;
+
+impl Profile {
+    /// The profile to apply at the runtime layer, where hardinit runs under it too: the
+    /// launcher's calls that the profile does not allow whatever the arguments are added as
+    /// two ALLOW entries at the end. A profile that lets calls run by default is unchanged.
+    pub fn for_runtime(mut self) -> Profile {
+        if self.default_action.lets_calls_run() {
+            return self;
+        }
+        let allowed: Vec<&str> = self
+            .rules
+            .iter()
+            .filter(|r| r.action == Action::Allow && r.args.is_empty())
+            .flat_map(|r| r.names.iter().map(String::as_str))
+            .collect();
+        let missing: Vec<String> = LAUNCHER_CALLS
+            .iter()
+            .filter(|name| !allowed.contains(name))
+            .map(|name| name.to_string())
+            .collect();
+        let foreground = ArgCmp {
+            index: 1,
+            op: Op::MaskedEqual,
+            value: 0xffff_ffff,
+            value_two: TIOCSPGRP,
+        };
+        let ioctl_missing = !allowed.contains(&"ioctl")
+            && !self.rules.iter().any(|r| {
+                r.action == Action::Allow && r.names == ["ioctl"] && r.args == [foreground]
+            });
+        if !missing.is_empty() {
+            self.push_allow(missing, Vec::new());
+        }
+        if ioctl_missing {
+            self.push_allow(vec!["ioctl".to_string()], vec![foreground]);
+        }
+        self
+    }
+
+    fn push_allow(&mut self, names: Vec<String>, args: Vec<ArgCmp>) {
+        self.rules.push(Rule {
+            entry: self.rules.len(),
+            names,
+            action: Action::Allow,
+            args,
+        });
+    }
+}
+
 /// Where in a profile something is wrong: `syscalls[3] ("socket") args[1]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct At {

@@ -1192,3 +1192,27 @@ fn node_profile_is_tighter_than_docker_default() {
         "node refuses only {stricter} calls docker allows"
     );
 }
+
+#[test]
+fn runtime_export_adds_the_launchers_calls_only_where_missing() {
+    let node = builtin(Builtin::Node, &docker_ctx());
+    let rules = node.rules.len();
+    let runtime = node.clone().for_runtime();
+    assert_eq!(runtime.rules.len(), rules + 2);
+    assert_eq!(runtime.rules[rules].names, LAUNCHER_CALLS);
+    assert_eq!(runtime.rules[rules].args, []);
+    assert_eq!(runtime.rules[rules + 1].names, ["ioctl"]);
+    assert_eq!(
+        runtime.rules[rules + 1].args,
+        [ArgCmp {
+            index: 1,
+            op: Op::MaskedEqual,
+            value: 0xffff_ffff,
+            value_two: 0x5410
+        }]
+    );
+    // Applying it twice adds nothing more; Docker's profile already allows all of it.
+    assert_eq!(runtime.clone().for_runtime(), runtime);
+    let docker = builtin(Builtin::Default, &docker_ctx());
+    assert_eq!(docker.clone().for_runtime(), docker);
+}
