@@ -84,7 +84,8 @@ pub struct SigInfo {
 /// wake-up while nothing happens. Returns `Errno::EAGAIN` when `timeout` passes.
 pub fn wait_for_signal(mask: SigMask, timeout: Option<Duration>) -> Result<SigInfo, Errno> {
     let ts = timeout.map(|t| libc::timespec {
-        tv_sec: t.as_secs().try_into().unwrap_or(libc::time_t::MAX),
+        // x86_64's time_t is 64 bits with glibc and musl alike.
+        tv_sec: t.as_secs().try_into().unwrap_or(i64::MAX),
         tv_nsec: t.subsec_nanos().into(),
     });
     let ts_ptr = ts

@@ -470,10 +470,11 @@ fn the_export_loads_back_and_adds_only_the_launchers_calls() {
     assert_eq!(
         rules[rules.len() - 2..],
         [
-            json!({ "names": ["capset", "close_range", "getgroups", "getresgid", "getresuid",
-                "landlock_add_rule", "landlock_create_ruleset", "landlock_restrict_self",
-                "prctl", "rt_sigtimedwait", "seccomp", "setgroups", "setpgid", "setresgid",
-                "setresuid"], "action": "SCMP_ACT_ALLOW" }),
+            json!({ "names": ["capset", "close_range", "fork", "getgroups", "getresgid",
+                "getresuid", "landlock_add_rule", "landlock_create_ruleset",
+                "landlock_restrict_self", "open", "prctl", "rt_sigtimedwait", "seccomp",
+                "setgroups", "setpgid", "setresgid", "setresuid", "stat"],
+                "action": "SCMP_ACT_ALLOW" }),
             json!({ "names": ["ioctl"], "action": "SCMP_ACT_ALLOW", "args": [
                 { "index": 1, "value": 0xffff_ffff_u64, "valueTwo": 0x5410, "op": "SCMP_CMP_MASKED_EQ" }
             ] }),

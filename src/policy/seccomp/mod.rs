@@ -161,16 +161,19 @@ impl Profile {
 /// The calls hardinit's own set-up makes (ids, capabilities, prctl, Landlock, the filter
 /// itself, its signal wait) that a program's profile need not allow. A profile exported for
 /// the runtime layer (Docker, runc, Kubernetes) also filters hardinit, before hardinit installs
-/// its own filter for the program, so the export allows these as well.
-const LAUNCHER_CALLS: [&str; 15] = [
+/// its own filter for the program, so the export allows these as well. The static musl build
+/// uses the legacy `open`, `stat` and `fork` calls.
+const LAUNCHER_CALLS: [&str; 18] = [
     "capset",
     "close_range",
+    "fork",
     "getgroups",
     "getresgid",
     "getresuid",
     "landlock_add_rule",
     "landlock_create_ruleset",
     "landlock_restrict_self",
+    "open",
     "prctl",
     "rt_sigtimedwait",
     "seccomp",
@@ -178,6 +181,7 @@ const LAUNCHER_CALLS: [&str; 15] = [
     "setpgid",
     "setresgid",
     "setresuid",
+    "stat",
 ];
 
 /// ioctl(TIOCSPGRP): hardinit puts the program in the terminal's foreground.
