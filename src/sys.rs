@@ -501,3 +501,73 @@ pub fn reap_child(block: bool) -> Result<Option<(i32, ChildEnd)>, Errno> {
     };
     Ok(Some((pid, end)))
 }
+
+/// Asks the kernel to reclaim this process's pages of its read-only file mappings (for a
+/// static build: its own binary). Set-up read most of the binary; the supervise loop runs
+/// a few pages of it, which fault back in on demand — one page each: MADV_RANDOM turns off
+/// the read-ahead that would bring the neighbours back too (and fault-around would map
+/// them). Pages another process also maps stay, and so does everything when the caller
+/// neither owns nor may write the file. The cost: the next exec of the binary reads it
+/// from disk again unless another process kept it cached.
+/// Returns how many mappings were advised.
+pub fn page_out_file_mappings() -> std::io::Result<usize> {
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    let mut advised = 0;
+    for (start, len) in read_only_file_mappings(&maps) {
+        // SAFETY: the range is one whole mapping the kernel just listed for this
+        // single-threaded process, and nothing has unmapped it since. MADV_RANDOM is only a
+        // read-ahead hint and changes no byte.
+        let rc = unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_RANDOM) };
+        Errno::result(rc)?;
+        // SAFETY: same range. MADV_PAGEOUT changes no byte a reference can observe: a clean
+        // file page is read back from its file on the next touch, and a private copy (a
+        // relocated page) goes to swap and comes back unchanged, or stays without swap.
+        let rc = unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_PAGEOUT) };
+        Errno::result(rc)?;
+        advised += 1;
+    }
+    Ok(advised)
+}
+
+/// (start, length) of every mapping in /proc/PID/maps text that is backed by a file and not
+/// writable (a writable one holds private copies a page-out would only push to swap).
+fn read_only_file_mappings(maps: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    maps.lines().filter_map(|line| {
+        let mut fields = line.split_whitespace();
+        let (range, perms) = (fields.next()?, fields.next()?);
+        let path = fields.nth(3)?;
+        if !path.starts_with('/') || perms.contains('w') {
+            return None;
+        }
+        let (start, end) = range.split_once('-')?;
+        let start = usize::from_str_radix(start, 16).ok()?;
+        let end = usize::from_str_radix(end, 16).ok()?;
+        Some((start, end.checked_sub(start)?))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_read_only_file_mappings_are_paged_out() {
+        let maps = "\
+55556d25a000-55556d25b000 rw-p 00000000 00:00 0                          [heap]
+7fc0bfcd2000-7fc0bfcd9000 rw-p 00000000 00:00 0 
+7fc0bfce5000-7fc0bfce7000 r-xp 00000000 00:00 0                          [vdso]
+7fc0bfce7000-7fc0bfcf1000 r--p 00000000 fe:01 1234                       /usr/bin/hard init
+7fc0bfcf1000-7fc0bfd9d000 r-xp 0000a000 fe:01 1234                       /usr/bin/hard init
+7fc0bfdcb000-7fc0bfdd4000 rw-p 000e4000 fe:01 1234                       /usr/bin/hard init
+7fc0bfdd4000-7fc0bfdd5000 r--p 00000000 fe:01 99                         /old (deleted)
+";
+        assert_eq!(
+            read_only_file_mappings(maps).collect::<Vec<_>>(),
+            vec![
+                (0x7fc0bfce7000, 0xa000),
+                (0x7fc0bfcf1000, 0xac000),
+                (0x7fc0bfdd4000, 0x1000)
+            ]
+        );
+    }
+}
