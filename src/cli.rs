@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgAction, Parser};
 
+use crate::policy::landlock::{Compat, LandlockRequest};
 use crate::policy::Request;
 
 const EXAMPLES: &str = "\
@@ -113,29 +114,54 @@ pub struct Args {
     /// Seccomp profile: default (Docker's), node, unconfined, or a path to an OCI/Docker JSON profile
     #[arg(long, value_name = "PROFILE", help_heading = "Hardening")]
     pub seccomp: Option<String>,
-    /// Make the filesystem read-only for the program (Landlock), except the --writable paths
+    /// Make the filesystem read-only for the program (Landlock): it may read and execute
+    /// anything and write only beneath --writable/--writable-exec paths and to /dev/null,
+    /// /dev/zero, /dev/full, /dev/tty, /dev/pts and /dev/shm (those missing here are skipped)
     #[arg(long, help_heading = "Hardening")]
     pub read_only: bool,
-    /// A path the program may write beneath, but not execute from (repeatable)
-    #[arg(long, value_name = "PATH", help_heading = "Hardening")]
+    /// With --read-only: a path the program may write, create and remove beneath, but not execute from (repeatable)
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "read_only",
+        help_heading = "Hardening"
+    )]
     pub writable: Vec<PathBuf>,
-    /// A path the program may write beneath and execute from (repeatable)
-    #[arg(long, value_name = "PATH", help_heading = "Hardening")]
+    /// With --read-only: a path the program may write beneath and execute from (repeatable)
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "read_only",
+        help_heading = "Hardening"
+    )]
     pub writable_exec: Vec<PathBuf>,
-    /// TCP ports the program may bind; every other port is denied (comma list, repeatable)
-    #[arg(long, value_name = "PORTS", help_heading = "Hardening")]
-    pub allow_bind: Vec<String>,
-    /// TCP ports the program may connect to; every other port is denied (comma list, repeatable)
-    #[arg(long, value_name = "PORTS", help_heading = "Hardening")]
-    pub allow_connect: Vec<String>,
-    /// What to do when the kernel's Landlock cannot enforce a rule: hard (fail) or best-effort (warn)
+    /// TCP ports the program may bind, 0 meaning one the kernel picks; binding any other port is denied (comma list, repeatable; Landlock ABI 4)
+    #[arg(
+        long,
+        value_name = "PORTS",
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(u16),
+        help_heading = "Hardening"
+    )]
+    pub allow_bind: Vec<u16>,
+    /// TCP ports the program may connect to; connecting to any other port is denied (comma list, repeatable; Landlock ABI 4)
+    #[arg(
+        long,
+        value_name = "PORTS",
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(u16).range(1..),
+        help_heading = "Hardening"
+    )]
+    pub allow_connect: Vec<u16>,
+    /// When the kernel's Landlock cannot enforce a requested rule: hard (exit 125) or best-effort (warn and run)
     #[arg(
         long,
         value_name = "MODE",
         default_value = "hard",
+        value_parser = str::parse::<Compat>,
         help_heading = "Hardening"
     )]
-    pub landlock_compat: String,
+    pub landlock_compat: Compat,
     /// Print the resolved policy and exit without running anything
     #[arg(long, help_heading = "Hardening")]
     pub print_policy: bool,
@@ -216,6 +242,24 @@ impl Invocation {
             allow_new_privileges: a.allow_new_privileges,
             no_new_privileges: a.no_new_privileges,
             rlimits: a.rlimit.clone(),
+        }
+    }
+
+    /// The Landlock part of the request, with the HARDINIT_LANDLOCK_ABI testing aid.
+    pub fn landlock_request(&self) -> LandlockRequest {
+        let a = &self.args;
+        LandlockRequest {
+            read_only: a.read_only,
+            writable: a.writable.clone(),
+            writable_exec: a.writable_exec.clone(),
+            allow_bind: a.allow_bind.clone(),
+            allow_connect: a.allow_connect.clone(),
+            compat: a.landlock_compat,
+            abi_cap: self
+                .env
+                .iter()
+                .find(|(k, _)| k == "HARDINIT_LANDLOCK_ABI")
+                .map(|(_, v)| v.to_string_lossy().into_owned()),
         }
     }
 

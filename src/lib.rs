@@ -100,8 +100,9 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     let proc = read_process_state()?;
     let db = read_databases()?;
     let policy = Policy::build(&inv.request(), &db, &proc)?;
+    let landlock = plan::landlock::resolve(&inv.landlock_request())?;
     if args.print_policy {
-        return print(&format!("{policy}\n"));
+        return print(&format!("{policy}\n{landlock}\n"));
     }
     if args.command.is_empty() {
         return Err(Error::NoProgram);
@@ -127,7 +128,7 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
             signals: &signals,
             parent_pid: std::process::id() as i32,
             seccomp: None,
-            landlock: None,
+            landlock: plan::landlock::create_ruleset(&landlock)?,
         },
     )?;
     let program = spawn::spawn(&mut child_plan)?;
