@@ -1,21 +1,21 @@
 //! The Landlock ruleset, built in the parent before fork: the kernel is probed, the paths are
 //! opened and the rules added here, so the child only calls landlock_restrict_self on one fd.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use landlock::{
     AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, Ruleset,
-    RulesetAttr, RulesetCreated, RulesetCreatedAttr,
+    RulesetAttr, RulesetCreated, RulesetCreatedAttr, ABI,
 };
 use log::{debug, warn};
 use nix::errno::Errno;
 use thiserror::Error;
 
 use super::PlanError;
-use crate::policy::landlock::{Landlock, LandlockRequest};
+use crate::policy::landlock::{exec_roots, Grant, Landlock, LandlockRequest, PathRule};
 use crate::policy::PolicyError;
 use crate::sys;
 
@@ -29,6 +29,17 @@ pub enum LandlockSetupError {
     },
     #[error("cannot create the Landlock ruleset")]
     CreateRuleset(#[source] landlock::RulesetError),
+    #[error("{flag}: cannot resolve {path}")]
+    ResolvePath {
+        flag: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot list {path} to keep execute away from the write paths")]
+    ListDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot add the Landlock rule for {path}")]
     AddPathRule {
         path: PathBuf,
@@ -107,34 +118,90 @@ fn add_path_rules(
     policy: &Landlock,
 ) -> Result<RulesetCreated, LandlockSetupError> {
     let abi = policy.crate_abi();
+    let mut noexec = Vec::new();
     for rule in &policy.paths {
-        let fd = match open_path(&rule.path) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) if rule.optional => {
-                debug!("landlock: {} does not exist here; no rule", rule.path.display());
-                continue;
-            }
-            Err(source) => {
-                return Err(LandlockSetupError::OpenPath {
-                    flag: rule.flag,
-                    path: rule.path.clone(),
-                    source,
-                })
-            }
+        let Some(fd) = open_rule_path(rule)? else {
+            continue;
         };
-        let mut access = rule.grant.access(abi);
-        if !is_dir(&fd) {
-            // Directory-only rights on a file are EINVAL to the kernel.
-            access &= AccessFs::from_file(abi);
+        if rule.grant == Grant::Write {
+            noexec.push(canonical(rule)?);
         }
-        created = created
-            .add_rule(PathBeneath::new(fd, access))
-            .map_err(|source| LandlockSetupError::AddPathRule {
-                path: rule.path.clone(),
-                source,
-            })?;
+        created = add_path_rule(created, fd, &rule.path, rule.grant.access(abi), abi)?;
+    }
+    let roots = exec_roots(&noexec, list_dir)?;
+    debug!("landlock: execute granted beneath {} paths", roots.len());
+    for root in roots {
+        match open_path(&root) {
+            Ok(fd) => {
+                created = add_path_rule(created, fd, &root, AccessFs::Execute.into(), abi)?;
+            }
+            // Gone or unreachable since the listing: it just stays not executable.
+            Err(e) => debug!("landlock: no execute rule for {}: {e}", root.display()),
+        }
     }
     Ok(created)
+}
+
+/// Opens a rule's path; `None` for one of hardinit's devices that this machine lacks.
+fn open_rule_path(rule: &PathRule) -> Result<Option<OwnedFd>, LandlockSetupError> {
+    match open_path(&rule.path) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::ENOENT) if rule.optional => {
+            debug!("landlock: {} does not exist here; no rule", rule.path.display());
+            Ok(None)
+        }
+        Err(source) => Err(LandlockSetupError::OpenPath {
+            flag: rule.flag,
+            path: rule.path.clone(),
+            source,
+        }),
+    }
+}
+
+/// The path execute must stay away from, as the directory walk from / meets it.
+fn canonical(rule: &PathRule) -> Result<PathBuf, LandlockSetupError> {
+    std::fs::canonicalize(&rule.path).map_err(|source| LandlockSetupError::ResolvePath {
+        flag: rule.flag,
+        path: rule.path.clone(),
+        source,
+    })
+}
+
+fn add_path_rule(
+    created: RulesetCreated,
+    fd: OwnedFd,
+    path: &Path,
+    mut access: BitFlags<AccessFs>,
+    abi: ABI,
+) -> Result<RulesetCreated, LandlockSetupError> {
+    if !is_dir(&fd) {
+        // Directory-only rights on a file are EINVAL to the kernel.
+        access &= AccessFs::from_file(abi);
+    }
+    created
+        .add_rule(PathBeneath::new(fd, access))
+        .map_err(|source| LandlockSetupError::AddPathRule {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// A directory's entries other than symlinks.
+fn list_dir(dir: &Path) -> Result<Vec<OsString>, LandlockSetupError> {
+    let list = |dir: &Path| -> std::io::Result<Vec<OsString>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            if !entry.file_type()?.is_symlink() {
+                names.push(entry.file_name());
+            }
+        }
+        Ok(names)
+    };
+    list(dir).map_err(|source| LandlockSetupError::ListDir {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 fn add_port_rules(

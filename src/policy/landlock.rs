@@ -2,8 +2,9 @@
 //! scoping of signals and abstract unix sockets, decided against a Landlock ABI version.
 //! Pure: the caller probes the kernel's ABI and opens the paths (plan::landlock).
 
+use std::ffi::OsString;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use landlock::{Access, AccessFs, AccessNet, BitFlags, Scope, ABI};
@@ -32,7 +33,7 @@ const ABI_SCOPE: u32 = 6;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum LandlockError {
-    #[error("--landlock-compat: '{0}' is neither hard nor best-effort")]
+    #[error("'{0}' is neither hard nor best-effort")]
     ParseCompat(String),
     #[error("HARDINIT_LANDLOCK_ABI: '{0}' is not a Landlock ABI version (a number)")]
     ParseAbiCap(String),
@@ -87,8 +88,8 @@ pub struct LandlockRequest {
 /// The rights a path rule grants beneath its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grant {
-    /// Read, list and execute: the whole filesystem.
-    ReadExec,
+    /// Read and list: the whole filesystem. Execute is granted apart (see [`exec_roots`]).
+    Read,
     /// Everything but execute: a dropped payload cannot run (like a noexec tmpfs).
     Write,
     /// Everything.
@@ -101,7 +102,7 @@ impl Grant {
     /// The access rights this grant stands for under `abi`.
     pub fn access(self, abi: ABI) -> BitFlags<AccessFs> {
         match self {
-            Grant::ReadExec => AccessFs::from_read(abi),
+            Grant::Read => AccessFs::from_read(abi) & !AccessFs::Execute,
             Grant::Write => AccessFs::from_all(abi) & !AccessFs::Execute,
             Grant::WriteExec => AccessFs::from_all(abi),
             Grant::Device => AccessFs::from_file(abi) & !AccessFs::Execute,
@@ -329,7 +330,7 @@ impl Landlock {
     }
 }
 
-/// hardinit's rules under --read-only: read and execute everywhere, the device list, then the
+/// hardinit's rules under --read-only: read everywhere, the device list, then the
 /// user's paths (rights only add up, so the order does not matter to the kernel).
 fn path_rules(req: &LandlockRequest) -> Vec<PathRule> {
     let rule = |path: PathBuf, grant, flag, optional| PathRule {
@@ -338,7 +339,7 @@ fn path_rules(req: &LandlockRequest) -> Vec<PathRule> {
         flag,
         optional,
     };
-    let mut rules = vec![rule("/".into(), Grant::ReadExec, "--read-only", false)];
+    let mut rules = vec![rule("/".into(), Grant::Read, "--read-only", false)];
     for device in DEVICES {
         // /dev/shm is where shm_open creates its files: a directory to write in, not a device.
         let grant = if device == "/dev/shm" {
@@ -355,6 +356,41 @@ fn path_rules(req: &LandlockRequest) -> Vec<PathRule> {
         rules.push(rule(path.clone(), Grant::WriteExec, "--writable-exec", false));
     }
     rules
+}
+
+/// Where to grant Execute so that it reaches everything but beneath the `noexec` paths (all
+/// absolute and canonical). Rights only add up beneath a path, so a grant on / would reach
+/// into them: instead walk down from / along their ancestors and grant each entry beside
+/// the way. `list` names a directory's entries, symlinks left out (their targets are reached
+/// by their own path). An entry made later in one of those ancestors is not executable.
+pub fn exec_roots<E>(
+    noexec: &[PathBuf],
+    mut list: impl FnMut(&Path) -> Result<Vec<OsString>, E>,
+) -> Result<Vec<PathBuf>, E> {
+    let root = Path::new("/");
+    if noexec.is_empty() {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let mut roots = Vec::new();
+    let mut ancestors = Vec::new();
+    if !noexec.iter().any(|p| p == root) {
+        ancestors.push(root.to_path_buf());
+    }
+    while let Some(dir) = ancestors.pop() {
+        for name in list(&dir)? {
+            let path = dir.join(name);
+            if noexec.contains(&path) {
+                continue;
+            }
+            if noexec.iter().any(|p| p.starts_with(&path)) {
+                ancestors.push(path);
+            } else {
+                roots.push(path);
+            }
+        }
+    }
+    roots.sort();
+    Ok(roots)
 }
 
 /// `None` when no port was given (no restriction); the ports sorted and deduplicated.
@@ -394,7 +430,8 @@ impl fmt::Display for Landlock {
         }
         if self.read_only {
             writeln!(f)?;
-            writeln!(f, "read, execute   {}", self.paths_with(Grant::ReadExec))?;
+            writeln!(f, "read            {}", self.paths_with(Grant::Read))?;
+            writeln!(f, "execute         / except beneath the write paths")?;
             writeln!(f, "write           {}", self.paths_with(Grant::Write))?;
             writeln!(f, "write, execute  {}", self.paths_with(Grant::WriteExec))?;
             write!(
@@ -448,7 +485,7 @@ mod tests {
         assert_eq!("best-effort".parse::<Compat>(), Ok(Compat::BestEffort));
         assert_eq!(
             "soft".parse::<Compat>().unwrap_err().to_string(),
-            "--landlock-compat: 'soft' is neither hard nor best-effort"
+            "'soft' is neither hard nor best-effort"
         );
     }
 
@@ -477,7 +514,7 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("/", Grant::ReadExec, "--read-only", false),
+                ("/", Grant::Read, "--read-only", false),
                 ("/dev/null", Grant::Device, "--read-only", true),
                 ("/dev/zero", Grant::Device, "--read-only", true),
                 ("/dev/full", Grant::Device, "--read-only", true),
@@ -506,10 +543,7 @@ mod tests {
             | MakeFifo
             | MakeBlock
             | MakeSym;
-        assert_eq!(
-            Grant::ReadExec.access(abi),
-            Execute | ReadFile | ReadDir
-        );
+        assert_eq!(Grant::Read.access(abi), ReadFile | ReadDir);
         assert_eq!(
             Grant::Write.access(abi),
             write_v1 | ReadFile | ReadDir | Refer | Truncate | IoctlDev
@@ -523,6 +557,30 @@ mod tests {
             ReadFile | WriteFile | Truncate | IoctlDev
         );
         assert_eq!(Grant::Write.access(ABI::V1), write_v1 | ReadFile | ReadDir);
+    }
+
+    #[test]
+    fn execute_reaches_everything_but_the_write_paths() {
+        let tree = |dir: &Path| -> Result<Vec<OsString>, String> {
+            let names: &[&str] = match dir.to_str().unwrap() {
+                "/" => &["bin", "dev", "srv", "tmp"],
+                "/dev" => &["null", "shm"],
+                "/srv" => &["app", "data", "run.sh"],
+                other => return Err(format!("listed {other}")),
+            };
+            Ok(names.iter().map(OsString::from).collect())
+        };
+        let paths = |list: &[&str]| list.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(
+            exec_roots(&paths(&["/tmp", "/dev/shm", "/srv/data"]), tree),
+            Ok(paths(&["/bin", "/dev/null", "/srv/app", "/srv/run.sh"]))
+        );
+        assert_eq!(exec_roots(&[], tree), Ok(paths(&["/"])));
+        assert_eq!(exec_roots(&paths(&["/"]), tree), Ok(vec![]));
+        assert_eq!(
+            exec_roots(&paths(&["/srv/data/cache"]), tree),
+            Err("listed /srv/data".to_string())
+        );
     }
 
     #[test]
@@ -646,7 +704,8 @@ mod tests {
             p.to_string(),
             "\
 landlock        kernel ABI 7, using ABI 7, --landlock-compat hard
-read, execute   /
+read            /
+execute         / except beneath the write paths
 write           /dev/shm, /tmp
 write, execute  /opt/cache
 devices         /dev/null, /dev/zero, /dev/full, /dev/tty, /dev/pts (skipped when absent)
