@@ -84,9 +84,8 @@ fn build_ruleset(policy: &Landlock) -> Result<Option<OwnedFd>, LandlockSetupErro
     let fs = policy.handled_fs();
     let net = policy.handled_net();
     let scopes = policy.scopes();
-    let handle = |r: Result<Ruleset, landlock::RulesetError>| {
-        r.map_err(LandlockSetupError::CreateRuleset)
-    };
+    let handle =
+        |r: Result<Ruleset, landlock::RulesetError>| r.map_err(LandlockSetupError::CreateRuleset);
     if !fs.is_empty() {
         ruleset = handle(ruleset.handle_access(fs))?;
     }
@@ -147,7 +146,10 @@ fn open_rule_path(rule: &PathRule) -> Result<Option<OwnedFd>, LandlockSetupError
     match open_path(&rule.path) {
         Ok(fd) => Ok(Some(fd)),
         Err(Errno::ENOENT) if rule.optional => {
-            debug!("landlock: {} does not exist here; no rule", rule.path.display());
+            debug!(
+                "landlock: {} does not exist here; no rule",
+                rule.path.display()
+            );
             Ok(None)
         }
         Err(source) => Err(LandlockSetupError::OpenPath {
@@ -223,6 +225,5 @@ fn open_path(path: &Path) -> Result<OwnedFd, Errno> {
 }
 
 fn is_dir(fd: &OwnedFd) -> bool {
-    nix::sys::stat::fstat(fd.as_raw_fd())
-        .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+    nix::sys::stat::fstat(fd.as_raw_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
 }

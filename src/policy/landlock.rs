@@ -37,7 +37,9 @@ pub enum LandlockError {
     ParseCompat(String),
     #[error("HARDINIT_LANDLOCK_ABI: '{0}' is not a Landlock ABI version (a number)")]
     ParseAbiCap(String),
-    #[error("{kernel} cannot enforce {missing}; pass --landlock-compat best-effort to run without it")]
+    #[error(
+        "{kernel} cannot enforce {missing}; pass --landlock-compat best-effort to run without it"
+    )]
     Unsupported { kernel: String, missing: String },
 }
 
@@ -269,7 +271,11 @@ impl Landlock {
             lacks(ABI_TCP, "the TCP bind allow-list", Some("--allow-bind"));
         }
         if self.connect.is_some() {
-            lacks(ABI_TCP, "the TCP connect allow-list", Some("--allow-connect"));
+            lacks(
+                ABI_TCP,
+                "the TCP connect allow-list",
+                Some("--allow-connect"),
+            );
         }
         if self.in_use() {
             lacks(
@@ -353,7 +359,12 @@ fn path_rules(req: &LandlockRequest) -> Vec<PathRule> {
         rules.push(rule(path.clone(), Grant::Write, "--writable", false));
     }
     for path in &req.writable_exec {
-        rules.push(rule(path.clone(), Grant::WriteExec, "--writable-exec", false));
+        rules.push(rule(
+            path.clone(),
+            Grant::WriteExec,
+            "--writable-exec",
+            false,
+        ));
     }
     rules
 }

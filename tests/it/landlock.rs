@@ -55,19 +55,27 @@ fn read_only_denies_writes_outside_the_writable_paths() {
     }
     // As root, whom permission bits never stop: an EACCES can only come from Landlock.
     let outside = "/hardinit-landlock-test.txt";
-    let out = run(&["--read-only", "--writable", "/tmp", "--", "touch", outside], &[]);
+    let out = run(
+        &["--read-only", "--writable", "/tmp", "--", "touch", outside],
+        &[],
+    );
     let created = Path::new(outside).exists();
     let _ = std::fs::remove_file(outside);
     out.expect_code(1);
     assert!(!created, "{outside} was created\n{out}");
     assert_eq!(
         stderr_lines(&out),
-        [format!("touch: cannot touch '{outside}': Permission denied")],
+        [format!(
+            "touch: cannot touch '{outside}': Permission denied"
+        )],
         "{out}"
     );
 
     let inside = format!("/tmp/hardinit-landlock-{}", std::process::id());
-    let out = run(&["--read-only", "--writable", "/tmp", "--", "touch", &inside], &[]);
+    let out = run(
+        &["--read-only", "--writable", "/tmp", "--", "touch", &inside],
+        &[],
+    );
     let created = Path::new(&inside).exists();
     let _ = std::fs::remove_file(&inside);
     out.expect_code(0);
@@ -108,7 +116,11 @@ fn writable_paths_are_not_executable_unless_writable_exec() {
         "{out}"
     );
 
-    run(&["--read-only", "--writable-exec", dir_s, "--", program_s], &[]).expect_code(0);
+    run(
+        &["--read-only", "--writable-exec", dir_s, "--", program_s],
+        &[],
+    )
+    .expect_code(0);
     // Without Landlock the very same file runs: the denial above is Landlock's.
     run(&["--", program_s], &[]).expect_code(0);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -141,11 +153,17 @@ fn a_missing_writable_path_is_an_error() {
 fn allow_bind_denies_every_other_port() {
     let probe = tcp_probe();
     let (allowed, other) = (free_port().to_string(), free_port().to_string());
-    let out = run(&["--allow-bind", &allowed, "--", &probe, "bind", &allowed], &[]);
+    let out = run(
+        &["--allow-bind", &allowed, "--", &probe, "bind", &allowed],
+        &[],
+    );
     out.expect_code(0);
     assert_eq!(out.stdout, "ok\n");
 
-    let out = run(&["--allow-bind", &allowed, "--", &probe, "bind", &other], &[]);
+    let out = run(
+        &["--allow-bind", &allowed, "--", &probe, "bind", &other],
+        &[],
+    );
     out.expect_code(1);
     assert_eq!(out.stdout, format!("bind {other}: EACCES\n"));
 }
@@ -161,7 +179,14 @@ fn allow_connect_denies_every_other_port() {
     let other = other.local_addr().unwrap().port().to_string();
 
     let out = run(
-        &["--allow-connect", &allowed, "--", &probe, "connect", &allowed],
+        &[
+            "--allow-connect",
+            &allowed,
+            "--",
+            &probe,
+            "connect",
+            &allowed,
+        ],
         &[],
     );
     out.expect_code(0);
@@ -278,7 +303,10 @@ fn the_program_cannot_signal_pid_1() {
 #[test]
 fn print_policy_lists_the_rules_the_abi_and_what_is_enforced() {
     let kernel = hardinit::sys::landlock_abi().unwrap();
-    assert!(kernel >= 6, "these tests need Landlock ABI 6, the kernel has {kernel}");
+    assert!(
+        kernel >= 6,
+        "these tests need Landlock ABI 6, the kernel has {kernel}"
+    );
     let out = run(
         &[
             "--print-policy",
@@ -323,8 +351,7 @@ not enforced    nothing
 
 #[test]
 fn a_node_service_writes_its_data_and_serves() {
-    let Some(node) = util::require_tool("a_node_service_writes_its_data_and_serves", "node")
-    else {
+    let Some(node) = util::require_tool("a_node_service_writes_its_data_and_serves", "node") else {
         return;
     };
     let data = util::scratch_dir("landlock-node-data");
