@@ -114,9 +114,10 @@ pub struct Args {
     /// Seccomp profile: default (Docker's), node, unconfined, or a path to an OCI/Docker JSON profile
     #[arg(long, value_name = "PROFILE", help_heading = "Hardening")]
     pub seccomp: Option<String>,
-    /// Make the filesystem read-only for the program (Landlock): it may read and execute
-    /// anything and write only beneath --writable/--writable-exec paths and to /dev/null,
-    /// /dev/zero, /dev/full, /dev/tty, /dev/pts and /dev/shm (those missing here are skipped)
+    /// Make the filesystem read-only for the program (Landlock): it may read anything, execute
+    /// outside the --writable paths, and write only beneath --writable/--writable-exec paths
+    /// and to /dev/null, /dev/zero, /dev/full, /dev/tty, /dev/pts and /dev/shm (those missing
+    /// here are skipped)
     #[arg(long, help_heading = "Hardening")]
     pub read_only: bool,
     /// With --read-only: a path the program may write, create and remove beneath, but not execute from (repeatable)
@@ -338,6 +339,62 @@ mod tests {
         assert_eq!(
             inv.version_line(),
             format!("hardinit {}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+
+    #[test]
+    fn landlock_flags_make_the_landlock_request() {
+        let inv = parse_strs(
+            &[
+                "hardinit",
+                "--read-only",
+                "--writable",
+                "/tmp",
+                "--writable-exec",
+                "/opt",
+                "--allow-bind",
+                "80,443",
+                "--allow-bind",
+                "0",
+                "--allow-connect",
+                "5432",
+                "--landlock-compat",
+                "best-effort",
+                "true",
+            ],
+            &[("HARDINIT_LANDLOCK_ABI", "3")],
+        )
+        .unwrap();
+        let req = inv.landlock_request();
+        assert!(req.read_only);
+        assert_eq!(req.writable, [PathBuf::from("/tmp")]);
+        assert_eq!(req.writable_exec, [PathBuf::from("/opt")]);
+        assert_eq!(req.allow_bind, [80, 443, 0]);
+        assert_eq!(req.allow_connect, [5432]);
+        assert_eq!(req.compat, Compat::BestEffort);
+        assert_eq!(req.abi_cap.as_deref(), Some("3"));
+        let req = parse_strs(&["hardinit", "true"], &[])
+            .unwrap()
+            .landlock_request();
+        assert_eq!((req.compat, req.abi_cap), (Compat::Hard, None));
+    }
+
+    #[test]
+    fn bad_landlock_values_are_usage_errors() {
+        for argv in [
+            &["hardinit", "--allow-bind", "65536", "true"][..],
+            &["hardinit", "--allow-bind", "80,", "true"],
+            &["hardinit", "--allow-connect", "0", "true"],
+            &["hardinit", "--landlock-compat", "soft", "true"],
+            &["hardinit", "--writable", "/tmp", "true"],
+        ] {
+            let e = parse_strs(argv, &[]).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{argv:?}");
+        }
+        let e = parse_strs(&["hardinit", "--allow-connect", "0", "true"], &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "error: invalid value '0' for '--allow-connect <PORTS>': 0 is not in 1..=65535\n\nFor more information, try '--help'.\n"
         );
     }
 

@@ -149,55 +149,47 @@ fn a_missing_writable_path_is_an_error() {
     );
 }
 
+/// Runs the tcp probe's `call` (bind or connect) on `port` under `--FLAG ALLOWED` and returns
+/// its one line of output.
+#[track_caller]
+fn probe_tcp(flag: &str, allowed: &str, call: &str, port: &str) -> String {
+    let out = run(&[flag, allowed, "--", &tcp_probe(), call, port], &[]);
+    assert_eq!(stderr_lines(&out), Vec::<String>::new(), "{out}");
+    out.stdout
+}
+
 #[test]
 fn allow_bind_denies_every_other_port() {
-    let probe = tcp_probe();
     let (allowed, other) = (free_port().to_string(), free_port().to_string());
-    let out = run(
-        &["--allow-bind", &allowed, "--", &probe, "bind", &allowed],
-        &[],
+    assert_eq!(
+        probe_tcp("--allow-bind", &allowed, "bind", &allowed),
+        "ok\n"
     );
-    out.expect_code(0);
-    assert_eq!(out.stdout, "ok\n");
-
-    let out = run(
-        &["--allow-bind", &allowed, "--", &probe, "bind", &other],
-        &[],
+    assert_eq!(
+        probe_tcp("--allow-bind", &allowed, "bind", &other),
+        format!("bind {other}: EACCES\n")
     );
-    out.expect_code(1);
-    assert_eq!(out.stdout, format!("bind {other}: EACCES\n"));
 }
 
 #[test]
 fn allow_connect_denies_every_other_port() {
-    let probe = tcp_probe();
     // Both ports have a listener, so only Landlock can refuse the second (EACCES, not
     // ECONNREFUSED); the kernel completes the handshakes without accept().
-    let allowed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let other = TcpListener::bind("127.0.0.1:0").unwrap();
-    let allowed = allowed.local_addr().unwrap().port().to_string();
-    let other = other.local_addr().unwrap().port().to_string();
-
-    let out = run(
-        &[
-            "--allow-connect",
-            &allowed,
-            "--",
-            &probe,
-            "connect",
-            &allowed,
-        ],
-        &[],
+    let listeners = [
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+    ];
+    let [allowed, other] = listeners
+        .each_ref()
+        .map(|l| l.local_addr().unwrap().port().to_string());
+    assert_eq!(
+        probe_tcp("--allow-connect", &allowed, "connect", &allowed),
+        "ok\n"
     );
-    out.expect_code(0);
-    assert_eq!(out.stdout, "ok\n");
-
-    let out = run(
-        &["--allow-connect", &allowed, "--", &probe, "connect", &other],
-        &[],
+    assert_eq!(
+        probe_tcp("--allow-connect", &allowed, "connect", &other),
+        format!("connect {other}: EACCES\n")
     );
-    out.expect_code(1);
-    assert_eq!(out.stdout, format!("connect {other}: EACCES\n"));
 }
 
 #[test]
