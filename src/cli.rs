@@ -29,7 +29,7 @@ Invoked as `tini` or `docker-init`, hardinit keeps tini's defaults (nothing drop
 seccomp) unless a hardening flag asks for more.
 
 Environment: TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP (set = on), TINI_VERBOSITY (a number;
-overrides -v), HARDINIT_LANDLOCK_ABI (testing aid: pretend the kernel's Landlock ABI is N).
+overrides -v), HARDINIT_LANDLOCK_ABI=N (testing aid: use at most Landlock ABI N, as on an older kernel).
 
 Exit status: the program's exit code, or 128+N when signal N killed it (0 for codes given
 to -e); 125 when hardinit itself fails (setup, hardening, bad input); 126 when the program
