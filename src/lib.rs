@@ -110,6 +110,7 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     let db = read_databases()?;
     let req = inv.request();
     let policy = Policy::build(&req, &db, &proc)?;
+    let landlock = plan::landlock::resolve(&inv.landlock_request())?;
     let seccomp_ctx = policy.seccomp_context(&proc, read_kernel_version()?);
     if let Some(spec) = &args.export_seccomp {
         let profile = load_seccomp(&seccomp::parse_choice(spec), &seccomp_ctx)?;
@@ -121,7 +122,7 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     let filter = seccomp.as_ref().map(Profile::compile).transpose()?;
     if args.print_policy {
         return print(&format!(
-            "{policy}\n{}\n",
+            "{policy}\n{landlock}\n{}\n",
             describe_seccomp(seccomp.as_ref())
         ));
     }
@@ -152,7 +153,7 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
                 program: f.program,
                 flags: f.flags,
             }),
-            landlock: None,
+            landlock: plan::landlock::create_ruleset(&landlock)?,
         },
     )?;
     let program = spawn::spawn(&mut child_plan)?;
