@@ -500,3 +500,78 @@ pub fn reap_child(block: bool) -> Result<Option<(i32, ChildEnd)>, Errno> {
     };
     Ok(Some((pid, end)))
 }
+
+// --- Reading the process's own state (for --inspect) ---
+
+/// Whether capability `cap` is in the ambient set.
+pub fn ambient_has(cap: u8) -> Result<bool, Errno> {
+    // SAFETY: integer-only prctl option; the kernel reads no memory of ours.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong,
+            libc::c_ulong::from(cap),
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    Errno::result(rc).map(|r| r == 1)
+}
+
+/// The securebits flags (`SECBIT_*`).
+pub fn securebits() -> Result<u32, Errno> {
+    prctl(libc::PR_GET_SECUREBITS, 0).map(|bits| bits as u32)
+}
+
+/// The seccomp mode: 0 disabled, 2 filter. A process in strict mode (1) never gets an
+/// answer: prctl is not among the four calls strict mode allows, so it is killed.
+pub fn seccomp_mode() -> Result<i32, Errno> {
+    prctl(libc::PR_GET_SECCOMP, 0)
+}
+
+/// `LANDLOCK_CREATE_RULESET_VERSION`: ask for the ABI instead of creating a ruleset.
+const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
+
+/// The first field of `struct landlock_ruleset_attr`; the kernel accepts any prefix of the
+/// struct, so ABI 1's size works on every kernel with Landlock.
+#[repr(C)]
+struct LandlockRulesetAttr {
+    handled_access_fs: u64,
+}
+
+/// The kernel's Landlock ABI version (ENOSYS without Landlock, EOPNOTSUPP when it is
+/// disabled at boot).
+pub fn landlock_abi() -> Result<u32, Errno> {
+    // SAFETY: with the VERSION flag the kernel requires a NULL attribute pointer and size 0,
+    // and reads no memory.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<LandlockRulesetAttr>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    Errno::result(rc).map(|abi| abi as u32)
+}
+
+/// Creates a Landlock ruleset that handles the filesystem rights `handled_fs` and holds no
+/// rule.
+pub fn landlock_create_fs_ruleset(handled_fs: u64) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::os::fd::FromRawFd;
+    let attr = LandlockRulesetAttr {
+        handled_access_fs: handled_fs,
+    };
+    // SAFETY: attr is a live struct of exactly the size passed; the kernel only reads it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            &attr as *const LandlockRulesetAttr,
+            std::mem::size_of::<LandlockRulesetAttr>(),
+            0u32,
+        )
+    };
+    let fd = Errno::result(rc)? as libc::c_int;
+    // SAFETY: on success the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
