@@ -1,6 +1,7 @@
 //! All integration tests live in this one binary (one link, one process to set up).
 //! Every spawned process has a timeout; a failure prints command, status, stdout and stderr.
 
+mod inspect;
 mod pid1;
 mod privileges;
 #[allow(dead_code)] // each test module uses its own subset of the helpers
