@@ -244,34 +244,34 @@ pub fn set_keepcaps(on: bool) -> Result<(), Errno> {
     prctl(libc::PR_SET_KEEPCAPS, on.into()).map(drop)
 }
 
-/// Clears the ambient set.
-pub fn clear_ambient() -> Result<(), Errno> {
-    // SAFETY: integer-only prctl option.
+/// Calls PR_CAP_AMBIENT's operation `op` on capability `cap`.
+fn prctl_ambient(op: libc::c_int, cap: u8) -> Result<libc::c_int, Errno> {
+    // SAFETY: PR_CAP_AMBIENT takes integer arguments only; no pointer is passed.
     let rc = unsafe {
         libc::prctl(
             libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
-    Errno::result(rc).map(drop)
-}
-
-/// Raises capability `cap` in the ambient set (it must be permitted and inheritable).
-pub fn raise_ambient(cap: u8) -> Result<(), Errno> {
-    // SAFETY: integer-only prctl option.
-    let rc = unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+            op as libc::c_ulong,
             libc::c_ulong::from(cap),
             0 as libc::c_ulong,
             0 as libc::c_ulong,
         )
     };
-    Errno::result(rc).map(drop)
+    Errno::result(rc)
+}
+
+/// Clears the ambient set.
+pub fn clear_ambient() -> Result<(), Errno> {
+    prctl_ambient(libc::PR_CAP_AMBIENT_CLEAR_ALL, 0).map(drop)
+}
+
+/// Raises capability `cap` in the ambient set (it must be permitted and inheritable).
+pub fn raise_ambient(cap: u8) -> Result<(), Errno> {
+    prctl_ambient(libc::PR_CAP_AMBIENT_RAISE, cap).map(drop)
+}
+
+/// Whether capability `cap` is in the ambient set.
+pub fn ambient_has(cap: u8) -> Result<bool, Errno> {
+    prctl_ambient(libc::PR_CAP_AMBIENT_IS_SET, cap).map(|r| r == 1)
 }
 
 /// Sets the signal this process gets when its parent dies (0 clears it).
@@ -502,21 +502,6 @@ pub fn reap_child(block: bool) -> Result<Option<(i32, ChildEnd)>, Errno> {
 }
 
 // --- Reading the process's own state (for --inspect) ---
-
-/// Whether capability `cap` is in the ambient set.
-pub fn ambient_has(cap: u8) -> Result<bool, Errno> {
-    // SAFETY: integer-only prctl option; the kernel reads no memory of ours.
-    let rc = unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong,
-            libc::c_ulong::from(cap),
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
-    Errno::result(rc).map(|r| r == 1)
-}
 
 /// The securebits flags (`SECBIT_*`).
 pub fn securebits() -> Result<u32, Errno> {
