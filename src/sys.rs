@@ -269,11 +269,6 @@ pub fn raise_ambient(cap: u8) -> Result<(), Errno> {
     prctl_ambient(libc::PR_CAP_AMBIENT_RAISE, cap).map(drop)
 }
 
-/// Whether capability `cap` is in the ambient set.
-pub fn ambient_has(cap: u8) -> Result<bool, Errno> {
-    prctl_ambient(libc::PR_CAP_AMBIENT_IS_SET, cap).map(|r| r == 1)
-}
-
 /// Sets the signal this process gets when its parent dies (0 clears it).
 pub fn set_parent_death_signal(signo: i32) -> Result<(), Errno> {
     prctl(libc::PR_SET_PDEATHSIG, signo as libc::c_ulong).map(drop)
@@ -506,12 +501,6 @@ pub fn reap_child(block: bool) -> Result<Option<(i32, ChildEnd)>, Errno> {
 /// The securebits flags (`SECBIT_*`).
 pub fn securebits() -> Result<u32, Errno> {
     prctl(libc::PR_GET_SECUREBITS, 0).map(|bits| bits as u32)
-}
-
-/// The seccomp mode: 0 disabled, 2 filter. A process in strict mode (1) never gets an
-/// answer: prctl is not among the four calls strict mode allows, so it is killed.
-pub fn seccomp_mode() -> Result<i32, Errno> {
-    prctl(libc::PR_GET_SECCOMP, 0)
 }
 
 /// `LANDLOCK_CREATE_RULESET_VERSION`: ask for the ABI instead of creating a ruleset.

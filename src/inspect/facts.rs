@@ -22,10 +22,13 @@ pub struct Facts {
     pub no_new_privs: bool,
     pub seccomp: Seccomp,
     pub landlock: Landlock,
-    pub securebits: Securebits,
+    /// PR_GET_SECUREBITS; JSON null when a seccomp filter denies prctl.
+    #[serde(serialize_with = "ok_or_null")]
+    pub securebits: Result<Securebits, Errno>,
     pub rlimits: Rlimits,
-    /// PR_GET_DUMPABLE: 0 no, 1 yes, 2 readable by root only.
-    pub dumpable: u32,
+    /// PR_GET_DUMPABLE: 0 no, 1 yes, 2 readable by root only; JSON null when denied.
+    #[serde(serialize_with = "ok_or_null")]
+    pub dumpable: Result<u32, Errno>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -57,6 +60,13 @@ pub struct Capabilities {
     /// The kernel's highest capability, to say "all" instead of listing every name.
     #[serde(skip)]
     pub last_cap: u8,
+}
+
+fn ok_or_null<T: Serialize, S: Serializer>(
+    value: &Result<T, Errno>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    value.as_ref().ok().serialize(s)
 }
 
 fn names<S: Serializer>(set: &u64, s: S) -> Result<S::Ok, S::Error> {
@@ -149,93 +159,107 @@ pub struct Limit {
     pub hard: Option<u64>,
 }
 
-/// Reads every fact about the calling process.
+/// Reads every fact about the calling process. Ids, groups, capabilities, no_new_privs and
+/// seccomp come from /proc/self/status: reading a file is allowed by every seccomp profile a
+/// program can live with, while getresuid, capget or prctl may be denied (the Node profile
+/// denies several).
 pub fn read() -> Result<Facts, InspectError> {
-    let uid = nix::unistd::getresuid().map_err(InspectError::ReadCredentials)?;
-    let gid = nix::unistd::getresgid().map_err(InspectError::ReadCredentials)?;
-    let groups = nix::unistd::getgroups()
-        .map_err(InspectError::ReadCredentials)?
-        .into_iter()
-        .map(|g| g.as_raw())
-        .collect();
-    let status = std::fs::read_to_string("/proc/self/status").ok();
+    let text = std::fs::read_to_string(STATUS).map_err(InspectError::ReadStatus)?;
+    let status = parse_status(&text, crate::read_last_cap())?;
     Ok(Facts {
-        uid: Ids {
-            real: uid.real.as_raw(),
-            effective: uid.effective.as_raw(),
-            saved: uid.saved.as_raw(),
-        },
-        gid: Ids {
-            real: gid.real.as_raw(),
-            effective: gid.effective.as_raw(),
-            saved: gid.saved.as_raw(),
-        },
-        groups,
-        capabilities: read_capabilities()?,
-        no_new_privs: nix::sys::prctl::get_no_new_privs().map_err(flag("no_new_privs"))?,
-        seccomp: read_seccomp(status.as_deref())?,
+        uid: status.uid,
+        gid: status.gid,
+        groups: status.groups,
+        capabilities: status.capabilities,
+        no_new_privs: status.no_new_privs,
+        seccomp: status.seccomp,
         landlock: read_landlock()?,
-        securebits: read_securebits()?,
+        securebits: sys::securebits().map(|bits| Securebits {
+            value: bits,
+            flags: bits,
+        }),
         rlimits: Rlimits {
             nofile: read_limit("nofile", Resource::RLIMIT_NOFILE)?,
             nproc: read_limit("nproc", Resource::RLIMIT_NPROC)?,
             core: read_limit("core", Resource::RLIMIT_CORE)?,
         },
-        dumpable: u32::from(nix::sys::prctl::get_dumpable().map_err(flag("dumpable"))?),
+        dumpable: nix::sys::prctl::get_dumpable().map(u32::from),
     })
 }
 
-fn flag(name: &'static str) -> impl Fn(Errno) -> InspectError {
-    move |source| InspectError::ReadFlag { flag: name, source }
+/// The facts /proc/self/status holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub uid: Ids,
+    pub gid: Ids,
+    pub groups: Vec<u32>,
+    pub capabilities: Capabilities,
+    pub no_new_privs: bool,
+    pub seccomp: Seccomp,
 }
 
-fn read_capabilities() -> Result<Capabilities, InspectError> {
-    let sets = sys::get_caps().map_err(InspectError::ReadCapabilities)?;
-    let last_cap = crate::read_last_cap();
-    let mut bounding = 0;
-    let mut ambient = 0;
-    for cap in 0..=last_cap {
-        if sys::bounding_has(cap).map_err(InspectError::ReadCapabilities)? {
-            bounding |= 1u64 << cap;
-        }
-        if sys::ambient_has(cap).map_err(InspectError::ReadCapabilities)? {
-            ambient |= 1u64 << cap;
-        }
-    }
-    Ok(Capabilities {
-        bounding,
-        permitted: sets.permitted,
-        effective: sets.effective,
-        inheritable: sets.inheritable,
-        ambient,
-        last_cap,
-    })
-}
-
-/// Mode and filter count from /proc/self/status; without /proc the mode comes from prctl
-/// and the count stays unknown.
-fn read_seccomp(status: Option<&str>) -> Result<Seccomp, InspectError> {
-    let field = |name| status.and_then(|s| status_number(s, name));
-    let mode = match field("Seccomp") {
-        Some(mode) => mode,
-        None => sys::seccomp_mode().map_err(flag("the seccomp mode"))? as u32,
+/// Parses a /proc/PID/status text; `last_cap` is the kernel's highest capability.
+pub fn parse_status(status: &str, last_cap: u8) -> Result<Status, InspectError> {
+    let field = |name: &'static str| {
+        status_field(status, name).ok_or(InspectError::ParseStatus { field: name })
     };
-    Ok(Seccomp {
-        mode: match mode {
-            0 => SeccompMode::Disabled,
-            1 => SeccompMode::Strict,
-            _ => SeccompMode::Filter,
+    let parsed = |name: &'static str, radix: u32| -> Result<Vec<u64>, InspectError> {
+        numbers(field(name)?, radix).ok_or(InspectError::ParseStatus { field: name })
+    };
+    let single = |name: &'static str, radix: u32| match parsed(name, radix)?[..] {
+        [value] => Ok(value),
+        _ => Err(InspectError::ParseStatus { field: name }),
+    };
+    let ids = |name: &'static str| match parsed(name, 10)?[..] {
+        [real, effective, saved, _fs] => Ok(Ids {
+            real: real as u32,
+            effective: effective as u32,
+            saved: saved as u32,
+        }),
+        _ => Err(InspectError::ParseStatus { field: name }),
+    };
+    Ok(Status {
+        uid: ids("Uid")?,
+        gid: ids("Gid")?,
+        groups: parsed("Groups", 10)?
+            .into_iter()
+            .map(|g| g as u32)
+            .collect(),
+        capabilities: Capabilities {
+            bounding: single("CapBnd", 16)?,
+            permitted: single("CapPrm", 16)?,
+            effective: single("CapEff", 16)?,
+            inheritable: single("CapInh", 16)?,
+            ambient: single("CapAmb", 16)?,
+            last_cap,
         },
-        filters: field("Seccomp_filters"),
+        no_new_privs: single("NoNewPrivs", 10)? == 1,
+        seccomp: Seccomp {
+            mode: match single("Seccomp", 10)? {
+                0 => SeccompMode::Disabled,
+                1 => SeccompMode::Strict,
+                _ => SeccompMode::Filter,
+            },
+            // The field exists since Linux 5.9.
+            filters: single("Seccomp_filters", 10).ok().map(|n| n as u32),
+        },
     })
 }
 
-/// The number in field `name` of a /proc/PID/status text.
-pub fn status_number(status: &str, name: &str) -> Option<u32> {
+const STATUS: &str = "/proc/self/status";
+
+/// The value of field `name` of a /proc/PID/status text.
+pub fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
     status
         .lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Whitespace-separated numbers in `radix`; `None` if one is not a number.
+fn numbers(text: &str, radix: u32) -> Option<Vec<u64>> {
+    text.split_whitespace()
+        .map(|n| u64::from_str_radix(n, radix).ok())
+        .collect()
 }
 
 fn read_landlock() -> Result<Landlock, InspectError> {
@@ -298,7 +322,8 @@ fn landlock_unknown(abi: Option<u32>, error: String) -> Landlock {
 fn count_free_layers() -> Result<u8, Errno> {
     let ruleset = sys::landlock_create_fs_ruleset(LANDLOCK_ACCESS_FS_EXECUTE)?;
     // Without CAP_SYS_ADMIN, restrict_self needs no_new_privs; the child's alone is set.
-    nix::sys::prctl::set_no_new_privs()?;
+    // A filter that denies prctl leaves it to restrict_self to say whether it was needed.
+    let _ = nix::sys::prctl::set_no_new_privs();
     for stacked in 0..LANDLOCK_COUNT_LIMIT {
         match sys::landlock_restrict_self(ruleset.as_fd()) {
             Ok(()) => {}
@@ -313,14 +338,6 @@ fn count_free_layers() -> Result<u8, Errno> {
 pub fn signal_name(signal: i32) -> String {
     nix::sys::signal::Signal::try_from(signal)
         .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_string())
-}
-
-fn read_securebits() -> Result<Securebits, InspectError> {
-    let bits = sys::securebits().map_err(flag("securebits"))?;
-    Ok(Securebits {
-        value: bits,
-        flags: bits,
-    })
 }
 
 fn read_limit(name: &'static str, resource: Resource) -> Result<Limit, InspectError> {
@@ -374,23 +391,77 @@ mod tests {
         );
     }
 
+    /// A real /proc/self/status of a hardened process, trimmed.
+    const HARDENED_STATUS: &str = "Name:\thardinit
+Umask:\t0022
+Uid:\t65534\t65534\t65534\t65534
+Gid:\t100\t100\t100\t100
+Groups:\t10 20 
+NoNewPrivs:\t1
+CapInh:\t0000000000000000
+CapPrm:\t0000000000000400
+CapEff:\t0000000000000400
+CapBnd:\t0000000000000400
+CapAmb:\t0000000000000400
+Seccomp:\t2
+Seccomp_filters:\t3
+Speculation_Store_Bypass:\tthread force mitigated
+";
+
     #[test]
-    fn status_numbers_are_found_by_exact_field_name() {
-        let status = "Name:\tx\nSeccomp:\t2\nSeccomp_filters:\t3\n";
-        assert_eq!(status_number(status, "Seccomp"), Some(2));
-        assert_eq!(status_number(status, "Seccomp_filters"), Some(3));
-        assert_eq!(status_number(status, "NoNewPrivs"), None);
+    fn status_gives_ids_groups_caps_nnp_and_seccomp() {
+        let bind = 1 << 10;
+        assert_eq!(
+            parse_status(HARDENED_STATUS, 40).unwrap(),
+            Status {
+                uid: Ids {
+                    real: 65534,
+                    effective: 65534,
+                    saved: 65534
+                },
+                gid: Ids {
+                    real: 100,
+                    effective: 100,
+                    saved: 100
+                },
+                groups: vec![10, 20],
+                capabilities: Capabilities {
+                    bounding: bind,
+                    permitted: bind,
+                    effective: bind,
+                    inheritable: 0,
+                    ambient: bind,
+                    last_cap: 40
+                },
+                no_new_privs: true,
+                seccomp: Seccomp {
+                    mode: SeccompMode::Filter,
+                    filters: Some(3)
+                },
+            }
+        );
     }
 
     #[test]
-    fn seccomp_comes_from_status_when_present() {
-        let status = "Seccomp:\t2\nSeccomp_filters:\t1\n";
+    fn status_without_filter_count_or_groups_still_parses() {
+        let old = HARDENED_STATUS
+            .replace("Seccomp_filters:\t3\n", "")
+            .replace("Groups:\t10 20 ", "Groups:\t");
+        let status = parse_status(&old, 40).unwrap();
+        assert_eq!((status.groups, status.seccomp.filters), (vec![], None));
+    }
+
+    #[test]
+    fn a_missing_or_garbled_field_is_named() {
+        let garbled = HARDENED_STATUS.replace("CapEff:\t0000000000000400", "CapEff:\tzz");
+        assert!(matches!(
+            parse_status(&garbled, 40),
+            Err(InspectError::ParseStatus { field: "CapEff" })
+        ));
+        let no_uid = HARDENED_STATUS.replace("Uid:", "Xid:");
         assert_eq!(
-            read_seccomp(Some(status)).unwrap(),
-            Seccomp {
-                mode: SeccompMode::Filter,
-                filters: Some(1)
-            }
+            parse_status(&no_uid, 40).unwrap_err().to_string(),
+            "/proc/self/status has no readable Uid field"
         );
     }
 

@@ -18,12 +18,10 @@ use thiserror::Error;
 pub enum InspectError {
     #[error("--expect: unknown expectation '{name}' (known: {known})", known = known_names())]
     ParseExpectation { name: String },
-    #[error("cannot read the process's credentials")]
-    ReadCredentials(#[source] Errno),
-    #[error("cannot read the capability sets")]
-    ReadCapabilities(#[source] Errno),
-    #[error("cannot read {flag}")]
-    ReadFlag { flag: &'static str, source: Errno },
+    #[error("cannot read /proc/self/status")]
+    ReadStatus(#[source] io::Error),
+    #[error("/proc/self/status has no readable {field} field")]
+    ParseStatus { field: &'static str },
     #[error("cannot read the {name} resource limit")]
     ReadRlimit { name: &'static str, source: Errno },
     #[error("cannot start a probe process")]

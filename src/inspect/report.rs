@@ -4,10 +4,13 @@
 
 use std::io::{self, Write};
 
+use nix::errno::Errno;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use super::facts::{signal_name, Capabilities, Facts, Ids, Landlock, Limit, SeccompMode};
+use super::facts::{
+    signal_name, Capabilities, Facts, Ids, Landlock, Limit, SeccompMode, Securebits,
+};
 use super::probes::{Outcome, Probes, PRIVILEGED_PORT};
 use super::Expectation;
 use crate::policy::caps::{all_caps, cap_names};
@@ -66,7 +69,7 @@ pub fn lines(facts: &Facts, probes: &Probes) -> Vec<Line> {
             Some((Landlock, facts.landlock.restricted == Some(true))),
             landlock(&facts.landlock),
         ),
-        line("securebits", None, securebits(facts.securebits.value)),
+        line("securebits", None, securebits(&facts.securebits)),
         line("rlimit nofile", None, limit(facts.rlimits.nofile)),
         line("rlimit nproc", None, limit(facts.rlimits.nproc)),
         line("rlimit core", None, limit(facts.rlimits.core)),
@@ -162,7 +165,11 @@ fn landlock(state: &Landlock) -> String {
     }
 }
 
-fn securebits(value: u32) -> String {
+fn securebits(read: &Result<Securebits, Errno>) -> String {
+    let value = match read {
+        Ok(bits) => bits.value,
+        Err(e) => return unreadable(*e),
+    };
     let names = super::facts::securebit_names(value);
     if names.is_empty() {
         format!("{value:#x}")
@@ -176,13 +183,19 @@ fn limit(limit: Limit) -> String {
     format!("soft {}, hard {}", value(limit.soft), value(limit.hard))
 }
 
-fn dumpable(value: u32) -> String {
-    match value {
-        0 => "no (0)".into(),
-        1 => "yes (1)".into(),
-        2 => "root only (2)".into(),
-        n => format!("{n}"),
+fn dumpable(read: Result<u32, Errno>) -> String {
+    match read {
+        Ok(0) => "no (0)".into(),
+        Ok(1) => "yes (1)".into(),
+        Ok(2) => "root only (2)".into(),
+        Ok(n) => format!("{n}"),
+        Err(e) => unreadable(e),
     }
+}
+
+/// A fact prctl would not give (a seccomp filter denies it).
+fn unreadable(e: Errno) -> String {
+    format!("unknown (prctl: {e:?})")
 }
 
 fn outcome(outcome: Outcome) -> String {
@@ -281,8 +294,7 @@ pub fn write_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::facts::{Rlimits, Seccomp, Securebits};
-    use nix::errno::Errno;
+    use crate::inspect::facts::{Rlimits, Seccomp};
 
     fn root_facts() -> Facts {
         let all = all_caps(40);
@@ -318,7 +330,7 @@ mod tests {
                 layers: Some(0),
                 error: None,
             },
-            securebits: Securebits { value: 0, flags: 0 },
+            securebits: Ok(Securebits { value: 0, flags: 0 }),
             rlimits: Rlimits {
                 nofile: Limit {
                     soft: Some(1024),
@@ -330,7 +342,7 @@ mod tests {
                     hard: None,
                 },
             },
-            dumpable: 1,
+            dumpable: Ok(1),
         }
     }
 
@@ -363,11 +375,11 @@ mod tests {
             layers: Some(1),
             error: None,
         };
-        f.securebits = Securebits {
+        f.securebits = Ok(Securebits {
             value: 0x14,
             flags: 0x14,
-        };
-        f.dumpable = 0;
+        });
+        f.dumpable = Ok(0);
         f
     }
 
