@@ -244,29 +244,34 @@ pub fn set_keepcaps(on: bool) -> Result<(), Errno> {
     prctl(libc::PR_SET_KEEPCAPS, on.into()).map(drop)
 }
 
-/// Calls PR_CAP_AMBIENT's operation `op` on capability `cap`.
-fn prctl_ambient(op: libc::c_int, cap: u8) -> Result<libc::c_int, Errno> {
-    // SAFETY: PR_CAP_AMBIENT takes integer arguments only; no pointer is passed.
+/// Clears the ambient set.
+pub fn clear_ambient() -> Result<(), Errno> {
+    // SAFETY: integer-only prctl option.
     let rc = unsafe {
         libc::prctl(
             libc::PR_CAP_AMBIENT,
-            op as libc::c_ulong,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// Raises capability `cap` in the ambient set (it must be permitted and inheritable).
+pub fn raise_ambient(cap: u8) -> Result<(), Errno> {
+    // SAFETY: integer-only prctl option.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
             libc::c_ulong::from(cap),
             0 as libc::c_ulong,
             0 as libc::c_ulong,
         )
     };
-    Errno::result(rc)
-}
-
-/// Clears the ambient set.
-pub fn clear_ambient() -> Result<(), Errno> {
-    prctl_ambient(libc::PR_CAP_AMBIENT_CLEAR_ALL, 0).map(drop)
-}
-
-/// Raises capability `cap` in the ambient set (it must be permitted and inheritable).
-pub fn raise_ambient(cap: u8) -> Result<(), Errno> {
-    prctl_ambient(libc::PR_CAP_AMBIENT_RAISE, cap).map(drop)
+    Errno::result(rc).map(drop)
 }
 
 /// Sets the signal this process gets when its parent dies (0 clears it).
