@@ -15,12 +15,8 @@ use crate::sys;
 /// Everything `--inspect` reads; the field names are the JSON names (docs/inspect.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Facts {
-    pub uid: Ids,
-    pub gid: Ids,
-    pub groups: Vec<u32>,
-    pub capabilities: Capabilities,
-    pub no_new_privs: bool,
-    pub seccomp: Seccomp,
+    #[serde(flatten)]
+    pub status: Status,
     pub landlock: Landlock,
     /// PR_GET_SECUREBITS; JSON null when a seccomp filter denies prctl.
     #[serde(serialize_with = "ok_or_null")]
@@ -165,14 +161,8 @@ pub struct Limit {
 /// denies several).
 pub fn read() -> Result<Facts, InspectError> {
     let text = std::fs::read_to_string(STATUS).map_err(InspectError::ReadStatus)?;
-    let status = parse_status(&text, crate::read_last_cap())?;
     Ok(Facts {
-        uid: status.uid,
-        gid: status.gid,
-        groups: status.groups,
-        capabilities: status.capabilities,
-        no_new_privs: status.no_new_privs,
-        seccomp: status.seccomp,
+        status: parse_status(&text, crate::read_last_cap())?,
         landlock: read_landlock()?,
         securebits: sys::securebits().map(|bits| Securebits {
             value: bits,
@@ -188,7 +178,7 @@ pub fn read() -> Result<Facts, InspectError> {
 }
 
 /// The facts /proc/self/status holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Status {
     pub uid: Ids,
     pub gid: Ids,

@@ -38,30 +38,35 @@ pub fn lines(facts: &Facts, probes: &Probes) -> Vec<Line> {
     let mut out = vec![
         line(
             "uid real/effective/saved",
-            Some((NonRoot, !facts.uid.any_is_zero())),
-            ids(&facts.uid),
+            Some((NonRoot, !facts.status.uid.any_is_zero())),
+            ids(&facts.status.uid),
         ),
         line(
             "gid real/effective/saved",
-            Some((NonRoot, !facts.gid.any_is_zero())),
-            ids(&facts.gid),
+            Some((NonRoot, !facts.status.gid.any_is_zero())),
+            ids(&facts.status.gid),
         ),
         line(
             "supplementary groups",
-            Some((NonRoot, !facts.groups.contains(&0))),
-            groups(&facts.groups),
+            Some((NonRoot, !facts.status.groups.contains(&0))),
+            groups(&facts.status.groups),
         ),
     ];
-    out.extend(capability_lines(&facts.capabilities));
+    out.extend(capability_lines(&facts.status.capabilities));
     out.extend([
         line(
             "no_new_privs",
-            Some((NoNewPrivs, facts.no_new_privs)),
-            if facts.no_new_privs { "set" } else { "not set" }.into(),
+            Some((NoNewPrivs, facts.status.no_new_privs)),
+            if facts.status.no_new_privs {
+                "set"
+            } else {
+                "not set"
+            }
+            .into(),
         ),
         line(
             "seccomp",
-            Some((Seccomp, facts.seccomp.mode != SeccompMode::Disabled)),
+            Some((Seccomp, facts.status.seccomp.mode != SeccompMode::Disabled)),
             seccomp(facts),
         ),
         line(
@@ -141,7 +146,7 @@ fn capabilities(mask: u64, last_cap: u8) -> String {
 }
 
 fn seccomp(facts: &Facts) -> String {
-    match (facts.seccomp.mode, facts.seccomp.filters) {
+    match (facts.status.seccomp.mode, facts.status.seccomp.filters) {
         (SeccompMode::Disabled, _) => "disabled".into(),
         (SeccompMode::Strict, _) => "strict".into(),
         (SeccompMode::Filter, Some(1)) => "filter (1 filter)".into(),
@@ -294,7 +299,7 @@ pub fn write_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::facts::{Rlimits, Seccomp};
+    use crate::inspect::facts::{Rlimits, Seccomp, Status};
 
     fn root_facts() -> Facts {
         let all = all_caps(40);
@@ -308,21 +313,23 @@ mod tests {
             hard: None,
         };
         Facts {
-            uid: zero,
-            gid: zero,
-            groups: vec![0, 1],
-            capabilities: Capabilities {
-                bounding: all,
-                permitted: all,
-                effective: all,
-                inheritable: 0,
-                ambient: 0,
-                last_cap: 40,
-            },
-            no_new_privs: false,
-            seccomp: Seccomp {
-                mode: SeccompMode::Disabled,
-                filters: Some(0),
+            status: Status {
+                uid: zero,
+                gid: zero,
+                groups: vec![0, 1],
+                capabilities: Capabilities {
+                    bounding: all,
+                    permitted: all,
+                    effective: all,
+                    inheritable: 0,
+                    ambient: 0,
+                    last_cap: 40,
+                },
+                no_new_privs: false,
+                seccomp: Seccomp {
+                    mode: SeccompMode::Disabled,
+                    filters: Some(0),
+                },
             },
             landlock: Landlock {
                 abi: Some(7),
@@ -353,10 +360,10 @@ mod tests {
             saved: 65534,
         };
         let mut f = root_facts();
-        f.uid = nobody;
-        f.gid = nobody;
-        f.groups = vec![];
-        f.capabilities = Capabilities {
+        f.status.uid = nobody;
+        f.status.gid = nobody;
+        f.status.groups = vec![];
+        f.status.capabilities = Capabilities {
             bounding: 0,
             permitted: 0,
             effective: 0,
@@ -364,8 +371,8 @@ mod tests {
             ambient: 0,
             last_cap: 40,
         };
-        f.no_new_privs = true;
-        f.seccomp = Seccomp {
+        f.status.no_new_privs = true;
+        f.status.seccomp = Seccomp {
             mode: SeccompMode::Filter,
             filters: Some(1),
         };
