@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod harden;
+pub mod inspect;
 pub mod logging;
 pub mod plan;
 pub mod policy;
@@ -69,6 +70,8 @@ pub enum Error {
     Spawn(#[from] SpawnError),
     #[error("lock down PID 1: {0}")]
     LockDownInit(StepError),
+    #[error(transparent)]
+    Inspect(#[from] inspect::InspectError),
     #[error("cannot write to stdout")]
     WriteStdout(#[source] std::io::Error),
 }
@@ -100,6 +103,15 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     }
     if args.version {
         return print(&format!("{}\n", inv.version_line()));
+    }
+    if args.inspect {
+        let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+        return Ok(inspect::run(
+            args.json,
+            args.expect.as_deref(),
+            &mut out,
+            &mut err,
+        )?);
     }
     let own_pdeathsig = args.parent_death.as_deref().map(parse_signal).transpose()?;
     if let Some(sig) = own_pdeathsig {
@@ -262,7 +274,7 @@ fn read_process_state() -> Result<ProcessState, Error> {
 }
 
 /// The kernel's highest capability number; without /proc, probe the bounding set.
-fn read_last_cap() -> u8 {
+pub(crate) fn read_last_cap() -> u8 {
     std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())

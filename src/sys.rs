@@ -531,3 +531,38 @@ pub fn reap_child(block: bool) -> Result<Option<(i32, ChildEnd)>, Errno> {
     };
     Ok(Some((pid, end)))
 }
+
+// --- Reading the process's own state (for --inspect) ---
+
+/// The securebits flags (`SECBIT_*`).
+pub fn securebits() -> Result<u32, Errno> {
+    prctl(libc::PR_GET_SECUREBITS, 0).map(|bits| bits as u32)
+}
+
+/// The first field of `struct landlock_ruleset_attr`; the kernel accepts any prefix of the
+/// struct, so ABI 1's size works on every kernel with Landlock.
+#[repr(C)]
+struct LandlockRulesetAttr {
+    handled_access_fs: u64,
+}
+
+/// Creates a Landlock ruleset that handles the filesystem rights `handled_fs` and holds no
+/// rule.
+pub fn landlock_create_fs_ruleset(handled_fs: u64) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::os::fd::FromRawFd;
+    let attr = LandlockRulesetAttr {
+        handled_access_fs: handled_fs,
+    };
+    // SAFETY: attr is a live struct of exactly the size passed; the kernel only reads it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            &attr as *const LandlockRulesetAttr,
+            std::mem::size_of::<LandlockRulesetAttr>(),
+            0u32,
+        )
+    };
+    let fd = Errno::result(rc)? as libc::c_int;
+    // SAFETY: on success the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
