@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgAction, Parser};
 
+use crate::policy::landlock::{Compat, LandlockRequest};
 use crate::policy::Request;
 
 const EXAMPLES: &str = "\
@@ -28,7 +29,7 @@ Invoked as `tini` or `docker-init`, hardinit keeps tini's defaults (nothing drop
 seccomp) unless a hardening flag asks for more.
 
 Environment: TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP (set = on), TINI_VERBOSITY (a number;
-overrides -v), HARDINIT_LANDLOCK_ABI (testing aid: pretend the kernel's Landlock ABI is N).
+overrides -v), HARDINIT_LANDLOCK_ABI=N (testing aid: use at most Landlock ABI N, as on an older kernel).
 
 Exit status: the program's exit code, or 128+N when signal N killed it (0 for codes given
 to -e); 125 when hardinit itself fails (setup, hardening, bad input); 126 when the program
@@ -113,29 +114,55 @@ pub struct Args {
     /// Seccomp profile: default (Docker's), node, unconfined, or a path to an OCI/Docker JSON profile
     #[arg(long, value_name = "PROFILE", help_heading = "Hardening")]
     pub seccomp: Option<String>,
-    /// Make the filesystem read-only for the program (Landlock), except the --writable paths
+    /// Make the filesystem read-only for the program (Landlock): it may read anything, execute
+    /// outside the --writable paths, and write only beneath --writable/--writable-exec paths
+    /// and to /dev/null, /dev/zero, /dev/full, /dev/tty, /dev/pts and /dev/shm (those missing
+    /// here are skipped)
     #[arg(long, help_heading = "Hardening")]
     pub read_only: bool,
-    /// A path the program may write beneath, but not execute from (repeatable)
-    #[arg(long, value_name = "PATH", help_heading = "Hardening")]
+    /// With --read-only: a path the program may write, create and remove beneath, but not execute from (repeatable)
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "read_only",
+        help_heading = "Hardening"
+    )]
     pub writable: Vec<PathBuf>,
-    /// A path the program may write beneath and execute from (repeatable)
-    #[arg(long, value_name = "PATH", help_heading = "Hardening")]
+    /// With --read-only: a path the program may write beneath and execute from (repeatable)
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "read_only",
+        help_heading = "Hardening"
+    )]
     pub writable_exec: Vec<PathBuf>,
-    /// TCP ports the program may bind; every other port is denied (comma list, repeatable)
-    #[arg(long, value_name = "PORTS", help_heading = "Hardening")]
-    pub allow_bind: Vec<String>,
-    /// TCP ports the program may connect to; every other port is denied (comma list, repeatable)
-    #[arg(long, value_name = "PORTS", help_heading = "Hardening")]
-    pub allow_connect: Vec<String>,
-    /// What to do when the kernel's Landlock cannot enforce a rule: hard (fail) or best-effort (warn)
+    /// TCP ports the program may bind, 0 meaning one the kernel picks; binding any other port is denied (comma list, repeatable; Landlock ABI 4)
+    #[arg(
+        long,
+        value_name = "PORTS",
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(u16),
+        help_heading = "Hardening"
+    )]
+    pub allow_bind: Vec<u16>,
+    /// TCP ports the program may connect to; connecting to any other port is denied (comma list, repeatable; Landlock ABI 4)
+    #[arg(
+        long,
+        value_name = "PORTS",
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(u16).range(1..),
+        help_heading = "Hardening"
+    )]
+    pub allow_connect: Vec<u16>,
+    /// When the kernel's Landlock cannot enforce a requested rule: hard (exit 125) or best-effort (warn and run)
     #[arg(
         long,
         value_name = "MODE",
         default_value = "hard",
+        value_parser = str::parse::<Compat>,
         help_heading = "Hardening"
     )]
-    pub landlock_compat: String,
+    pub landlock_compat: Compat,
     /// Print the resolved policy and exit without running anything
     #[arg(long, help_heading = "Hardening")]
     pub print_policy: bool,
@@ -220,6 +247,24 @@ impl Invocation {
         }
     }
 
+    /// The Landlock part of the request, with the HARDINIT_LANDLOCK_ABI testing aid.
+    pub fn landlock_request(&self) -> LandlockRequest {
+        let a = &self.args;
+        LandlockRequest {
+            read_only: a.read_only,
+            writable: a.writable.clone(),
+            writable_exec: a.writable_exec.clone(),
+            allow_bind: a.allow_bind.clone(),
+            allow_connect: a.allow_connect.clone(),
+            compat: a.landlock_compat,
+            abi_cap: self
+                .env
+                .iter()
+                .find(|(k, _)| k == "HARDINIT_LANDLOCK_ABI")
+                .map(|(_, v)| v.to_string_lossy().into_owned()),
+        }
+    }
+
     /// The `--version` line; tini-style when invoked as tini, so `docker info` accepts it.
     pub fn version_line(&self) -> String {
         let v = env!("CARGO_PKG_VERSION");
@@ -295,6 +340,62 @@ mod tests {
         assert_eq!(
             inv.version_line(),
             format!("hardinit {}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+
+    #[test]
+    fn landlock_flags_make_the_landlock_request() {
+        let inv = parse_strs(
+            &[
+                "hardinit",
+                "--read-only",
+                "--writable",
+                "/tmp",
+                "--writable-exec",
+                "/opt",
+                "--allow-bind",
+                "80,443",
+                "--allow-bind",
+                "0",
+                "--allow-connect",
+                "5432",
+                "--landlock-compat",
+                "best-effort",
+                "true",
+            ],
+            &[("HARDINIT_LANDLOCK_ABI", "3")],
+        )
+        .unwrap();
+        let req = inv.landlock_request();
+        assert!(req.read_only);
+        assert_eq!(req.writable, [PathBuf::from("/tmp")]);
+        assert_eq!(req.writable_exec, [PathBuf::from("/opt")]);
+        assert_eq!(req.allow_bind, [80, 443, 0]);
+        assert_eq!(req.allow_connect, [5432]);
+        assert_eq!(req.compat, Compat::BestEffort);
+        assert_eq!(req.abi_cap.as_deref(), Some("3"));
+        let req = parse_strs(&["hardinit", "true"], &[])
+            .unwrap()
+            .landlock_request();
+        assert_eq!((req.compat, req.abi_cap), (Compat::Hard, None));
+    }
+
+    #[test]
+    fn bad_landlock_values_are_usage_errors() {
+        for argv in [
+            &["hardinit", "--allow-bind", "65536", "true"][..],
+            &["hardinit", "--allow-bind", "80,", "true"],
+            &["hardinit", "--allow-connect", "0", "true"],
+            &["hardinit", "--landlock-compat", "soft", "true"],
+            &["hardinit", "--writable", "/tmp", "true"],
+        ] {
+            let e = parse_strs(argv, &[]).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{argv:?}");
+        }
+        let e = parse_strs(&["hardinit", "--allow-connect", "0", "true"], &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "error: invalid value '0' for '--allow-connect <PORTS>': 0 is not in 1..=65535\n\nFor more information, try '--help'.\n"
         );
     }
 

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod harden;
+pub mod inspect;
 pub mod logging;
 pub mod plan;
 pub mod policy;
@@ -69,6 +70,8 @@ pub enum Error {
     Spawn(#[from] SpawnError),
     #[error("lock down PID 1: {0}")]
     LockDownInit(StepError),
+    #[error(transparent)]
+    Inspect(#[from] inspect::InspectError),
     #[error("cannot write to stdout")]
     WriteStdout(#[source] std::io::Error),
 }
@@ -101,6 +104,15 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     if args.version {
         return print(&format!("{}\n", inv.version_line()));
     }
+    if args.inspect {
+        let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+        return Ok(inspect::run(
+            args.json,
+            args.expect.as_deref(),
+            &mut out,
+            &mut err,
+        )?);
+    }
     let own_pdeathsig = args.parent_death.as_deref().map(parse_signal).transpose()?;
     if let Some(sig) = own_pdeathsig {
         sys::set_parent_death_signal(sig).map_err(Error::SetParentDeathSignal)?;
@@ -110,6 +122,7 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     let db = read_databases()?;
     let req = inv.request();
     let policy = Policy::build(&req, &db, &proc)?;
+    let landlock = plan::landlock::resolve(&inv.landlock_request())?;
     let seccomp_ctx = policy.seccomp_context(&proc, read_kernel_version()?);
     if let Some(spec) = &args.export_seccomp {
         let profile = load_seccomp(&seccomp::parse_choice(spec), &seccomp_ctx)?;
@@ -121,7 +134,7 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     let filter = seccomp.as_ref().map(Profile::compile).transpose()?;
     if args.print_policy {
         return print(&format!(
-            "{policy}\n{}\n",
+            "{policy}\n{landlock}\n{}\n",
             describe_seccomp(seccomp.as_ref())
         ));
     }
@@ -152,7 +165,7 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
                 program: f.program,
                 flags: f.flags,
             }),
-            landlock: None,
+            landlock: plan::landlock::create_ruleset(&landlock)?,
         },
     )?;
     let program = spawn::spawn(&mut child_plan)?;
@@ -267,7 +280,7 @@ fn read_process_state() -> Result<ProcessState, Error> {
 }
 
 /// The kernel's highest capability number; without /proc, probe the bounding set.
-fn read_last_cap() -> u8 {
+pub(crate) fn read_last_cap() -> u8 {
     std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())

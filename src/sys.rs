@@ -4,7 +4,7 @@
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString, OsString};
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 use std::time::Duration;
 
@@ -387,6 +387,36 @@ pub fn set_caps(sets: CapSets) -> Result<(), Errno> {
     Errno::result(rc).map(drop)
 }
 
+/// Opens `path` with O_PATH: a handle that names it in a Landlock rule without reading it or
+/// running a device's open (a tty without a controlling terminal, a FIFO without a writer).
+pub fn open_path(path: &CStr) -> Result<OwnedFd, Errno> {
+    // SAFETY: `path` is NUL-terminated and outlives the call; O_PATH needs no mode argument.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    let fd = Errno::result(fd)?;
+    // SAFETY: open just returned this fd and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// landlock_create_ruleset's flag that asks for the ABI version instead of a ruleset.
+const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
+
+/// The running kernel's Landlock ABI version; ENOSYS when it lacks Landlock, EOPNOTSUPP when
+/// Landlock is built in but not enabled at boot. The landlock crate keeps its own probe
+/// private, and hardinit must name the version in reports and errors.
+pub fn landlock_abi() -> Result<u32, Errno> {
+    // SAFETY: with LANDLOCK_CREATE_RULESET_VERSION the kernel requires a NULL attribute and
+    // size 0, reads no memory and creates no fd; it only returns the version.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    Errno::result(rc).map(|v| u32::try_from(v).unwrap_or(0))
+}
+
 /// Applies a Landlock ruleset to the calling thread (no_new_privs or CAP_SYS_ADMIN needed).
 pub fn landlock_restrict_self(ruleset: BorrowedFd<'_>) -> Result<(), Errno> {
     // SAFETY: landlock_restrict_self takes an fd, kept open by the borrow, and flags 0.
@@ -500,6 +530,41 @@ pub fn reap_child(block: bool) -> Result<Option<(i32, ChildEnd)>, Errno> {
         ChildEnd::Exited(libc::WEXITSTATUS(status))
     };
     Ok(Some((pid, end)))
+}
+
+// --- Reading the process's own state (for --inspect) ---
+
+/// The securebits flags (`SECBIT_*`).
+pub fn securebits() -> Result<u32, Errno> {
+    prctl(libc::PR_GET_SECUREBITS, 0).map(|bits| bits as u32)
+}
+
+/// The first field of `struct landlock_ruleset_attr`; the kernel accepts any prefix of the
+/// struct, so ABI 1's size works on every kernel with Landlock.
+#[repr(C)]
+struct LandlockRulesetAttr {
+    handled_access_fs: u64,
+}
+
+/// Creates a Landlock ruleset that handles the filesystem rights `handled_fs` and holds no
+/// rule.
+pub fn landlock_create_fs_ruleset(handled_fs: u64) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::os::fd::FromRawFd;
+    let attr = LandlockRulesetAttr {
+        handled_access_fs: handled_fs,
+    };
+    // SAFETY: attr is a live struct of exactly the size passed; the kernel only reads it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            &attr as *const LandlockRulesetAttr,
+            std::mem::size_of::<LandlockRulesetAttr>(),
+            0u32,
+        )
+    };
+    let fd = Errno::result(rc)? as libc::c_int;
+    // SAFETY: on success the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
 /// Asks the kernel to reclaim this process's pages of its read-only file mappings (for a

@@ -1,6 +1,8 @@
 //! Policy -> ChildPlan, built in the parent before fork: the program image, the child's
 //! steps and PID 1's own lock-down. Allocates and opens; changes no process state.
 
+pub mod landlock;
+
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
@@ -21,6 +23,8 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 pub enum PlanError {
     #[error("cannot prepare the program's arguments")]
     PrepareExec(#[source] NulInArgument),
+    #[error(transparent)]
+    Landlock(#[from] landlock::LandlockSetupError),
 }
 
 /// hardinit's signal state before it blocked everything, which the program must get back.

@@ -2,6 +2,7 @@
 //! Pure: no system calls; file contents and process facts are passed in.
 
 pub mod caps;
+pub mod landlock;
 pub mod seccomp;
 pub mod user;
 
@@ -10,6 +11,7 @@ use std::fmt;
 use thiserror::Error;
 
 use self::caps::CapsError;
+use self::landlock::LandlockError;
 use self::user::{Databases, Identity, UserError};
 
 const CAP_KILL: u8 = 5;
@@ -24,6 +26,8 @@ pub enum PolicyError {
     User(#[from] UserError),
     #[error(transparent)]
     Caps(#[from] CapsError),
+    #[error(transparent)]
+    Landlock(#[from] LandlockError),
     #[error("--rlimit: {0}")]
     Rlimit(String),
     #[error("--user: hardinit runs as uid {uid} without CAP_SETUID and CAP_SETGID, so it cannot switch to {want}; start the container as root or drop --user")]

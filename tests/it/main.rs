@@ -2,6 +2,8 @@
 //! Every spawned process has a timeout; a failure prints command, status, stdout and stderr.
 
 mod docker;
+mod inspect;
+mod landlock;
 mod pid1;
 mod privileges;
 mod runc;

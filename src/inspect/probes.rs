@@ -1,0 +1,263 @@
+//! Live probes: try what an attacker would try, and leave nothing behind. A probe whose
+//! success would change the process (a namespace, a mount) runs in a forked child that
+//! exits at once, so the inspecting process keeps the state it reports.
+
+use std::fs::OpenOptions;
+use std::io::ErrorKind;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::wait::{waitpid, WaitStatus};
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use super::InspectError;
+use crate::sys::{self, Forked};
+
+/// A port below 1024 that nothing should listen on, so the bind normally really succeeds.
+pub const PRIVILEGED_PORT: u16 = 1;
+
+/// How many names the file probe tries before giving up (a name can be taken only by a
+/// stale probe file or a deliberate squatter).
+const FILE_NAME_ATTEMPTS: u32 = 8;
+
+/// What a probe found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Allowed,
+    Denied(Errno),
+    /// The probe child was killed by this signal (a seccomp filter that kills: SIGSYS).
+    Killed(i32),
+}
+
+impl Outcome {
+    pub fn allowed(self) -> bool {
+        self == Outcome::Allowed
+    }
+
+    /// `None` when allowed; the errno name or the signal that killed the child otherwise.
+    pub fn error(self) -> Option<String> {
+        match self {
+            Outcome::Allowed => None,
+            Outcome::Denied(e) => Some(format!("{e:?}")),
+            Outcome::Killed(signal) => Some(super::facts::signal_name(signal)),
+        }
+    }
+}
+
+/// JSON: `{"allowed": bool, "error": string or null}`.
+impl Serialize for Outcome {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Outcome", 2)?;
+        st.serialize_field("allowed", &self.allowed())?;
+        st.serialize_field("error", &self.error())?;
+        st.end()
+    }
+}
+
+/// Every probe's outcome; the field names are the JSON names (docs/inspect.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Probes {
+    pub create_in_root: Outcome,
+    pub create_in_tmp: Outcome,
+    pub bind_privileged_port: Outcome,
+    pub unshare_user_namespace: Outcome,
+    pub mount: Outcome,
+    pub signal_pid1: Outcome,
+}
+
+/// Runs every probe.
+pub fn run() -> Result<Probes, InspectError> {
+    Ok(Probes {
+        create_in_root: create_file_in(Path::new("/"))?,
+        create_in_tmp: create_file_in(Path::new("/tmp"))?,
+        bind_privileged_port: bind_privileged_port(),
+        unshare_user_namespace: in_child(unshare_user_namespace)?.outcome(),
+        mount: in_child(mount_tmpfs)?.outcome(),
+        signal_pid1: outcome(sys::send_signal(1, 0)),
+    })
+}
+
+fn outcome(result: Result<(), Errno>) -> Outcome {
+    result.map_or_else(Outcome::Denied, |()| Outcome::Allowed)
+}
+
+/// Creates a new file in `dir` and removes it again. O_EXCL on a fresh name: an existing
+/// file answers EEXIST before any permission check, which would prove nothing.
+fn create_file_in(dir: &Path) -> Result<Outcome, InspectError> {
+    for attempt in 0..FILE_NAME_ATTEMPTS {
+        let path = dir.join(format!(
+            ".hardinit-inspect-{}-{attempt}",
+            std::process::id()
+        ));
+        let created = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+        match created {
+            Ok(file) => {
+                drop(file);
+                std::fs::remove_file(&path)
+                    .map_err(|source| InspectError::RemoveProbeFile { path, source })?;
+                return Ok(Outcome::Allowed);
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Ok(Outcome::Denied(io_errno(&e))),
+        }
+    }
+    Err(InspectError::NameProbeFile {
+        dir: dir.to_path_buf(),
+    })
+}
+
+fn io_errno(e: &std::io::Error) -> Errno {
+    e.raw_os_error()
+        .map_or(Errno::UnknownErrno, Errno::from_raw)
+}
+
+/// Binds 127.0.0.1:PRIVILEGED_PORT over TCP (the protocol Landlock's port rules cover);
+/// the socket closes on return, before any connection could be accepted.
+fn bind_privileged_port() -> Outcome {
+    match std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, PRIVILEGED_PORT)) {
+        Ok(_listener) => Outcome::Allowed,
+        // The kernel checks the privilege before it looks the port up: EADDRINUSE means the
+        // process passed the check, and would have bound a free port.
+        Err(e) if e.kind() == ErrorKind::AddrInUse => Outcome::Allowed,
+        Err(e) => Outcome::Denied(io_errno(&e)),
+    }
+}
+
+/// In a child: a user namespace that dies with it.
+fn unshare_user_namespace() -> Result<u8, Errno> {
+    unshare(CloneFlags::CLONE_NEWUSER).map(|()| 0)
+}
+
+/// In a child: a mount namespace of its own, then a tmpfs on its `/`. Both die with it.
+/// EPERM from unshare already answers the question (mount needs the same privilege).
+fn mount_tmpfs() -> Result<u8, Errno> {
+    unshare(CloneFlags::CLONE_NEWNS)?;
+    // The new namespace's mounts are copies that still share propagation with the host's:
+    // without this, the tmpfs below would appear on the host. Nothing is mounted if it fails.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )?;
+    // `/` exists in every image, and nothing needs to be created for a mount point.
+    mount(
+        Some("tmpfs"),
+        "/",
+        Some("tmpfs"),
+        MsFlags::empty(),
+        None::<&str>,
+    )?;
+    Ok(0)
+}
+
+/// How a probe child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildEnd {
+    Returned(Result<u8, Errno>),
+    Killed(i32),
+}
+
+impl ChildEnd {
+    fn outcome(self) -> Outcome {
+        match self {
+            ChildEnd::Returned(Ok(_)) => Outcome::Allowed,
+            ChildEnd::Returned(Err(e)) => Outcome::Denied(e),
+            ChildEnd::Killed(signal) => Outcome::Killed(signal),
+        }
+    }
+}
+
+/// Runs `probe` in a forked child and waits for it; the child's exit code carries the
+/// result (see `exit_code`). The child only makes system calls, then `_exit`s.
+pub fn in_child(probe: fn() -> Result<u8, Errno>) -> Result<ChildEnd, InspectError> {
+    let child = match sys::fork().map_err(InspectError::ForkProbe)? {
+        Forked::Child => sys::exit_child(exit_code(probe())),
+        Forked::Parent(child) => child,
+    };
+    loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(ChildEnd::Returned(result_of(code))),
+            Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(ChildEnd::Killed(signal as i32)),
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(InspectError::WaitProbe(e)),
+        }
+    }
+}
+
+/// 0..=127: the probe's value; 128 + errno for an error (255 when the errno does not fit).
+pub fn exit_code(result: Result<u8, Errno>) -> i32 {
+    match result {
+        Ok(value) => i32::from(value.min(127)),
+        Err(e) if (e as i32) < 127 => 128 + e as i32,
+        Err(_) => 255,
+    }
+}
+
+/// The inverse of `exit_code`.
+pub fn result_of(code: i32) -> Result<u8, Errno> {
+    match code {
+        0..=127 => Ok(code as u8),
+        255 => Err(Errno::UnknownErrno),
+        _ => Err(Errno::from_raw(code - 128)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_results_survive_the_exit_code() {
+        for result in [
+            Ok(0),
+            Ok(16),
+            Err(Errno::EPERM),
+            Err(Errno::ENOSYS),
+            Err(Errno::EOPNOTSUPP),
+        ] {
+            assert_eq!(result_of(exit_code(result)), result);
+        }
+        assert_eq!(exit_code(Err(Errno::EPERM)), 129);
+        assert_eq!(
+            result_of(exit_code(Err(Errno::EHWPOISON))),
+            Err(Errno::UnknownErrno)
+        );
+    }
+
+    #[test]
+    fn outcomes_serialize_as_allowed_and_error() {
+        let json = |o: Outcome| serde_json::to_value(o).unwrap();
+        assert_eq!(
+            json(Outcome::Allowed),
+            serde_json::json!({"allowed": true, "error": null})
+        );
+        assert_eq!(
+            json(Outcome::Denied(Errno::EACCES)),
+            serde_json::json!({"allowed": false, "error": "EACCES"})
+        );
+        assert_eq!(
+            json(Outcome::Killed(libc::SIGSYS)),
+            serde_json::json!({"allowed": false, "error": "SIGSYS"})
+        );
+    }
+
+    #[test]
+    fn child_ends_map_to_outcomes() {
+        assert_eq!(ChildEnd::Returned(Ok(0)).outcome(), Outcome::Allowed);
+        assert_eq!(
+            ChildEnd::Returned(Err(Errno::EPERM)).outcome(),
+            Outcome::Denied(Errno::EPERM)
+        );
+        assert_eq!(ChildEnd::Killed(31).outcome(), Outcome::Killed(31));
+    }
+}

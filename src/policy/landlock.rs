@@ -1,0 +1,745 @@
+//! Landlock: a read-only filesystem with named writable paths, TCP port allow-lists, and
+//! scoping of signals and abstract unix sockets, decided against a Landlock ABI version.
+//! Pure: the caller probes the kernel's ABI and opens the paths (plan::landlock).
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use landlock::{Access, AccessFs, AccessNet, BitFlags, Scope, ABI};
+use thiserror::Error;
+
+/// Files and directories programs expect to write even on a read-only filesystem. hardinit's
+/// own list, so a path missing on this machine is skipped rather than fatal.
+pub const DEVICES: [&str; 6] = [
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/tty",
+    "/dev/pts",
+    "/dev/shm",
+];
+
+/// The newest ABI whose rights hardinit was tested with. Rights a newer kernel adds (such as
+/// ABI 9's control of connecting to pathname unix sockets) stay unhandled, hence allowed,
+/// rather than denied by surprise.
+const NEWEST_TESTED: u32 = 7;
+
+/// The first ABI of each feature hardinit uses.
+const ABI_TRUNCATE: u32 = 3;
+const ABI_TCP: u32 = 4;
+const ABI_SCOPE: u32 = 6;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum LandlockError {
+    #[error("'{0}' is neither hard nor best-effort")]
+    ParseCompat(String),
+    #[error("HARDINIT_LANDLOCK_ABI: '{0}' is not a Landlock ABI version (a number)")]
+    ParseAbiCap(String),
+    #[error(
+        "{kernel} cannot enforce {missing}; pass --landlock-compat best-effort to run without it"
+    )]
+    Unsupported { kernel: String, missing: String },
+}
+
+/// What to do when the kernel cannot enforce a requested rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compat {
+    /// Refuse to start the program.
+    #[default]
+    Hard,
+    /// Start it anyway and warn about each rule that is not enforced.
+    BestEffort,
+}
+
+impl FromStr for Compat {
+    type Err = LandlockError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "hard" => Ok(Compat::Hard),
+            "best-effort" => Ok(Compat::BestEffort),
+            other => Err(LandlockError::ParseCompat(other.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Compat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Compat::Hard => "hard",
+            Compat::BestEffort => "best-effort",
+        })
+    }
+}
+
+/// The Landlock options, as the command line gave them.
+#[derive(Debug, Clone, Default)]
+pub struct LandlockRequest {
+    pub read_only: bool,
+    pub writable: Vec<PathBuf>,
+    pub writable_exec: Vec<PathBuf>,
+    pub allow_bind: Vec<u16>,
+    pub allow_connect: Vec<u16>,
+    pub compat: Compat,
+    /// HARDINIT_LANDLOCK_ABI: use at most this ABI, as if the kernel were older (testing aid).
+    pub abi_cap: Option<String>,
+}
+
+/// The rights a path rule grants beneath its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Read and list: the whole filesystem. Execute is granted apart (see [`exec_roots`]).
+    Read,
+    /// Everything but execute: a dropped payload cannot run (like a noexec tmpfs).
+    Write,
+    /// Everything.
+    WriteExec,
+    /// Open for reading and writing, truncate, ioctl: a device, not a place to create files.
+    Device,
+}
+
+impl Grant {
+    /// The access rights this grant stands for under `abi`.
+    pub fn access(self, abi: ABI) -> BitFlags<AccessFs> {
+        match self {
+            Grant::Read => AccessFs::from_read(abi) & !AccessFs::Execute,
+            Grant::Write => AccessFs::from_all(abi) & !AccessFs::Execute,
+            Grant::WriteExec => AccessFs::from_all(abi),
+            Grant::Device => AccessFs::from_file(abi) & !AccessFs::Execute,
+        }
+    }
+}
+
+/// One path and what the program may do beneath it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathRule {
+    pub path: PathBuf,
+    pub grant: Grant,
+    /// The flag the rule comes from, for errors.
+    pub flag: &'static str,
+    /// From hardinit's device list: skipped when the path does not exist.
+    pub optional: bool,
+}
+
+/// A feature the kernel (or HARDINIT_LANDLOCK_ABI) lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub what: &'static str,
+    /// The flag that asked for it; `None` for what hardinit adds on its own, which never fails
+    /// the launch (it is reported all the same).
+    pub flag: Option<&'static str>,
+    pub needs: u32,
+}
+
+impl fmt::Display for Gap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.flag {
+            Some(flag) => write!(f, "{} ({flag}, needs ABI {})", self.what, self.needs),
+            None => write!(f, "{} (needs ABI {})", self.what, self.needs),
+        }
+    }
+}
+
+/// The validated Landlock policy for one kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Landlock {
+    /// The running kernel's ABI version; 0 without Landlock.
+    pub kernel_abi: u32,
+    /// The version whose rights are used: the kernel's, lowered by HARDINIT_LANDLOCK_ABI, at
+    /// most the newest tested one.
+    pub abi: u32,
+    /// HARDINIT_LANDLOCK_ABI lowered `abi` below the kernel's.
+    pub capped: bool,
+    pub compat: Compat,
+    pub read_only: bool,
+    /// Empty unless `read_only`.
+    pub paths: Vec<PathRule>,
+    /// The ports the program may bind; `None`: any.
+    pub bind: Option<Vec<u16>>,
+    /// The ports the program may connect to; `None`: any.
+    pub connect: Option<Vec<u16>>,
+    /// What was asked for or implied but is not enforced (only under best-effort, or implied).
+    pub unenforced: Vec<Gap>,
+}
+
+impl Landlock {
+    /// Validates `req` against the kernel's Landlock ABI version (0: none). Under `hard`, a
+    /// requested feature the ABI lacks is an error.
+    pub fn build(req: &LandlockRequest, kernel_abi: u32) -> Result<Landlock, LandlockError> {
+        let cap = req.abi_cap.as_deref().map(parse_abi_cap).transpose()?;
+        let lowered = cap.map_or(kernel_abi, |c| c.min(kernel_abi));
+        let mut policy = Landlock {
+            kernel_abi,
+            abi: lowered.min(NEWEST_TESTED),
+            capped: lowered < kernel_abi,
+            compat: req.compat,
+            read_only: req.read_only,
+            paths: if req.read_only {
+                path_rules(req)
+            } else {
+                Vec::new()
+            },
+            bind: port_list(&req.allow_bind),
+            connect: port_list(&req.allow_connect),
+            unenforced: Vec::new(),
+        };
+        policy.unenforced = policy.find_gaps();
+        let missing: Vec<String> = policy
+            .unenforced
+            .iter()
+            .filter(|g| g.flag.is_some())
+            .map(Gap::to_string)
+            .collect();
+        if req.compat == Compat::Hard && !missing.is_empty() {
+            return Err(LandlockError::Unsupported {
+                kernel: policy.describe_abi(),
+                missing: missing.join(", "),
+            });
+        }
+        Ok(policy)
+    }
+
+    /// Some flag asked for Landlock.
+    pub fn in_use(&self) -> bool {
+        self.read_only || self.bind.is_some() || self.connect.is_some()
+    }
+
+    /// The ABI in the landlock crate's terms.
+    pub fn crate_abi(&self) -> ABI {
+        ABI::from(i32::try_from(self.abi).unwrap_or(0))
+    }
+
+    /// The filesystem rights the ruleset handles: all of them, under --read-only.
+    pub fn handled_fs(&self) -> BitFlags<AccessFs> {
+        if self.read_only {
+            AccessFs::from_all(self.crate_abi())
+        } else {
+            BitFlags::EMPTY
+        }
+    }
+
+    /// The network rights the ruleset handles: those an allow-list was given for.
+    pub fn handled_net(&self) -> BitFlags<AccessNet> {
+        let mut net = BitFlags::EMPTY;
+        if self.abi >= ABI_TCP {
+            if self.bind.is_some() {
+                net |= AccessNet::BindTcp;
+            }
+            if self.connect.is_some() {
+                net |= AccessNet::ConnectTcp;
+            }
+        }
+        net
+    }
+
+    /// Signals and abstract unix sockets stay inside the program's domain whenever Landlock
+    /// is used at all: the program cannot signal PID 1, yet can signal its own children.
+    pub fn scopes(&self) -> BitFlags<Scope> {
+        if self.in_use() {
+            Scope::from_all(self.crate_abi())
+        } else {
+            BitFlags::EMPTY
+        }
+    }
+
+    /// Whether a ruleset must be created and applied.
+    pub fn enforces_anything(&self) -> bool {
+        !self.handled_fs().is_empty() || !self.handled_net().is_empty() || !self.scopes().is_empty()
+    }
+
+    fn find_gaps(&self) -> Vec<Gap> {
+        let mut gaps = Vec::new();
+        let mut lacks = |needs: u32, what: &'static str, flag: Option<&'static str>| {
+            if self.abi < needs {
+                gaps.push(Gap { what, flag, needs });
+            }
+        };
+        if self.read_only {
+            if self.abi == 0 {
+                lacks(1, "the read-only filesystem", Some("--read-only"));
+            } else {
+                lacks(
+                    ABI_TRUNCATE,
+                    "denying truncate outside the writable paths",
+                    Some("--read-only"),
+                );
+            }
+        }
+        if self.bind.is_some() {
+            lacks(ABI_TCP, "the TCP bind allow-list", Some("--allow-bind"));
+        }
+        if self.connect.is_some() {
+            lacks(
+                ABI_TCP,
+                "the TCP connect allow-list",
+                Some("--allow-connect"),
+            );
+        }
+        if self.in_use() {
+            lacks(
+                ABI_SCOPE,
+                "scoping signals and abstract unix sockets (the program can signal PID 1)",
+                None,
+            );
+        }
+        gaps
+    }
+
+    /// "Landlock ABI 3 (HARDINIT_LANDLOCK_ABI; the kernel has 7)", for errors.
+    fn describe_abi(&self) -> String {
+        match (self.abi, self.capped) {
+            (0, false) => "this kernel has no Landlock, so it".to_string(),
+            (0, true) => format!(
+                "Landlock disabled by HARDINIT_LANDLOCK_ABI (the kernel has ABI {})",
+                self.kernel_abi
+            ),
+            (abi, false) => format!("Landlock ABI {abi}"),
+            (abi, true) => format!(
+                "Landlock ABI {abi} (HARDINIT_LANDLOCK_ABI; the kernel has {})",
+                self.kernel_abi
+            ),
+        }
+    }
+
+    fn describe_use(&self) -> String {
+        let kernel = if self.kernel_abi == 0 {
+            "the kernel has no Landlock".to_string()
+        } else {
+            format!("kernel ABI {}", self.kernel_abi)
+        };
+        if !self.in_use() {
+            return format!("off ({kernel})");
+        }
+        let using = match (self.abi, self.capped) {
+            (0, false) => "not used".to_string(),
+            (0, true) => "disabled by HARDINIT_LANDLOCK_ABI".to_string(),
+            (abi, true) => format!("using ABI {abi} (HARDINIT_LANDLOCK_ABI)"),
+            (abi, false) => format!("using ABI {abi}"),
+        };
+        format!("{kernel}, {using}, --landlock-compat {}", self.compat)
+    }
+
+    fn paths_with(&self, grant: Grant) -> String {
+        let paths: Vec<String> = self
+            .paths
+            .iter()
+            .filter(|r| r.grant == grant)
+            .map(|r| r.path.display().to_string())
+            .collect();
+        if paths.is_empty() {
+            "none".to_string()
+        } else {
+            paths.join(", ")
+        }
+    }
+}
+
+/// hardinit's rules under --read-only: read everywhere, the device list, then the
+/// user's paths (rights only add up, so the order does not matter to the kernel).
+fn path_rules(req: &LandlockRequest) -> Vec<PathRule> {
+    let rule = |path: PathBuf, grant, flag, optional| PathRule {
+        path,
+        grant,
+        flag,
+        optional,
+    };
+    let mut rules = vec![rule("/".into(), Grant::Read, "--read-only", false)];
+    for device in DEVICES {
+        // /dev/shm is where shm_open creates its files: a directory to write in, not a device.
+        let grant = if device == "/dev/shm" {
+            Grant::Write
+        } else {
+            Grant::Device
+        };
+        rules.push(rule(device.into(), grant, "--read-only", true));
+    }
+    for path in &req.writable {
+        rules.push(rule(path.clone(), Grant::Write, "--writable", false));
+    }
+    for path in &req.writable_exec {
+        rules.push(rule(
+            path.clone(),
+            Grant::WriteExec,
+            "--writable-exec",
+            false,
+        ));
+    }
+    rules
+}
+
+/// Where to grant Execute so that it reaches everything but beneath the `noexec` paths (all
+/// absolute and canonical). Rights only add up beneath a path, so a grant on / would reach
+/// into them: instead walk down from / along their ancestors and grant each entry beside
+/// the way. `list` names a directory's entries, symlinks left out (their targets are reached
+/// by their own path). An entry made later in one of those ancestors is not executable.
+pub fn exec_roots<E>(
+    noexec: &[PathBuf],
+    mut list: impl FnMut(&Path) -> Result<Vec<OsString>, E>,
+) -> Result<Vec<PathBuf>, E> {
+    let root = Path::new("/");
+    if noexec.is_empty() {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let mut roots = Vec::new();
+    let mut ancestors = Vec::new();
+    if !noexec.iter().any(|p| p == root) {
+        ancestors.push(root.to_path_buf());
+    }
+    while let Some(dir) = ancestors.pop() {
+        for name in list(&dir)? {
+            let path = dir.join(name);
+            if noexec.contains(&path) {
+                continue;
+            }
+            if noexec.iter().any(|p| p.starts_with(&path)) {
+                ancestors.push(path);
+            } else {
+                roots.push(path);
+            }
+        }
+    }
+    roots.sort();
+    Ok(roots)
+}
+
+/// `None` when no port was given (no restriction); the ports sorted and deduplicated.
+fn port_list(ports: &[u16]) -> Option<Vec<u16>> {
+    if ports.is_empty() {
+        return None;
+    }
+    let mut ports = ports.to_vec();
+    ports.sort_unstable();
+    ports.dedup();
+    Some(ports)
+}
+
+fn parse_abi_cap(value: &str) -> Result<u32, LandlockError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| LandlockError::ParseAbiCap(value.to_string()))
+}
+
+fn join_ports(ports: Option<&Vec<u16>>) -> String {
+    match ports {
+        None => "any port".to_string(),
+        Some(list) => list
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+impl fmt::Display for Landlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "landlock        {}", self.describe_use())?;
+        if !self.in_use() {
+            return Ok(());
+        }
+        if self.read_only {
+            writeln!(f)?;
+            writeln!(f, "read            {}", self.paths_with(Grant::Read))?;
+            writeln!(f, "execute         / except beneath the write paths")?;
+            writeln!(f, "write           {}", self.paths_with(Grant::Write))?;
+            writeln!(f, "write, execute  {}", self.paths_with(Grant::WriteExec))?;
+            write!(
+                f,
+                "devices         {} (skipped when absent)",
+                self.paths_with(Grant::Device)
+            )?;
+        } else {
+            write!(f, "\nfilesystem      unrestricted (no --read-only)")?;
+        }
+        writeln!(f)?;
+        writeln!(f, "tcp bind        {}", join_ports(self.bind.as_ref()))?;
+        writeln!(f, "tcp connect     {}", join_ports(self.connect.as_ref()))?;
+        let scoped = if self.scopes().is_empty() {
+            "none"
+        } else {
+            "signals and abstract unix sockets stay inside the program's domain"
+        };
+        writeln!(f, "scoping         {scoped}")?;
+        if self.unenforced.is_empty() {
+            return write!(f, "not enforced    nothing");
+        }
+        let gaps: Vec<String> = self.unenforced.iter().map(Gap::to_string).collect();
+        write!(f, "not enforced    {}", gaps.join("\n                "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> LandlockRequest {
+        LandlockRequest {
+            read_only: true,
+            writable: vec!["/tmp".into()],
+            writable_exec: vec!["/opt/cache".into()],
+            allow_bind: vec![3000, 80, 3000],
+            allow_connect: vec![5432],
+            ..LandlockRequest::default()
+        }
+    }
+
+    fn best_effort(mut req: LandlockRequest) -> LandlockRequest {
+        req.compat = Compat::BestEffort;
+        req
+    }
+
+    #[test]
+    fn compat_parses_two_words() {
+        assert_eq!("hard".parse::<Compat>(), Ok(Compat::Hard));
+        assert_eq!("best-effort".parse::<Compat>(), Ok(Compat::BestEffort));
+        assert_eq!(
+            "soft".parse::<Compat>().unwrap_err().to_string(),
+            "'soft' is neither hard nor best-effort"
+        );
+    }
+
+    #[test]
+    fn no_flag_uses_no_landlock() {
+        let p = Landlock::build(&LandlockRequest::default(), 7).unwrap();
+        assert!(!p.in_use());
+        assert!(!p.enforces_anything());
+        assert_eq!(p.unenforced, []);
+        assert_eq!(p.to_string(), "landlock        off (kernel ABI 7)");
+        let p = Landlock::build(&LandlockRequest::default(), 0).unwrap();
+        assert_eq!(
+            p.to_string(),
+            "landlock        off (the kernel has no Landlock)"
+        );
+    }
+
+    #[test]
+    fn read_only_rules_in_order() {
+        let p = Landlock::build(&request(), 7).unwrap();
+        let got: Vec<(&str, Grant, &str, bool)> = p
+            .paths
+            .iter()
+            .map(|r| (r.path.to_str().unwrap(), r.grant, r.flag, r.optional))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/", Grant::Read, "--read-only", false),
+                ("/dev/null", Grant::Device, "--read-only", true),
+                ("/dev/zero", Grant::Device, "--read-only", true),
+                ("/dev/full", Grant::Device, "--read-only", true),
+                ("/dev/tty", Grant::Device, "--read-only", true),
+                ("/dev/pts", Grant::Device, "--read-only", true),
+                ("/dev/shm", Grant::Write, "--read-only", true),
+                ("/tmp", Grant::Write, "--writable", false),
+                ("/opt/cache", Grant::WriteExec, "--writable-exec", false),
+            ]
+        );
+        assert_eq!(p.bind, Some(vec![80, 3000]));
+        assert_eq!(p.connect, Some(vec![5432]));
+    }
+
+    #[test]
+    fn grants_are_exact_rights() {
+        let abi = ABI::V7;
+        use AccessFs::*;
+        let write_v1 = WriteFile
+            | RemoveDir
+            | RemoveFile
+            | MakeChar
+            | MakeDir
+            | MakeReg
+            | MakeSock
+            | MakeFifo
+            | MakeBlock
+            | MakeSym;
+        assert_eq!(Grant::Read.access(abi), ReadFile | ReadDir);
+        assert_eq!(
+            Grant::Write.access(abi),
+            write_v1 | ReadFile | ReadDir | Refer | Truncate | IoctlDev
+        );
+        assert_eq!(
+            Grant::WriteExec.access(abi),
+            write_v1 | Execute | ReadFile | ReadDir | Refer | Truncate | IoctlDev
+        );
+        assert_eq!(
+            Grant::Device.access(abi),
+            ReadFile | WriteFile | Truncate | IoctlDev
+        );
+        assert_eq!(Grant::Write.access(ABI::V1), write_v1 | ReadFile | ReadDir);
+    }
+
+    #[test]
+    fn execute_reaches_everything_but_the_write_paths() {
+        let tree = |dir: &Path| -> Result<Vec<OsString>, String> {
+            let names: &[&str] = match dir.to_str().unwrap() {
+                "/" => &["bin", "dev", "srv", "tmp"],
+                "/dev" => &["null", "shm"],
+                "/srv" => &["app", "data", "run.sh"],
+                other => return Err(format!("listed {other}")),
+            };
+            Ok(names.iter().map(OsString::from).collect())
+        };
+        let paths = |list: &[&str]| list.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(
+            exec_roots(&paths(&["/tmp", "/dev/shm", "/srv/data"]), tree),
+            Ok(paths(&["/bin", "/dev/null", "/srv/app", "/srv/run.sh"]))
+        );
+        assert_eq!(exec_roots(&[], tree), Ok(paths(&["/"])));
+        assert_eq!(exec_roots(&paths(&["/"]), tree), Ok(vec![]));
+        assert_eq!(
+            exec_roots(&paths(&["/srv/data/cache"]), tree),
+            Err("listed /srv/data".to_string())
+        );
+    }
+
+    #[test]
+    fn handled_rights_follow_the_abi() {
+        let p = Landlock::build(&request(), 7).unwrap();
+        assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V7));
+        assert_eq!(p.handled_net(), AccessNet::BindTcp | AccessNet::ConnectTcp);
+        assert_eq!(p.scopes(), Scope::Signal | Scope::AbstractUnixSocket);
+        assert_eq!(p.unenforced, []);
+
+        let bind_only = LandlockRequest {
+            allow_bind: vec![3000],
+            ..LandlockRequest::default()
+        };
+        let p = Landlock::build(&bind_only, 7).unwrap();
+        assert_eq!(p.handled_fs(), BitFlags::EMPTY);
+        assert_eq!(p.handled_net(), AccessNet::BindTcp);
+        assert_eq!(p.connect, None);
+    }
+
+    #[test]
+    fn newer_kernels_are_used_as_the_newest_tested_abi() {
+        let p = Landlock::build(&request(), 9).unwrap();
+        assert_eq!((p.abi, p.capped), (7, false));
+        assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V7));
+    }
+
+    #[test]
+    fn hard_refuses_what_the_abi_lacks() {
+        let req = LandlockRequest {
+            allow_bind: vec![3000],
+            abi_cap: Some("3".into()),
+            ..LandlockRequest::default()
+        };
+        assert_eq!(
+            Landlock::build(&req, 7).unwrap_err().to_string(),
+            "Landlock ABI 3 (HARDINIT_LANDLOCK_ABI; the kernel has 7) cannot enforce the TCP bind allow-list (--allow-bind, needs ABI 4); pass --landlock-compat best-effort to run without it"
+        );
+        assert_eq!(
+            Landlock::build(&request(), 2).unwrap_err().to_string(),
+            "Landlock ABI 2 cannot enforce denying truncate outside the writable paths (--read-only, needs ABI 3), the TCP bind allow-list (--allow-bind, needs ABI 4), the TCP connect allow-list (--allow-connect, needs ABI 4); pass --landlock-compat best-effort to run without it"
+        );
+        assert_eq!(
+            Landlock::build(&request(), 0).unwrap_err().to_string(),
+            "this kernel has no Landlock, so it cannot enforce the read-only filesystem (--read-only, needs ABI 1), the TCP bind allow-list (--allow-bind, needs ABI 4), the TCP connect allow-list (--allow-connect, needs ABI 4); pass --landlock-compat best-effort to run without it"
+        );
+        let req = LandlockRequest {
+            read_only: true,
+            abi_cap: Some("0".into()),
+            ..LandlockRequest::default()
+        };
+        assert_eq!(
+            Landlock::build(&req, 7).unwrap_err().to_string(),
+            "Landlock disabled by HARDINIT_LANDLOCK_ABI (the kernel has ABI 7) cannot enforce the read-only filesystem (--read-only, needs ABI 1); pass --landlock-compat best-effort to run without it"
+        );
+    }
+
+    #[test]
+    fn implied_scoping_never_fails_but_is_reported() {
+        let req = LandlockRequest {
+            read_only: true,
+            ..LandlockRequest::default()
+        };
+        let p = Landlock::build(&req, 5).unwrap();
+        assert_eq!(p.scopes(), BitFlags::EMPTY);
+        assert_eq!(
+            p.unenforced,
+            [Gap {
+                what: "scoping signals and abstract unix sockets (the program can signal PID 1)",
+                flag: None,
+                needs: 6
+            }]
+        );
+    }
+
+    #[test]
+    fn best_effort_keeps_what_the_abi_has_and_lists_the_rest() {
+        let mut req = best_effort(request());
+        req.abi_cap = Some(" 3 ".into());
+        let p = Landlock::build(&req, 7).unwrap();
+        assert_eq!((p.abi, p.capped), (3, true));
+        assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V3));
+        assert_eq!(p.handled_net(), BitFlags::EMPTY);
+        assert_eq!(p.scopes(), BitFlags::EMPTY);
+        assert!(p.enforces_anything());
+        let gaps: Vec<String> = p.unenforced.iter().map(Gap::to_string).collect();
+        assert_eq!(
+            gaps,
+            [
+                "the TCP bind allow-list (--allow-bind, needs ABI 4)",
+                "the TCP connect allow-list (--allow-connect, needs ABI 4)",
+                "scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)",
+            ]
+        );
+
+        let bind_only = best_effort(LandlockRequest {
+            allow_bind: vec![3000],
+            abi_cap: Some("3".into()),
+            ..LandlockRequest::default()
+        });
+        assert!(!Landlock::build(&bind_only, 7).unwrap().enforces_anything());
+    }
+
+    #[test]
+    fn a_cap_above_the_kernel_changes_nothing() {
+        let mut req = request();
+        req.abi_cap = Some("9".into());
+        let p = Landlock::build(&req, 7).unwrap();
+        assert_eq!((p.abi, p.capped), (7, false));
+        req.abi_cap = Some("seven".into());
+        assert_eq!(
+            Landlock::build(&req, 7),
+            Err(LandlockError::ParseAbiCap("seven".into()))
+        );
+    }
+
+    #[test]
+    fn prints_rules_abi_and_gaps() {
+        let p = Landlock::build(&request(), 7).unwrap();
+        assert_eq!(
+            p.to_string(),
+            "\
+landlock        kernel ABI 7, using ABI 7, --landlock-compat hard
+read            /
+execute         / except beneath the write paths
+write           /dev/shm, /tmp
+write, execute  /opt/cache
+devices         /dev/null, /dev/zero, /dev/full, /dev/tty, /dev/pts (skipped when absent)
+tcp bind        80, 3000
+tcp connect     5432
+scoping         signals and abstract unix sockets stay inside the program's domain
+not enforced    nothing"
+        );
+        let req = best_effort(LandlockRequest {
+            allow_bind: vec![3000],
+            abi_cap: Some("3".into()),
+            ..LandlockRequest::default()
+        });
+        assert_eq!(
+            Landlock::build(&req, 7).unwrap().to_string(),
+            "\
+landlock        kernel ABI 7, using ABI 3 (HARDINIT_LANDLOCK_ABI), --landlock-compat best-effort
+filesystem      unrestricted (no --read-only)
+tcp bind        3000
+tcp connect     any port
+scoping         none
+not enforced    the TCP bind allow-list (--allow-bind, needs ABI 4)
+                scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)"
+        );
+    }
+}

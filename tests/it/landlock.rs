@@ -1,0 +1,384 @@
+//! Issue 5: Landlock — a read-only filesystem with writable paths, TCP port allow-lists and
+//! signal scoping, on the real kernel. Every restriction is applied to a hardinit child, never
+//! to this test process.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::util::{self, Output};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs hardinit with `args` and the extra environment `env`.
+#[track_caller]
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(util::hardinit());
+    cmd.args(args).env_remove("HARDINIT_LANDLOCK_ABI");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    util::run_with_timeout(&mut cmd, TIMEOUT)
+}
+
+/// stderr without the log prefix "[WARN  hardinit (PID)] " and without the warning every
+/// root launch without --user gets, which is not what these tests are about.
+fn stderr_lines(out: &Output) -> Vec<String> {
+    out.stderr
+        .lines()
+        .map(|l| match l.split_once(")] ") {
+            Some((prefix, msg)) if prefix.starts_with('[') => msg.to_string(),
+            _ => l.to_string(),
+        })
+        .filter(|l| l != "running as root; pass --user")
+        .collect()
+}
+
+/// A loopback TCP port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn tcp_probe() -> String {
+    util::c_probe("tcp").to_str().unwrap().to_string()
+}
+
+#[test]
+fn read_only_denies_writes_outside_the_writable_paths() {
+    if !util::privileged("read_only_denies_writes_outside_the_writable_paths") {
+        return;
+    }
+    // As root, whom permission bits never stop: an EACCES can only come from Landlock.
+    let outside = "/hardinit-landlock-test.txt";
+    let out = run(
+        &["--read-only", "--writable", "/tmp", "--", "touch", outside],
+        &[],
+    );
+    let created = Path::new(outside).exists();
+    let _ = std::fs::remove_file(outside);
+    out.expect_code(1);
+    assert!(!created, "{outside} was created\n{out}");
+    assert_eq!(
+        stderr_lines(&out),
+        [format!(
+            "touch: cannot touch '{outside}': Permission denied"
+        )],
+        "{out}"
+    );
+
+    let inside = format!("/tmp/hardinit-landlock-{}", std::process::id());
+    let out = run(
+        &["--read-only", "--writable", "/tmp", "--", "touch", &inside],
+        &[],
+    );
+    let created = Path::new(&inside).exists();
+    let _ = std::fs::remove_file(&inside);
+    out.expect_code(0);
+    assert!(created, "{inside} was not created\n{out}");
+}
+
+#[test]
+fn read_only_still_reads_everything_and_writes_dev_null() {
+    let out = run(
+        &[
+            "--read-only",
+            "--",
+            "sh",
+            "-c",
+            "echo discarded >/dev/null && cat /etc/passwd",
+        ],
+        &[],
+    );
+    out.expect_code(0);
+    assert_eq!(out.stdout, std::fs::read_to_string("/etc/passwd").unwrap());
+    assert_eq!(stderr_lines(&out), Vec::<String>::new(), "{out}");
+}
+
+#[test]
+fn writable_paths_are_not_executable_unless_writable_exec() {
+    let dir = util::scratch_dir("landlock-noexec");
+    let program = dir.join("true");
+    std::fs::copy("/bin/true", &program).unwrap();
+    let (dir_s, program_s) = (dir.to_str().unwrap(), program.to_str().unwrap());
+
+    let out = run(&["--read-only", "--writable", dir_s, "--", program_s], &[]);
+    out.expect_code(126);
+    assert_eq!(
+        stderr_lines(&out),
+        [format!(
+            "hardinit: cannot execute {program_s}: Permission denied (EACCES)"
+        )],
+        "{out}"
+    );
+
+    run(
+        &["--read-only", "--writable-exec", dir_s, "--", program_s],
+        &[],
+    )
+    .expect_code(0);
+    // Without Landlock the very same file runs: the denial above is Landlock's.
+    run(&["--", program_s], &[]).expect_code(0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_missing_writable_path_is_an_error() {
+    let out = run(
+        &[
+            "--read-only",
+            "--writable",
+            "/nonexistent/hardinit-landlock",
+            "--",
+            "true",
+        ],
+        &[],
+    );
+    out.expect_code(125);
+    assert_eq!(
+        stderr_lines(&out),
+        [
+            "hardinit: --writable: cannot open /nonexistent/hardinit-landlock",
+            "  caused by: ENOENT: No such file or directory",
+        ],
+        "{out}"
+    );
+}
+
+/// Runs the tcp probe's `call` (bind or connect) on `port` under `--FLAG ALLOWED` and returns
+/// its one line of output.
+#[track_caller]
+fn probe_tcp(flag: &str, allowed: &str, call: &str, port: &str) -> String {
+    let out = run(&[flag, allowed, "--", &tcp_probe(), call, port], &[]);
+    assert_eq!(stderr_lines(&out), Vec::<String>::new(), "{out}");
+    out.stdout
+}
+
+#[test]
+fn allow_bind_denies_every_other_port() {
+    let (allowed, other) = (free_port().to_string(), free_port().to_string());
+    assert_eq!(
+        probe_tcp("--allow-bind", &allowed, "bind", &allowed),
+        "ok\n"
+    );
+    assert_eq!(
+        probe_tcp("--allow-bind", &allowed, "bind", &other),
+        format!("bind {other}: EACCES\n")
+    );
+}
+
+#[test]
+fn allow_connect_denies_every_other_port() {
+    // Both ports have a listener, so only Landlock can refuse the second (EACCES, not
+    // ECONNREFUSED); the kernel completes the handshakes without accept().
+    let listeners = [
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+    ];
+    let [allowed, other] = listeners
+        .each_ref()
+        .map(|l| l.local_addr().unwrap().port().to_string());
+    assert_eq!(
+        probe_tcp("--allow-connect", &allowed, "connect", &allowed),
+        "ok\n"
+    );
+    assert_eq!(
+        probe_tcp("--allow-connect", &allowed, "connect", &other),
+        format!("connect {other}: EACCES\n")
+    );
+}
+
+#[test]
+fn an_older_abi_fails_hard_or_warns_and_runs_unrestricted() {
+    let probe = tcp_probe();
+    let (allowed, other) = (free_port().to_string(), free_port().to_string());
+    let abi3 = [("HARDINIT_LANDLOCK_ABI", "3")];
+
+    let out = run(
+        &["--allow-bind", &allowed, "--", &probe, "bind", &other],
+        &abi3,
+    );
+    out.expect_code(125);
+    assert_eq!(out.stdout, "");
+    let kernel = hardinit::sys::landlock_abi().unwrap();
+    assert_eq!(
+        stderr_lines(&out),
+        [format!("hardinit: Landlock ABI 3 (HARDINIT_LANDLOCK_ABI; the kernel has {kernel}) cannot enforce the TCP bind allow-list (--allow-bind, needs ABI 4); pass --landlock-compat best-effort to run without it")],
+        "{out}"
+    );
+
+    let out = run(
+        &[
+            "--allow-bind",
+            &allowed,
+            "--landlock-compat",
+            "best-effort",
+            "--",
+            &probe,
+            "bind",
+            &other,
+        ],
+        &abi3,
+    );
+    out.expect_code(0);
+    // The bind that ABI 4 would deny succeeds: the warning tells the truth.
+    assert_eq!(out.stdout, "ok\n");
+    assert_eq!(
+        stderr_lines(&out),
+        [
+            "landlock: not enforced: the TCP bind allow-list (--allow-bind, needs ABI 4)",
+            "landlock: not enforced: scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)",
+        ],
+        "{out}"
+    );
+}
+
+#[test]
+fn the_program_cannot_signal_hardinit_but_can_signal_its_children() {
+    let kill_parent = ["sh", "-c", "kill -0 $PPID"];
+    let out = run(&[&["--read-only", "--"][..], &kill_parent].concat(), &[]);
+    out.expect_code(1);
+    assert_eq!(
+        stderr_lines(&out),
+        // dash follows its kill error with an empty line.
+        ["sh: 1: kill: Operation not permitted", ""],
+        "{out}"
+    );
+    // Without Landlock the same uid may signal hardinit.
+    run(&[&["--"][..], &kill_parent].concat(), &[]).expect_code(0);
+
+    let out = run(
+        &[
+            "--allow-connect",
+            "1",
+            "--",
+            "sh",
+            "-c",
+            "sleep 10 & kill $!; wait $!; echo $?",
+        ],
+        &[],
+    );
+    out.expect_code(0);
+    assert_eq!(out.stdout, "143\n");
+}
+
+#[test]
+fn the_program_cannot_signal_pid_1() {
+    if !util::privileged("the_program_cannot_signal_pid_1")
+        || util::require_tool("the_program_cannot_signal_pid_1", "unshare").is_none()
+    {
+        return;
+    }
+    let in_pid_namespace = |landlock: &[&str]| {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--pid", "--fork", "--mount-proc"])
+            .arg(util::hardinit())
+            .args(landlock)
+            .args(["--", "sh", "-c", "kill -0 1"]);
+        util::run_with_timeout(&mut cmd, TIMEOUT)
+    };
+    let out = in_pid_namespace(&["--read-only"]);
+    out.expect_code(1);
+    assert_eq!(
+        stderr_lines(&out),
+        // dash follows its kill error with an empty line.
+        ["sh: 1: kill: Operation not permitted", ""],
+        "{out}"
+    );
+    in_pid_namespace(&[]).expect_code(0);
+}
+
+#[test]
+fn print_policy_lists_the_rules_the_abi_and_what_is_enforced() {
+    let kernel = hardinit::sys::landlock_abi().unwrap();
+    assert!(
+        kernel >= 6,
+        "these tests need Landlock ABI 6, the kernel has {kernel}"
+    );
+    let out = run(
+        &[
+            "--print-policy",
+            "--read-only",
+            "--writable",
+            "/tmp",
+            "--writable-exec",
+            "/opt",
+            "--allow-bind",
+            "8080,80",
+            "--allow-bind",
+            "0",
+            "--allow-connect",
+            "443",
+            "--",
+            "true",
+        ],
+        &[],
+    );
+    out.expect_code(0);
+    // The lines before belong to the identity and capability policy (tested in privileges),
+    // the lines after to seccomp (tested in seccomp).
+    let landlock = &out.stdout[out.stdout.find("landlock ").unwrap()..];
+    let landlock = &landlock[..landlock.find("seccomp: ").unwrap()];
+    assert_eq!(
+        landlock,
+        format!(
+            "\
+landlock        kernel ABI {kernel}, using ABI {}, --landlock-compat hard
+read            /
+execute         / except beneath the write paths
+write           /dev/shm, /tmp
+write, execute  /opt
+devices         /dev/null, /dev/zero, /dev/full, /dev/tty, /dev/pts (skipped when absent)
+tcp bind        0, 80, 8080
+tcp connect     443
+scoping         signals and abstract unix sockets stay inside the program's domain
+not enforced    nothing
+",
+            kernel.min(7)
+        )
+    );
+}
+
+#[test]
+fn a_node_service_writes_its_data_and_serves() {
+    let Some(node) = util::require_tool("a_node_service_writes_its_data_and_serves", "node") else {
+        return;
+    };
+    let data = util::scratch_dir("landlock-node-data");
+    let script = r#"
+        const fs = require('fs'), http = require('http'), path = require('path');
+        const data = process.argv[1];
+        fs.writeFileSync(path.join(data, 'state.json'), '{"hits":1}');
+        try { fs.writeFileSync('/hardinit-node-test.json', 'x'); console.log('wrote outside'); }
+        catch (e) { console.log('outside: ' + e.code); }
+        const server = http.createServer((req, res) => res.end(fs.readFileSync(path.join(data, 'state.json'))));
+        server.listen(0, '127.0.0.1', () => {
+            http.get({ host: '127.0.0.1', port: server.address().port }, (res) => {
+                let body = '';
+                res.on('data', (d) => body += d);
+                res.on('end', () => { console.log('served: ' + body); server.close(); });
+            });
+        });
+    "#;
+    let out = run(
+        &[
+            "--read-only",
+            "--writable",
+            data.to_str().unwrap(),
+            "--",
+            node.to_str().unwrap(),
+            "-e",
+            script,
+            data.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let _ = std::fs::remove_file("/hardinit-node-test.json");
+    out.expect_code(0);
+    assert_eq!(out.stdout, "outside: EACCES\nserved: {\"hits\":1}\n");
+    std::fs::remove_dir_all(&data).unwrap();
+}
