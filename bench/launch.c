@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper.h"
+
 #define MAX_CONTENDERS 32
 #define MAX_ARGS 32
 
@@ -26,13 +28,6 @@ struct contender {
 	char *argv[MAX_ARGS + 1];
 	int failed;
 };
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static int read_spec(const char *path, struct contender *c)
 {

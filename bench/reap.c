@@ -21,12 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#include "helper.h"
 
 static int leave_orphans(int n)
 {
@@ -47,20 +42,9 @@ static int leave_orphans(int n)
 
 static int drive(int pid1, char *n, char **init)
 {
-	int argc = 0;
-	while (init[argc])
-		argc++;
-	char **argv = calloc(argc + 5, sizeof *argv);
-	memcpy(argv, init, argc * sizeof *argv);
-	/* The program is this binary, by its real path: the init execs what it is given. */
-	static char self[4096];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (len < 0)
+	char **argv = self_under(init, "orphans", n);
+	if (!argv)
 		return 2;
-	self[len] = 0;
-	argv[argc] = self;
-	argv[argc + 1] = "orphans";
-	argv[argc + 2] = n;
 
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0 || (pid1 && unshare(CLONE_NEWPID) != 0)) {
 		perror("subreaper/unshare");

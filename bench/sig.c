@@ -16,12 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#include "helper.h"
 
 static void on_usr1(int signo)
 {
@@ -58,18 +53,9 @@ static int cmp(const void *a, const void *b)
 
 static int drive(int n, char **init)
 {
-	int argc = 0;
-	while (init[argc])
-		argc++;
-	char **argv = calloc(argc + 3, sizeof *argv);
-	memcpy(argv, init, argc * sizeof *argv);
-	static char self[4096];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (len < 0)
+	char **argv = self_under(init, "receive", NULL);
+	if (!argv)
 		return 2;
-	self[len] = 0;
-	argv[argc] = self;
-	argv[argc + 1] = "receive";
 
 	int out[2], in[2];
 	if (pipe(out) != 0 || pipe(in) != 0)
