@@ -260,18 +260,19 @@ fn under_full_hardening_every_expectation_holds() {
     }
     let hardinit = util::hardinit();
     let mut cmd = Command::new(&hardinit);
-    cmd.args([
-        "--user",
-        "65534",
-        "--read-only",
-        "--writable",
-        "/tmp",
-        "--seccomp",
-        "default",
-        "--",
-    ])
-    .arg(&hardinit)
-    .args(["--inspect", "--json", "--expect", "hardened"]);
+    // A scratch directory, not /tmp, is the writable one: the checkout (and so the binary,
+    // which must stay executable) may live under /tmp.
+    let writable = util::scratch_dir("inspect-writable");
+    std::fs::set_permissions(
+        &writable,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    cmd.args(["--user", "65534", "--read-only", "--writable"])
+        .arg(&writable)
+        .args(["--seccomp", "default", "--"])
+        .arg(&hardinit)
+        .args(["--inspect", "--json", "--expect", "hardened"]);
     let out = util::run_with_timeout(&mut cmd, Duration::from_secs(10));
     out.expect_code(0);
     assert_eq!(out.stderr, "", "{out}");
@@ -281,6 +282,7 @@ fn under_full_hardening_every_expectation_holds() {
     expected["landlock"]["layers"] = json!(1);
     // Docker's profile answers unshare and mount with EPERM without CAP_SYS_ADMIN.
     expected["probes"]["unshare_user_namespace"] = json!({"allowed": false, "error": "EPERM"});
+    expected["probes"]["create_in_tmp"] = json!({"allowed": false, "error": "EACCES"});
     for e in ALL_EXPECTATIONS {
         expected["expectations"][e] = json!(true);
     }
@@ -288,7 +290,8 @@ fn under_full_hardening_every_expectation_holds() {
 
     // The image's usual policy: the node profile allows what inspect needs to tell.
     let mut cmd = Command::new(&hardinit);
-    cmd.args(["--user", "65534", "--read-only", "--writable", "/tmp"])
+    cmd.args(["--user", "65534", "--read-only", "--writable"])
+        .arg(&writable)
         .args(["--seccomp", "node", "--"])
         .arg(&hardinit)
         .args(["--inspect", "--expect", "hardened"]);
@@ -315,8 +318,12 @@ fn probes_leave_nothing_behind() {
     // fresh tmpfs, so its listing is this test's alone. hardinit -w around the inspecting
     // process warns for every process it leaves behind (a namespace or a socket can only
     // outlive it in one, or in a mount).
+    // hardinit runs through a descriptor opened before the tmpfs hides /tmp: the checkout
+    // (and so the binary) may live under /tmp.
     let script = r#"
         set -e
+        exec 9<"$1"
+        set -- /proc/self/fd/9
         mount -t tmpfs inspect-test /tmp
         mount --make-rshared /
         snapshot() { ls -A /; echo @@; ls -A /tmp; echo @@; cat /proc/self/mountinfo; echo @@; }
