@@ -171,10 +171,10 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     let program = spawn::spawn(&mut child_plan)?;
     drop(child_plan);
     detach_from_launch_state();
-    // Set-up read most of the binary; the loop needs a few pages of it (under 200 kB RSS
-    // instead of 900). Before the lock-down: the kernel pages file pages out only for the
-    // file's owner or a process that could write it. Memory is no reason to fail PID 1.
-    if let Err(e) = sys::page_out_file_mappings() {
+    // Set-up read most of the binary; the loop needs a few pages of it. Before the
+    // lock-down, which takes the right to page out a root-owned file. Memory is no reason
+    // to fail PID 1.
+    if let Err(e) = sys::page_out_own_binary() {
         debug!("cannot page out hardinit's own binary: {e}");
     }
     if let Err(failure) = harden::lock_down_init(&mut RealSys, &lockdown) {
