@@ -171,6 +171,12 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     let program = spawn::spawn(&mut child_plan)?;
     drop(child_plan);
     detach_from_launch_state();
+    // Set-up read most of the binary; the loop needs a few pages of it. Before the
+    // lock-down, which takes the right to page out a root-owned file. Memory is no reason
+    // to fail PID 1.
+    if let Err(e) = sys::page_out_own_binary() {
+        debug!("cannot page out hardinit's own binary: {e}");
+    }
     if let Err(failure) = harden::lock_down_init(&mut RealSys, &lockdown) {
         // Fail closed: a PID 1 that kept its privileges is not what was asked for.
         let _ = sys::send_signal(program.as_raw(), libc::SIGKILL);

@@ -566,3 +566,79 @@ pub fn landlock_create_fs_ruleset(handled_fs: u64) -> Result<std::os::fd::OwnedF
     // SAFETY: on success the kernel returned a new descriptor that nothing else owns.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
+
+/// Gives back this process's pages of its own binary: set-up read most of it, and the
+/// supervise loop runs a few pages, which fault back in on demand.
+///
+/// MADV_RANDOM stops the read-ahead that would bring a faulting page's neighbours back.
+/// MADV_PAGEOUT unmaps and reclaims in one step; the kernel allows it only to the file's
+/// owner or a process that could write the file, so call this before dropping privileges.
+/// Pages another process maps stay, and so may large page-cache folios the kernel does not
+/// split (bench/RESULTS.md). The cost: the next exec of the binary reads it from disk again
+/// unless something else keeps it cached. Returns how many mappings were paged out.
+pub fn page_out_own_binary() -> std::io::Result<usize> {
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    let mut paged_out = 0;
+    for (start, len) in read_only_file_mappings(&maps) {
+        let addr = start as *mut libc::c_void;
+        // SAFETY: the range is one whole mapping the kernel just listed for this
+        // single-threaded process, and nothing has unmapped it since. MADV_RANDOM is only a
+        // read-ahead hint and changes no byte.
+        Errno::result(unsafe { libc::madvise(addr, len, libc::MADV_RANDOM) })?;
+        // SAFETY: same range. MADV_PAGEOUT changes no byte a reference can observe: a clean
+        // file page is read back from its file on the next touch, and a private copy (a
+        // relocated page) goes to swap and comes back unchanged, or stays without swap.
+        Errno::result(unsafe { libc::madvise(addr, len, libc::MADV_PAGEOUT) })?;
+        paged_out += 1;
+    }
+    Ok(paged_out)
+}
+
+/// (start, length) of every mapping in /proc/PID/maps text that is backed by a file and not
+/// writable (a writable one holds private copies a page-out would only push to swap).
+fn read_only_file_mappings(maps: &str) -> Vec<(usize, usize)> {
+    maps.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (range, perms) = (fields.next()?, fields.next()?);
+            let path = fields.nth(3)?;
+            if !path.starts_with('/') || perms.contains('w') {
+                return None;
+            }
+            parse_range(range)
+        })
+        .collect()
+}
+
+fn parse_range(range: &str) -> Option<(usize, usize)> {
+    let (start, end) = range.split_once('-')?;
+    let start = usize::from_str_radix(start, 16).ok()?;
+    let end = usize::from_str_radix(end, 16).ok()?;
+    Some((start, end.checked_sub(start)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_read_only_file_mappings_are_paged_out() {
+        let maps = "\
+55556d25a000-55556d25b000 rw-p 00000000 00:00 0                          [heap]
+7fc0bfcd2000-7fc0bfcd9000 rw-p 00000000 00:00 0 
+7fc0bfce5000-7fc0bfce7000 r-xp 00000000 00:00 0                          [vdso]
+7fc0bfce7000-7fc0bfcf1000 r--p 00000000 fe:01 1234                       /usr/bin/hard init
+7fc0bfcf1000-7fc0bfd9d000 r-xp 0000a000 fe:01 1234                       /usr/bin/hard init
+7fc0bfdcb000-7fc0bfdd4000 rw-p 000e4000 fe:01 1234                       /usr/bin/hard init
+7fc0bfdd4000-7fc0bfdd5000 r--p 00000000 fe:01 99                         /old (deleted)
+";
+        assert_eq!(
+            read_only_file_mappings(maps),
+            vec![
+                (0x7fc0bfce7000, 0xa000),
+                (0x7fc0bfcf1000, 0xac000),
+                (0x7fc0bfdd4000, 0x1000)
+            ]
+        );
+    }
+}

@@ -47,16 +47,24 @@ pub struct Identity {
 /// Parses passwd text; malformed lines are skipped, as libc does.
 pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
     text.lines()
+        .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() < 7 || line.starts_with('#') {
-                return None;
-            }
+            // Fields in place, without a Vec per line: this runs at every start.
+            let mut f = line.split(':');
+            let (name, _, uid, gid, _, home) = (
+                f.next()?,
+                f.next()?,
+                f.next()?,
+                f.next()?,
+                f.next()?,
+                f.next()?,
+            );
+            f.next()?;
             Some(PasswdEntry {
-                name: f[0].to_string(),
-                uid: f[2].parse().ok()?,
-                gid: f[3].parse().ok()?,
-                home: f[5].to_string(),
+                name: name.to_string(),
+                uid: uid.parse().ok()?,
+                gid: gid.parse().ok()?,
+                home: home.to_string(),
             })
         })
         .collect()
@@ -65,15 +73,14 @@ pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
 /// Parses group text; malformed lines are skipped.
 pub fn parse_group(text: &str) -> Vec<GroupEntry> {
     text.lines()
+        .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() < 4 || line.starts_with('#') {
-                return None;
-            }
+            let mut f = line.split(':');
+            let (name, _, gid, members) = (f.next()?, f.next()?, f.next()?, f.next()?);
             Some(GroupEntry {
-                name: f[0].to_string(),
-                gid: f[2].parse().ok()?,
-                members: f[3]
+                name: name.to_string(),
+                gid: gid.parse().ok()?,
+                members: members
                     .split(',')
                     .filter(|m| !m.is_empty())
                     .map(str::to_string)

@@ -14,7 +14,6 @@
 //! The program is built back to front, so every jump target already has a position; a target
 //! further than a conditional jump's 8-bit offset is reached through a `ja` trampoline.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use super::eval::{Decision, Plan};
@@ -256,8 +255,9 @@ fn push_interval<'a>(out: &mut Vec<(u32, Leaf<'a>)>, start: u32, leaf: Leaf<'a>)
 #[derive(Default)]
 struct Builder {
     rev: Vec<libc::sock_filter>,
-    /// The nearest `ret` already emitted for each value, to share it while in reach.
-    rets: HashMap<u32, usize>,
+    /// The nearest `ret` already emitted for each value, to share it while in reach. A
+    /// profile has a handful of distinct values: a list beats hashing each lookup.
+    rets: Vec<(u32, usize)>,
 }
 
 type Label = usize;
@@ -274,11 +274,17 @@ impl Builder {
     }
 
     fn ret(&mut self, value: u32) -> Label {
-        match self.rets.get(&value) {
-            Some(&label) if self.distance(label) <= NEAR => label,
-            _ => {
+        let known = self.rets.iter().position(|&(v, _)| v == value);
+        match known.map(|i| (i, self.rets[i].1)) {
+            Some((_, label)) if self.distance(label) <= NEAR => label,
+            Some((i, _)) => {
                 let label = self.push(RET_K, 0, 0, value);
-                self.rets.insert(value, label);
+                self.rets[i].1 = label;
+                label
+            }
+            None => {
+                let label = self.push(RET_K, 0, 0, value);
+                self.rets.push((value, label));
                 label
             }
         }

@@ -138,6 +138,21 @@ fn assert_filter_matches_reference(p: &Profile, filter: &Filter) {
 // --- the system call table ---
 
 #[test]
+fn every_name_in_the_table_is_found_by_its_hash() {
+    let found: Vec<(&str, Option<u32>)> = syscalls::X86_64
+        .iter()
+        .map(|&(name, _)| (name, syscalls::number(name)))
+        .collect();
+    let expected: Vec<(&str, Option<u32>)> = syscalls::X86_64
+        .iter()
+        .map(|&(name, nr)| (name, Some(nr)))
+        .collect();
+    assert_eq!(found, expected);
+    assert_eq!(syscalls::number(""), None);
+    assert_eq!(syscalls::number("read\0"), None);
+}
+
+#[test]
 fn syscall_table_is_complete_up_to_linux_6_18() {
     assert_eq!(syscalls::X86_64.len(), 383);
     assert!(syscalls::X86_64.windows(2).all(|w| w[0].1 < w[1].1));
