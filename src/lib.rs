@@ -171,11 +171,14 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     let program = spawn::spawn(&mut child_plan)?;
     drop(child_plan);
     detach_from_launch_state();
-    // Set-up read most of the binary; the loop needs a few pages of it. Before the
-    // lock-down, which takes the right to page out a root-owned file. Memory is no reason
-    // to fail PID 1.
-    if let Err(e) = sys::page_out_own_binary() {
-        debug!("cannot page out hardinit's own binary: {e}");
+    // Set-up read most of the binary; the loop needs a few pages of it. Only as PID 1, which
+    // lives as long as the container: a short-lived wrapper would just make the next launch
+    // read the binary from disk again. Before the lock-down, which takes the right to page
+    // out a root-owned file. Memory is no reason to fail PID 1.
+    if is_pid1 {
+        if let Err(e) = sys::page_out_own_binary() {
+            debug!("cannot page out hardinit's own binary: {e}");
+        }
     }
     if let Err(failure) = harden::lock_down_init(&mut RealSys, &lockdown) {
         // Fail closed: a PID 1 that kept its privileges is not what was asked for.
