@@ -141,23 +141,13 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
             .map_err(fail(Step::Rlimit(resource)))?;
     }
 
-    // 3. PR_CAPBSET_DROP needs CAP_SETPCAP in the effective set: before the uid switch.
-    for &cap in &steps.bounding_drop {
-        sys.drop_bounding(cap)
-            .map_err(fail(Step::DropBounding(cap)))?;
-    }
-
-    // 4. Without KEEPCAPS, setresuid away from 0 empties the permitted set.
-    if steps.keep_caps {
-        sys.set_keepcaps().map_err(fail(Step::KeepCaps))?;
-    }
-
-    // 5. Groups and gid first: after setresuid the process lacks CAP_SETGID.
-    if let Some(ids) = &steps.switch_to {
-        sys.set_groups(&ids.groups).map_err(fail(Step::SetGroups))?;
-        sys.set_gid(ids.gid).map_err(fail(Step::SetGid))?;
-        sys.set_uid(ids.uid).map_err(fail(Step::SetUid))?;
-    }
+    // 3.–5. Bounding set, KEEPCAPS, then groups/gid/uid (see `drop_to_ids` for the order).
+    drop_to_ids(
+        sys,
+        &steps.bounding_drop,
+        steps.keep_caps,
+        steps.switch_to.as_ref(),
+    )?;
 
     // 6. The switch has settled the sets; now state them exactly. Ambient was wiped by the
     //    switch and can only hold what is permitted and inheritable, so it comes after capset.
@@ -218,23 +208,44 @@ pub struct InitLockdown {
     pub caps: CapSets,
 }
 
+/// The identity switch shared by the program and PID 1's lock-down, in the order the kernel
+/// needs.
+fn drop_to_ids<S: Sys>(
+    sys: &mut S,
+    bounding_drop: &[u8],
+    keep_caps: bool,
+    switch_to: Option<&Ids>,
+) -> Result<(), Failure> {
+    let fail = |step| move |errno| Failure { step, errno };
+    // PR_CAPBSET_DROP needs CAP_SETPCAP in the effective set: before the uid switch.
+    for &cap in bounding_drop {
+        sys.drop_bounding(cap)
+            .map_err(fail(Step::DropBounding(cap)))?;
+    }
+    // Without KEEPCAPS, setresuid away from 0 empties the permitted set.
+    if keep_caps {
+        sys.set_keepcaps().map_err(fail(Step::KeepCaps))?;
+    }
+    // Groups and gid first: after setresuid the process lacks CAP_SETGID.
+    if let Some(ids) = switch_to {
+        sys.set_groups(&ids.groups).map_err(fail(Step::SetGroups))?;
+        sys.set_gid(ids.gid).map_err(fail(Step::SetGid))?;
+        sys.set_uid(ids.uid).map_err(fail(Step::SetUid))?;
+    }
+    Ok(())
+}
+
 /// Takes from PID 1 everything it no longer needs, so a compromised program finds no
 /// privileged process to aim at: the program's ids, (almost) no capabilities,
 /// no_new_privs, and not dumpable, so the program cannot ptrace it.
 pub fn lock_down_init<S: Sys>(sys: &mut S, lockdown: &InitLockdown) -> Result<(), Failure> {
     let fail = |step| move |errno| Failure { step, errno };
-    for &cap in &lockdown.bounding_drop {
-        sys.drop_bounding(cap)
-            .map_err(fail(Step::DropBounding(cap)))?;
-    }
-    if lockdown.keep_caps {
-        sys.set_keepcaps().map_err(fail(Step::KeepCaps))?;
-    }
-    if let Some(ids) = &lockdown.switch_to {
-        sys.set_groups(&ids.groups).map_err(fail(Step::SetGroups))?;
-        sys.set_gid(ids.gid).map_err(fail(Step::SetGid))?;
-        sys.set_uid(ids.uid).map_err(fail(Step::SetUid))?;
-    }
+    drop_to_ids(
+        sys,
+        &lockdown.bounding_drop,
+        lockdown.keep_caps,
+        lockdown.switch_to.as_ref(),
+    )?;
     sys.set_caps(lockdown.caps).map_err(fail(Step::SetCaps))?;
     sys.clear_ambient().map_err(fail(Step::ClearAmbient))?;
     sys.set_no_new_privs().map_err(fail(Step::NoNewPrivs))?;
