@@ -122,13 +122,14 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     let db = read_databases()?;
     let req = inv.request();
     let policy = Policy::build(&req, &db, &proc)?;
-    let landlock = plan::landlock::resolve(&inv.landlock_request())?;
     let seccomp_ctx = policy.seccomp_context(&proc, read_kernel_version()?);
     if let Some(spec) = &args.export_seccomp {
         let profile = load_seccomp(&seccomp::parse_choice(spec), &seccomp_ctx)?;
         let profile = profile.ok_or(Error::ExportUnconfined)?;
         return print(&profile.for_runtime().to_oci_json());
     }
+    // The export needs neither the Landlock rules nor the kernel's ABI: resolved after it.
+    let landlock = plan::landlock::resolve(&inv.landlock_request())?;
     let seccomp = load_seccomp(&policy::seccomp_choice(&req), &seccomp_ctx)?;
     // Compiled before anything runs: a profile that cannot become a filter fails here.
     let filter = seccomp.as_ref().map(Profile::compile).transpose()?;
