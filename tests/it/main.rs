@@ -2,6 +2,7 @@
 //! Every spawned process has a timeout; a failure prints command, status, stdout and stderr.
 
 mod docker;
+mod escapes;
 mod inspect;
 mod landlock;
 mod pid1;

@@ -1,0 +1,12 @@
+//! The escape suite: every attack found against hardinit's promises, run as a real payload as
+//! the program under hardinit — no flags as root, `--user`, `--read-only` as root, the full
+//! hardening with `default` and `node`, as PID 1 and not — asserting that it is refused.
+//! One submodule per kind of promise.
+
+/// The seccomp floor hardinit installs in its own mode, whatever `--seccomp` says: terminal
+/// injection, setuid/setgid bits, fileless and written-file exec, stream sockets Landlock's
+/// TCP rules do not cover.
+mod floor;
+/// What the program can reach outside itself: kernel interfaces, unix sockets, hardinit
+/// itself (signals, prlimit, environment), execute rights by inode, bad input, `--inspect`.
+mod reach;

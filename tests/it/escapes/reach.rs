@@ -1,0 +1,1 @@
+//! Escapes that reach outside the program (see escapes.rs).
