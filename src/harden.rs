@@ -50,6 +50,9 @@ pub struct Steps {
     pub no_new_privs: bool,
     pub landlock: Option<OwnedFd>,
     pub seccomp: Option<SeccompProgram>,
+    /// Learning or complain mode: install the filter with a listener and send it to PID 1
+    /// over this socket (the filter lets exactly that one sendmsg through).
+    pub listener_to: Option<OwnedFd>,
     /// The credentials to find before exec, and room to read the groups into.
     pub verify: Option<Ids>,
     pub verify_buf: Vec<u32>,
@@ -75,6 +78,7 @@ pub enum Step {
     NoNewPrivs,
     Landlock,
     Seccomp,
+    HandOffListener,
     VerifyIds,
     Exec,
     NotDumpable,
@@ -109,6 +113,10 @@ pub trait Sys {
     fn set_not_dumpable(&mut self) -> Result<(), Errno>;
     fn landlock_restrict(&mut self, ruleset: &OwnedFd) -> Result<(), Errno>;
     fn install_seccomp(&mut self, filter: &SeccompProgram) -> Result<(), Errno>;
+    /// Installs the filter with SECCOMP_FILTER_FLAG_NEW_LISTENER; returns the listener.
+    fn install_listening_seccomp(&mut self, filter: &SeccompProgram) -> Result<OwnedFd, Errno>;
+    /// Sends the listener to PID 1; the child keeps no copy past execve (close-on-exec).
+    fn send_listener(&mut self, socket: &OwnedFd, listener: OwnedFd) -> Result<(), Errno>;
     /// Real, effective and saved uid and gid, and the supplementary groups read into `buf`.
     fn read_ids(&mut self, buf: &mut [u32]) -> Result<([u32; 3], [u32; 3], usize), Errno>;
 }
@@ -189,9 +197,19 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
         verify_ids(sys, want, &mut steps.verify_buf).map_err(fail(Step::VerifyIds))?;
     }
 
-    // 10. Seccomp last: from here on only execve runs, which every profile allows.
+    // 10. Seccomp last: from here on only execve runs, which every profile allows. A
+    //     learning filter's listener goes to PID 1 at once: the execve is already notified.
     if let Some(filter) = &steps.seccomp {
-        sys.install_seccomp(filter).map_err(fail(Step::Seccomp))?;
+        match &steps.listener_to {
+            None => sys.install_seccomp(filter).map_err(fail(Step::Seccomp))?,
+            Some(socket) => {
+                let listener = sys
+                    .install_listening_seccomp(filter)
+                    .map_err(fail(Step::Seccomp))?;
+                sys.send_listener(socket, listener)
+                    .map_err(fail(Step::HandOffListener))?;
+            }
+        }
     }
     Ok(())
 }
@@ -333,6 +351,20 @@ impl Sys for RealSys {
     fn install_seccomp(&mut self, filter: &SeccompProgram) -> Result<(), Errno> {
         sys::install_seccomp_filter(&filter.program, filter.flags.into())
     }
+    fn install_listening_seccomp(&mut self, filter: &SeccompProgram) -> Result<OwnedFd, Errno> {
+        sys::install_listening_filter(&filter.program, filter.flags.into())
+    }
+    fn send_listener(&mut self, socket: &OwnedFd, listener: OwnedFd) -> Result<(), Errno> {
+        sys::send_fd(
+            socket.as_fd(),
+            listener.as_fd(),
+            crate::listener::handoff_flags(),
+        )?;
+        // Not closed: close(2) would be one more notified call, and the kernel created the
+        // listener close-on-exec, so execve (or the child's _exit) closes it.
+        std::mem::forget(listener);
+        Ok(())
+    }
     fn read_ids(&mut self, buf: &mut [u32]) -> Result<([u32; 3], [u32; 3], usize), Errno> {
         let u = nix::unistd::getresuid()?;
         let g = nix::unistd::getresgid()?;
@@ -442,6 +474,16 @@ mod tests {
         fn install_seccomp(&mut self, filter: &SeccompProgram) -> Result<(), Errno> {
             self.call(format!("seccomp {} instructions", filter.program.len()))
         }
+        fn install_listening_seccomp(&mut self, filter: &SeccompProgram) -> Result<OwnedFd, Errno> {
+            self.call(format!(
+                "seccomp {} instructions, new listener",
+                filter.program.len()
+            ))?;
+            Ok(std::fs::File::open("/dev/null").unwrap().into())
+        }
+        fn send_listener(&mut self, _socket: &OwnedFd, _listener: OwnedFd) -> Result<(), Errno> {
+            self.call("send listener".into())
+        }
         fn read_ids(&mut self, buf: &mut [u32]) -> Result<([u32; 3], [u32; 3], usize), Errno> {
             self.call("read_ids".into())?;
             buf[..2].copy_from_slice(&[20, 10]);
@@ -482,6 +524,7 @@ mod tests {
                 }],
                 flags: 0,
             }),
+            listener_to: None,
             verify_buf: vec![0; 3],
             verify: Some(ids),
         }
@@ -560,6 +603,37 @@ mod tests {
                     errno: Errno::EPERM
                 })
             );
+        }
+    }
+
+    #[test]
+    fn a_learning_filter_hands_its_listener_over_last() {
+        let mut steps = full_steps();
+        steps.listener_to = Some(std::fs::File::open("/dev/null").unwrap().into());
+        let mut sys = Recorder::new(None);
+        assert_eq!(apply(&mut sys, &mut steps), Ok(()));
+        let n = sys.log.len();
+        assert_eq!(
+            sys.log[n - 3..],
+            [
+                "read_ids",
+                "seccomp 1 instructions, new listener",
+                "send listener"
+            ]
+        );
+        assert_eq!(sys.log[..n - 2], FULL_ORDER[..FULL_ORDER.len() - 2]);
+        for (at, step) in [(n - 2, Step::Seccomp), (n - 1, Step::HandOffListener)] {
+            let mut steps = full_steps();
+            steps.listener_to = Some(std::fs::File::open("/dev/null").unwrap().into());
+            let mut sys = Recorder::new(Some(at));
+            assert_eq!(
+                apply(&mut sys, &mut steps),
+                Err(Failure {
+                    step,
+                    errno: Errno::EPERM
+                })
+            );
+            assert_eq!(sys.log.len(), at + 1);
         }
     }
 

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod harden;
 pub mod inspect;
+pub mod listener;
 pub mod logging;
 pub mod plan;
 pub mod policy;

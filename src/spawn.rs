@@ -94,6 +94,7 @@ pub fn describe_step(step: Step) -> String {
         Step::NoNewPrivs => "set no_new_privs".into(),
         Step::Landlock => "landlock restrict".into(),
         Step::Seccomp => "install seccomp filter".into(),
+        Step::HandOffListener => "hand the seccomp listener to PID 1".into(),
         Step::VerifyIds => "verify ids".into(),
         Step::Exec => "execve".into(),
         Step::NotDumpable => "set not dumpable".into(),
@@ -157,7 +158,7 @@ fn await_exec(child: Pid, read_end: OwnedFd, plan: &ChildPlan) -> Result<Pid, Sp
     })
 }
 
-const STEPS: [Step; 17] = [
+const STEPS: [Step; 18] = [
     Step::RestoreSignals,
     Step::ProcessGroup,
     Step::Terminal,
@@ -175,6 +176,7 @@ const STEPS: [Step; 17] = [
     Step::VerifyIds,
     Step::Exec,
     Step::NotDumpable,
+    Step::HandOffListener,
 ];
 
 /// 8 bytes: kind, argument, 2 spare, errno (native endian: the reader is our own parent).

@@ -110,6 +110,46 @@ pub fn wait_for_signal(mask: SigMask, timeout: Option<Duration>) -> Result<SigIn
     })
 }
 
+/// A non-blocking, close-on-exec signalfd for `mask` (which must be blocked), built from the
+/// kernel's 64-bit set: nix's SigSet goes through sigaddset, which refuses 32..=34.
+pub fn signalfd(mask: SigMask) -> Result<OwnedFd, Errno> {
+    // SAFETY: the mask is a live kernel sigset of the size passed; fd -1 creates a new one.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_signalfd4,
+            -1,
+            &mask as *const SigMask,
+            KERNEL_SIGSET_SIZE,
+            libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
+        )
+    };
+    let fd = Errno::result(rc)? as libc::c_int;
+    // SAFETY: the kernel just created this descriptor and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Takes one pending signal from a signalfd; EAGAIN when none is pending.
+pub fn read_signalfd(fd: BorrowedFd<'_>) -> Result<SigInfo, Errno> {
+    // SAFETY: signalfd_siginfo is plain data and zeroed is valid.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: `info` has room for exactly `size` bytes, which the kernel writes whole.
+    let n = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            (&mut info as *mut libc::signalfd_siginfo).cast(),
+            size,
+        )
+    };
+    let n = Errno::result(n)?;
+    if n as usize != size {
+        return Err(Errno::EIO);
+    }
+    Ok(SigInfo {
+        signo: info.ssi_signo as i32,
+    })
+}
+
 /// Sends `signo` (any number 1..=64, real-time included) to `pid` (negative: a process group).
 pub fn send_signal(pid: i32, signo: i32) -> Result<(), Errno> {
     // SAFETY: kill(2) takes plain integers and touches no memory of ours.
@@ -429,6 +469,23 @@ pub fn install_seccomp_filter(
     program: &[libc::sock_filter],
     flags: libc::c_ulong,
 ) -> Result<(), Errno> {
+    set_mode_filter(program, flags).map(drop)
+}
+
+/// Installs a classic-BPF seccomp filter with SECCOMP_FILTER_FLAG_NEW_LISTENER and returns
+/// its listener (close-on-exec, as the kernel creates it). EBUSY: a filter of this process
+/// already has a listener (one per chain).
+pub fn install_listening_filter(
+    program: &[libc::sock_filter],
+    flags: libc::c_ulong,
+) -> Result<OwnedFd, Errno> {
+    let fd = set_mode_filter(program, flags | libc::SECCOMP_FILTER_FLAG_NEW_LISTENER)?;
+    // SAFETY: with NEW_LISTENER the kernel returned a new descriptor nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags, program): its return value.
+fn set_mode_filter(program: &[libc::sock_filter], flags: libc::c_ulong) -> Result<i64, Errno> {
     let len = u16::try_from(program.len()).map_err(|_| Errno::EINVAL)?;
     let fprog = libc::sock_fprog {
         len,
@@ -444,7 +501,209 @@ pub fn install_seccomp_filter(
             &fprog as *const libc::sock_fprog,
         )
     };
+    Errno::result(rc)
+}
+
+/// Whether the kernel can return `action` (a SECCOMP_RET_* value) from a filter. EPERM here
+/// means seccomp(2) itself is refused (a runtime's profile), EOPNOTSUPP that the action is
+/// unknown to this kernel.
+pub fn seccomp_action_available(action: u32) -> Result<(), Errno> {
+    // SAFETY: SECCOMP_GET_ACTION_AVAIL reads one u32 from the pointer, which is live.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_GET_ACTION_AVAIL,
+            0u32,
+            &action as *const u32,
+        )
+    };
     Errno::result(rc).map(drop)
+}
+
+/// One call a filter notified: the thread (`pid`) and what it called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Notification {
+    pub id: u64,
+    pub pid: u32,
+    pub nr: u32,
+    pub arch: u32,
+    pub args: [u64; 6],
+}
+
+/// Receives the next notification; blocks unless the listener is readable. ENOENT: the task
+/// died between the notification and this call.
+pub fn notif_recv(listener: BorrowedFd<'_>) -> Result<Notification, Errno> {
+    // SAFETY: seccomp_notif is plain data; the kernel requires it zeroed.
+    let mut notif: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+    // SAFETY: RECV writes one seccomp_notif into the live struct passed.
+    let rc = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_RECV,
+            &mut notif as *mut libc::seccomp_notif,
+        )
+    };
+    Errno::result(rc)?;
+    Ok(Notification {
+        id: notif.id,
+        pid: notif.pid,
+        nr: notif.data.nr as u32,
+        arch: notif.data.arch,
+        args: notif.data.args,
+    })
+}
+
+/// Lets notified call `id` run as if the filter had allowed it
+/// (SECCOMP_USER_NOTIF_FLAG_CONTINUE, Linux 5.5). ENOENT: its task is gone.
+pub fn notif_continue(listener: BorrowedFd<'_>, id: u64) -> Result<(), Errno> {
+    let mut resp = libc::seccomp_notif_resp {
+        id,
+        val: 0,
+        error: 0,
+        flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+    };
+    // SAFETY: SEND reads the live response struct (and may write it back); nothing else.
+    let rc = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_SEND,
+            &mut resp as *mut libc::seccomp_notif_resp,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// Whether notification `id` is still pending (its task alive and waiting): what was read
+/// about the task since RECV is about that task and not a reuse of its pid.
+pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> Result<(), Errno> {
+    // SAFETY: ID_VALID reads one u64 from the live pointer.
+    let rc = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_ID_VALID,
+            &id as *const u64,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (6.6+): wake the supervisor on the notifying task's CPU,
+/// which makes the round trip steadier. The flag is passed by value.
+pub fn notif_set_sync_wake_up(listener: BorrowedFd<'_>) -> Result<(), Errno> {
+    const SYNC_WAKE_UP: libc::c_ulong = 1;
+    // SAFETY: SET_FLAGS takes its argument by value and touches no memory of ours.
+    let rc = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+            SYNC_WAKE_UP,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// Sends `fd` over the unix socket `socket` with SCM_RIGHTS and one byte, with `flags`. For
+/// the forked child: nothing is allocated (nix's sendmsg builds its control buffer in a Vec).
+pub fn send_fd(socket: BorrowedFd<'_>, fd: BorrowedFd<'_>, flags: i32) -> Result<(), Errno> {
+    const SPACE: usize = 32;
+    #[repr(C, align(8))]
+    struct Control([u8; SPACE]);
+    let mut control = Control([0; SPACE]);
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // SAFETY: msghdr is plain data and zeroed is valid (no name, no control).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    // SAFETY: CMSG_SPACE is arithmetic on a constant.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
+    if space > SPACE {
+        return Err(Errno::EINVAL);
+    }
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    // SAFETY: msg_control points at `space` aligned bytes we own, so CMSG_FIRSTHDR returns a
+    // header inside them, and CMSG_DATA room for one int (CMSG_SPACE accounted for it).
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        if cmsg.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>(), fd.as_raw_fd());
+    }
+    loop {
+        // SAFETY: msg and everything it points to (iov, byte, control) live across the call;
+        // the kernel only reads them.
+        let rc = unsafe { libc::sendmsg(socket.as_raw_fd(), &msg, flags) };
+        match Errno::result(rc) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Receives one descriptor sent with `send_fd`; `None` when the peer closed the socket
+/// without sending one. The descriptor arrives close-on-exec.
+pub fn receive_fd(socket: BorrowedFd<'_>) -> Result<Option<OwnedFd>, Errno> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!(libc::c_int);
+    let msg = loop {
+        match recvmsg::<()>(
+            socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Err(Errno::EINTR) => {}
+            other => break other?,
+        }
+    };
+    let fds: Vec<libc::c_int> = msg
+        .cmsgs()
+        .map_err(|_| Errno::EINVAL)?
+        .filter_map(|c| match c {
+            ControlMessageOwned::ScmRights(fds) => Some(fds),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    // SAFETY: the kernel installed these descriptors in this process for this message and
+    // nothing else owns them; each is wrapped exactly once, so each is closed exactly once.
+    let mut owned: Vec<OwnedFd> = fds
+        .into_iter()
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+        .collect();
+    // Only one is expected; any other is closed as `owned` drops.
+    Ok((!owned.is_empty()).then(|| owned.remove(0)))
+}
+
+/// Closes every descriptor from `first` up except those in `keep`.
+pub fn close_fds_from_except(first: u32, keep: &[i32]) -> Result<(), Errno> {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter_map(|&fd| u32::try_from(fd).ok())
+        .filter(|&fd| fd >= first)
+        .collect();
+    keep.sort_unstable();
+    let mut from = first;
+    for fd in keep {
+        if fd > from {
+            // SAFETY: as in `close_fds_from`; the range ends below a descriptor kept.
+            let rc = unsafe { libc::syscall(libc::SYS_close_range, from, fd - 1, 0u32) };
+            Errno::result(rc)?;
+        }
+        from = fd.saturating_add(1);
+    }
+    close_fds_from(from)
 }
 
 /// Closes every descriptor from `first` up.

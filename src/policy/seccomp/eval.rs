@@ -232,8 +232,8 @@ pub(crate) struct Branch {
 }
 
 impl Decision {
-    /// The reference semantics the BPF is tested against.
-    #[cfg(test)]
+    /// The reference semantics the BPF is tested against, and what complain mode says a
+    /// notified call would have got.
     pub fn action_for(&self, args: &[u64; 6]) -> Action {
         self.branches
             .iter()
@@ -259,7 +259,6 @@ pub(crate) struct Plan {
 impl Plan {
     /// What the filter answers for a native call (x32 and foreign ABIs are killed before
     /// this is asked).
-    #[cfg(test)]
     pub fn action_for(&self, nr: u32, args: &[u64; 6]) -> Action {
         if self.enosys_above.is_some_and(|max| nr > max) {
             return Action::Errno(libc::ENOSYS as u16);

@@ -53,7 +53,7 @@ fn arg(cmp: &ArgCmp) -> String {
 }
 
 /// A JSON string literal; `Value`'s Display escapes and cannot fail.
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     serde_json::Value::from(text).to_string()
 }
 

@@ -18,6 +18,7 @@ mod bpf;
 mod builtin;
 mod eval;
 mod export;
+pub mod learned;
 mod model;
 mod summary;
 pub mod syscalls;

@@ -70,6 +70,9 @@ pub enum Action {
     Trap,
     Log,
     Trace(u16),
+    /// SECCOMP_RET_USER_NOTIF: hardinit's own learning and complain filters ask PID 1, which
+    /// records the call and lets it run. Never read from a profile file (see `parse_action`).
+    Notify,
 }
 
 /// The errno runc and Docker use when a profile names ERRNO or TRACE without `errnoRet`.
@@ -89,11 +92,12 @@ impl Action {
             Action::Trap => libc::SECCOMP_RET_TRAP,
             Action::Log => libc::SECCOMP_RET_LOG,
             Action::Trace(data) => libc::SECCOMP_RET_TRACE | u32::from(data),
+            Action::Notify => libc::SECCOMP_RET_USER_NOTIF,
         }
     }
 
     /// Lower is stronger: the order the kernel uses to pick between stacked filters
-    /// (KILL_PROCESS > KILL_THREAD > TRAP > ERRNO > TRACE > LOG > ALLOW), which is the
+    /// (KILL_PROCESS > KILL_THREAD > TRAP > ERRNO > USER_NOTIF > TRACE > LOG > ALLOW), which is the
     /// signed value of the action bits.
     pub(crate) fn strength_rank(self) -> i32 {
         (self.ret() & libc::SECCOMP_RET_ACTION_FULL) as i32
@@ -114,6 +118,7 @@ impl Action {
             Action::Trap => "SCMP_ACT_TRAP",
             Action::Log => "SCMP_ACT_LOG",
             Action::Trace(_) => "SCMP_ACT_TRACE",
+            Action::Notify => "SCMP_ACT_NOTIFY",
         }
     }
 
@@ -136,6 +141,7 @@ impl fmt::Display for Action {
             Action::Trap => f.write_str("trap (SIGSYS)"),
             Action::Log => f.write_str("log and allow"),
             Action::Trace(data) => write!(f, "trace {data}"),
+            Action::Notify => f.write_str("notify hardinit"),
         }
     }
 }
@@ -206,7 +212,7 @@ fn describe_at(at: Option<&At>) -> String {
 }
 
 /// An argument comparison, unsigned over the full 64-bit value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Op {
     NotEqual,
     LessThan,
@@ -247,7 +253,7 @@ impl Op {
 }
 
 /// One condition of an entry: `args[index] <op> value` (or the masked form).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ArgCmp {
     pub index: u8,
     pub op: Op,
