@@ -166,6 +166,32 @@ pub struct Args {
     /// Print the resolved policy and exit without running anything
     #[arg(long, help_heading = "Hardening")]
     pub print_policy: bool,
+    /// enforce (the default), or complain: what the profile would refuse runs, and its first
+    /// occurrence per call and decisive argument is logged on stderr as a JSON line
+    #[arg(
+        long,
+        value_name = "MODE",
+        default_value = "enforce",
+        value_parser = ["enforce", "complain"],
+        help_heading = "Hardening"
+    )]
+    pub seccomp_mode: String,
+
+    /// Record the calls of this run instead of enforcing a profile, and write (or merge into)
+    /// FILE the tightest OCI seccomp profile that runs it; FILE is rewritten as calls appear
+    #[arg(long, value_name = "FILE", help_heading = "Learning")]
+    pub learn: Option<PathBuf>,
+    /// With --learn: where the human report goes (default: FILE.report)
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "learn",
+        help_heading = "Learning"
+    )]
+    pub learn_report: Option<PathBuf>,
+    /// With --learn: notify every call, without allowing the hot base (read, write, futex, ...) outright
+    #[arg(long, requires = "learn", help_heading = "Learning")]
+    pub learn_all: bool,
 
     /// Print a seccomp profile (default, node or a file) as OCI JSON, resolved for this machine
     #[arg(long, value_name = "PROFILE", help_heading = "Reports")]
@@ -221,6 +247,19 @@ pub enum Mode<'a> {
     Run,
 }
 
+/// --learn records instead of enforcing: with a profile it only makes sense in complain
+/// mode, where it adds what was complained about to FILE.
+fn check_learning(args: &Args) -> Result<(), clap::Error> {
+    if args.learn.is_some() && args.seccomp.is_some() && args.seccomp_mode != "complain" {
+        let mut cmd = <Args as clap::CommandFactory>::command();
+        return Err(cmd.error(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--learn records instead of enforcing --seccomp; add --seccomp-mode complain to learn what that profile refuses",
+        ));
+    }
+    Ok(())
+}
+
 /// The names under which hardinit behaves like tini.
 const TINI_NAMES: &[&str] = &["tini", "tini-static", "docker-init"];
 
@@ -235,6 +274,7 @@ pub fn parse(
         .and_then(|n| n.to_str())
         .is_some_and(|n| TINI_NAMES.contains(&n));
     let args = Args::try_parse_from(argv)?;
+    check_learning(&args)?;
     let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let verbosity = lookup("TINI_VERBOSITY")
         .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<u8>().ok()))
@@ -301,6 +341,17 @@ impl Invocation {
         }
     }
 
+    /// What learning and complain mode were asked for.
+    pub fn learn_request(&self) -> crate::listener::Request {
+        let a = &self.args;
+        crate::listener::Request {
+            learn: a.learn.clone(),
+            report: a.learn_report.clone(),
+            all: a.learn_all,
+            complain: a.seccomp_mode == "complain",
+        }
+    }
+
     /// The `--version` line; tini-style when invoked as tini, so `docker info` accepts it.
     pub fn version_line(&self) -> String {
         let v = env!("CARGO_PKG_VERSION");
@@ -321,6 +372,45 @@ mod tests {
             argv.iter().map(OsString::from).collect(),
             env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
         )
+    }
+
+    #[test]
+    fn learning_flags_combine_only_where_they_mean_something() {
+        let inv = parse_strs(&["hardinit", "--learn", "p.json", "--", "node"], &[]).unwrap();
+        let req = inv.learn_request();
+        assert_eq!(req.learn.as_deref(), Some(Path::new("p.json")));
+        assert!(!req.complain && !req.all && req.report.is_none());
+        let inv = parse_strs(
+            &[
+                "hardinit",
+                "--seccomp",
+                "node",
+                "--seccomp-mode",
+                "complain",
+                "--learn",
+                "p.json",
+                "node",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert!(inv.learn_request().complain);
+        let err = parse_strs(
+            &["hardinit", "--seccomp", "node", "--learn", "p.json", "x"],
+            &[],
+        );
+        assert_eq!(err.unwrap_err().exit_code(), 2);
+        for argv in [
+            &["hardinit", "--learn-all", "x"][..],
+            &["hardinit", "--learn-report", "r", "x"],
+            &["hardinit", "--seccomp-mode", "lenient", "x"],
+        ] {
+            assert_eq!(
+                parse_strs(argv, &[]).unwrap_err().exit_code(),
+                2,
+                "{argv:?}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use log::{debug, warn};
 use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockType};
 use thiserror::Error;
 
@@ -239,6 +240,16 @@ pub fn default_report_path(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// What `poll_serving` saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// The caller's descriptor is readable or hung up.
+    Fd,
+    /// Only the served descriptor had something (now handled).
+    Other,
+    Timeout,
+}
+
 /// What a wait should watch besides its own descriptors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Watch {
@@ -269,6 +280,46 @@ impl Server {
             }
             Watch::Listener => {}
         }
+    }
+
+    /// Waits until `fd` or the served descriptor has something, at most `timeout`, and
+    /// serves the latter; says whether `fd` is ready. Without a served descriptor it just
+    /// polls `fd`.
+    pub fn poll_serving(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        timeout: PollTimeout,
+    ) -> Result<Readiness, Errno> {
+        let (fd_events, served) = {
+            let watched = self.watched();
+            let mut fds = vec![PollFd::new(fd, PollFlags::POLLIN)];
+            if let Some((served, _)) = watched {
+                fds.push(PollFd::new(served, PollFlags::POLLIN));
+            }
+            if poll(&mut fds, timeout)? == 0 {
+                return Ok(Readiness::Timeout);
+            }
+            let events = |p: &PollFd<'_>| p.revents().unwrap_or(PollFlags::empty());
+            (
+                events(&fds[0]),
+                watched.map(|(_, w)| w).zip(fds.get(1).map(events)),
+            )
+        };
+        if let Some((watch, events)) = served {
+            let gone = PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL;
+            if !events.is_empty() {
+                self.ready(
+                    watch,
+                    events.contains(PollFlags::POLLIN),
+                    events.intersects(gone),
+                );
+            }
+        }
+        Ok(if fd_events.is_empty() {
+            Readiness::Other
+        } else {
+            Readiness::Fd
+        })
     }
 
     /// The descriptors PID 1 keeps open once set-up is done.

@@ -3,14 +3,16 @@
 
 use std::fmt;
 use std::io::Read;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::poll::PollTimeout;
 use nix::unistd::Pid;
 use thiserror::Error;
 
 use crate::harden::{self, Failure, RealSys, Step};
+use crate::listener::{Readiness, Server};
 use crate::plan::ChildPlan;
 use crate::policy::caps::cap_name;
 use crate::sys::{self, Forked};
@@ -103,6 +105,13 @@ pub fn describe_step(step: Step) -> String {
 
 /// Starts the program; returns its pid once execve has succeeded.
 pub fn spawn(plan: &mut ChildPlan) -> Result<Pid, SpawnError> {
+    spawn_serving(plan, None)
+}
+
+/// `spawn` for learning and complain mode: while the child sets up and execs, PID 1 takes
+/// the listener the child hands over and answers its notifications (the execve itself is
+/// notified: a plain wait for the exec report would deadlock).
+pub fn spawn_serving(plan: &mut ChildPlan, server: Option<&mut Server>) -> Result<Pid, SpawnError> {
     let (read_end, write_end) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(SpawnError::CreatePipe)?;
     match sys::fork().map_err(SpawnError::Fork)? {
@@ -115,7 +124,11 @@ pub fn spawn(plan: &mut ChildPlan) -> Result<Pid, SpawnError> {
             // Both sides set the group, so neither the parent's signals nor the terminal race
             // the child's setpgid; EACCES means the child already exec'd and did it itself.
             let _ = nix::unistd::setpgid(child, child);
-            await_exec(child, read_end, plan)
+            // The child's end of the listener socket: only the child may hold it, so the
+            // socket ends when the child does.
+            drop(plan.steps.listener_to.take());
+            let report = read_report(read_end, server)?;
+            check_report(child, &report, plan)
         }
     }
 }
@@ -135,17 +148,38 @@ fn run_child(plan: &mut ChildPlan, report: &OwnedFd) -> ! {
     sys::exit_child(CHILD_FAILED)
 }
 
-fn await_exec(child: Pid, read_end: OwnedFd, plan: &ChildPlan) -> Result<Pid, SpawnError> {
+/// Everything the child wrote before the pipe closed (at its exec, or its exit).
+fn read_report(read_end: OwnedFd, server: Option<&mut Server>) -> Result<Vec<u8>, SpawnError> {
     let mut buf = Vec::with_capacity(8);
-    std::fs::File::from(read_end)
-        .read_to_end(&mut buf)
-        .map_err(SpawnError::ReadReport)?;
+    let mut pipe = std::fs::File::from(read_end);
+    let Some(server) = server else {
+        pipe.read_to_end(&mut buf).map_err(SpawnError::ReadReport)?;
+        return Ok(buf);
+    };
+    loop {
+        match server.poll_serving(pipe.as_fd(), PollTimeout::NONE) {
+            Ok(Readiness::Fd) => {}
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(e) => return Err(SpawnError::ReadReport(e.into())),
+        }
+        // Readable or at its end: this read does not block.
+        let mut chunk = [0u8; 64];
+        match pipe.read(&mut chunk) {
+            Ok(0) => return Ok(buf),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(SpawnError::ReadReport(e)),
+        }
+    }
+}
+
+fn check_report(child: Pid, buf: &[u8], plan: &ChildPlan) -> Result<Pid, SpawnError> {
     if buf.is_empty() {
         return Ok(child);
     }
     // The child exits right after its report; reap it so no zombie is left.
     let _ = nix::sys::wait::waitpid(child, None);
-    let failure = decode(&buf).unwrap_or(Failure {
+    let failure = decode(buf).unwrap_or(Failure {
         step: Step::Exec,
         errno: Errno::EIO,
     });

@@ -3,13 +3,16 @@
 //! Once the program runs, nothing here may kill hardinit: errors are logged and the loop
 //! goes on.
 
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 use nix::errno::Errno;
+use nix::poll::PollTimeout;
 use nix::unistd::Pid;
 
-use crate::sys::{self, sig_bit, ChildEnd, ALL_SIGNALS};
+use crate::listener::{Readiness, Server};
+use crate::sys::{self, sig_bit, ChildEnd, SigInfo, SigMask, ALL_SIGNALS};
 
 const SIGCHLD_ONLY: sys::SigMask = sig_bit(libc::SIGCHLD);
 
@@ -30,15 +33,85 @@ pub struct Options {
 
 /// Supervises `program` until it and everything it left behind are gone; returns the exit
 /// status hardinit should report.
-pub fn supervise(program: Pid, opts: &Options) -> i32 {
-    let status = wait_for_program(program, opts);
-    end_the_rest(opts);
+/// With a `server` (learning, complain mode) every wait serves the seccomp listener too, and
+/// once everything is gone the server writes its results.
+pub fn supervise(program: Pid, opts: &Options, server: Option<&mut Server>) -> i32 {
+    let mut waiter = Waiter::new(server);
+    let status = wait_for_program(program, opts, &mut waiter);
+    end_the_rest(opts, &mut waiter);
+    if let Some(server) = waiter.server {
+        server.finish();
+    }
     exit_code(status, &opts.remap_exit)
 }
 
-fn wait_for_program(program: Pid, opts: &Options) -> ChildEnd {
+/// Waits for signals. In learning and complain mode it serves the listener while it waits: a
+/// notified call of the program must never wait on a PID 1 that waits on the program.
+struct Waiter<'a> {
+    server: Option<&'a mut Server>,
+    /// One signalfd per mask waited for, made on first use: a signal outside the mask must
+    /// not make the wait return (or spin) while it stays pending.
+    signalfds: Vec<(SigMask, OwnedFd)>,
+}
+
+impl<'a> Waiter<'a> {
+    fn new(server: Option<&'a mut Server>) -> Self {
+        Waiter {
+            server,
+            signalfds: Vec::new(),
+        }
+    }
+
+    /// `sys::wait_for_signal`, serving the listener meanwhile: EAGAIN once `timeout` passed.
+    fn wait(&mut self, mask: SigMask, timeout: Option<Duration>) -> Result<SigInfo, Errno> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let Waiter { server, signalfds } = self;
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let serving = server.as_deref_mut().filter(|s| s.watched().is_some());
+            let Some(server) = serving else {
+                return sys::wait_for_signal(mask, left.or(timeout));
+            };
+            if left.is_some_and(|d| d.is_zero()) {
+                return Err(Errno::EAGAIN);
+            }
+            let fd = signalfd_for(signalfds, mask)?;
+            match server.poll_serving(fd.as_fd(), poll_timeout(left))? {
+                Readiness::Fd => match sys::read_signalfd(fd.as_fd()) {
+                    Err(Errno::EAGAIN) => {}
+                    other => return other,
+                },
+                Readiness::Other | Readiness::Timeout => {}
+            }
+        }
+    }
+}
+
+fn signalfd_for(fds: &mut Vec<(SigMask, OwnedFd)>, mask: SigMask) -> Result<&OwnedFd, Errno> {
+    let at = match fds.iter().position(|(m, _)| *m == mask) {
+        Some(at) => at,
+        None => {
+            fds.push((mask, sys::signalfd(mask)?));
+            fds.len() - 1
+        }
+    };
+    Ok(&fds[at].1)
+}
+
+/// Milliseconds, rounded up so a wait never returns before its deadline.
+fn poll_timeout(left: Option<Duration>) -> PollTimeout {
+    match left {
+        None => PollTimeout::NONE,
+        Some(d) => {
+            let ms = d.as_micros().div_ceil(1000);
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+        }
+    }
+}
+
+fn wait_for_program(program: Pid, opts: &Options, waiter: &mut Waiter<'_>) -> ChildEnd {
     loop {
-        match sys::wait_for_signal(ALL_SIGNALS, None) {
+        match waiter.wait(ALL_SIGNALS, None) {
             Ok(info) if info.signo == libc::SIGCHLD => {
                 if let Some(status) = reap_available(program, opts) {
                     return status;
@@ -112,12 +185,12 @@ pub fn kill_everything(program: Pid, is_pid1: bool) {
         is_pid1,
         remap_exit: Vec::new(),
     };
-    end_the_rest(&opts);
+    end_the_rest(&opts, &mut Waiter::new(None));
 }
 
 /// SIGTERM to every remaining descendant, reap for up to the grace period, SIGKILL what is
 /// left, and return only when nothing is left.
-fn end_the_rest(opts: &Options) {
+fn end_the_rest(opts: &Options, waiter: &mut Waiter<'_>) {
     if reap_others(opts) {
         return;
     }
@@ -129,7 +202,7 @@ fn end_the_rest(opts: &Options) {
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
         {
-            match sys::wait_for_signal(SIGCHLD_ONLY, Some(left)) {
+            match waiter.wait(SIGCHLD_ONLY, Some(left)) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(Errno::EAGAIN) => break,
                 Err(e) => warn!("waiting for SIGCHLD failed: {e}"),
@@ -144,7 +217,7 @@ fn end_the_rest(opts: &Options) {
         signal_rest(libc::SIGKILL, opts);
         // A process forked after the kill, or re-parented to hardinit later, is caught by
         // the next round.
-        match sys::wait_for_signal(SIGCHLD_ONLY, Some(Duration::from_millis(100))) {
+        match waiter.wait(SIGCHLD_ONLY, Some(Duration::from_millis(100))) {
             Ok(_) | Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
             Err(e) => warn!("waiting for SIGCHLD failed: {e}"),
         }

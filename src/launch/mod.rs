@@ -17,8 +17,9 @@ use thiserror::Error;
 use self::host::Host;
 use self::parent::{RealParent, Start};
 use crate::cli::{Invocation, Mode};
-use crate::harden::SeccompProgram;
+use crate::harden::{Failure, SeccompProgram, Step};
 use crate::inspect;
+use crate::listener;
 use crate::plan::{self, Launch};
 use crate::policy::landlock::Landlock;
 use crate::policy::seccomp::{self, Filter, Profile, SeccompError};
@@ -69,6 +70,10 @@ pub enum Error {
     Inspect(#[from] inspect::InspectError),
     #[error("cannot write to stdout")]
     WriteStdout(#[source] std::io::Error),
+    #[error(transparent)]
+    Learn(#[from] listener::SetupError),
+    #[error("install the learning filter: a seccomp listener is already attached to this process (EBUSY: a container runtime's seccomp agent, or an outer hardinit --learn); the kernel allows one per process")]
+    ListenerBusy,
 }
 
 impl Error {
@@ -151,13 +156,23 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         subreaper_asked: inv.subreaper,
         own_parent_death,
     };
+    let learning = inv.learn_request();
+    let ctx = decided.policy.seccomp_context(&host.process, host.kernel);
     let Decided {
         policy,
         landlock,
         filter,
-        ..
+        seccomp,
     } = decided;
-    let program = parent::start(&mut RealParent { is_pid1 }, start, |signals| {
+    // Learning records instead of enforcing; complain mode notifies what the profile refuses.
+    let (filter, listener_to, server) = if learning.is_active() {
+        let (child, server) = listener::prepare(&learning, seccomp.as_ref(), &ctx)?;
+        (Some(child.filter), Some(child.socket), Some(server))
+    } else {
+        (filter, None, None)
+    };
+    let mut os = RealParent { is_pid1, server };
+    let started = parent::start(&mut os, start, |signals| {
         Ok(plan::build(
             &policy,
             &host.process,
@@ -170,10 +185,12 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
                     program: f.program,
                     flags: f.flags,
                 }),
+                listener_to,
                 landlock: plan::landlock::create_ruleset(&landlock)?,
             },
         )?)
-    })?;
+    });
+    let program = started.map_err(|e| name_listener_failure(e, learning.is_active()))?;
     let opts = supervise::Options {
         kill_group: inv.kill_group,
         grace: Duration::from_secs(args.grace_period),
@@ -181,7 +198,19 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         is_pid1,
         remap_exit: args.remap_exit.clone(),
     };
-    Ok(supervise::supervise(program, &opts))
+    Ok(supervise::supervise(program, &opts, os.server.as_mut()))
+}
+
+/// A listener already attached to this process's filters (a runtime's seccomp agent, an outer
+/// learning run) makes the child's NEW_LISTENER fail with EBUSY: say so.
+fn name_listener_failure(e: Error, learning: bool) -> Error {
+    match e {
+        Error::Spawn(SpawnError::Harden(StepError(Failure {
+            step: Step::Seccomp,
+            errno: Errno::EBUSY,
+        }))) if learning => Error::ListenerBusy,
+        e => e,
+    }
 }
 
 /// The three layers decided for this host.

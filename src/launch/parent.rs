@@ -9,6 +9,7 @@ use nix::unistd::Pid;
 
 use super::Error;
 use crate::harden::{self, InitLockdown, RealSys};
+use crate::listener::Server;
 use crate::plan::{ChildPlan, SignalState};
 use crate::spawn::{self, StepError};
 use crate::supervise;
@@ -106,6 +107,8 @@ fn settle_in<P: Parent>(os: &mut P, start: Start, lockdown: &InitLockdown) -> Re
 /// The real system calls.
 pub struct RealParent {
     pub is_pid1: bool,
+    /// Learning or complain mode: serves the listener from the exec wait on.
+    pub server: Option<Server>,
 }
 
 impl Parent for RealParent {
@@ -128,14 +131,19 @@ impl Parent for RealParent {
 
     fn spawn(&mut self, mut plan: ChildPlan) -> Result<Pid, Error> {
         // The plan (the ruleset's descriptor among it) is dropped once the child has it.
-        Ok(spawn::spawn(&mut plan)?)
+        Ok(spawn::spawn_serving(&mut plan, self.server.as_mut())?)
     }
 
     fn detach_from_launch_state(&mut self) {
         if let Err(e) = nix::unistd::chdir("/") {
             log::warn!("cannot change directory to /: {e}");
         }
-        if let Err(e) = sys::close_fds_from(3) {
+        let keep = self
+            .server
+            .as_ref()
+            .map(Server::kept_fds)
+            .unwrap_or_default();
+        if let Err(e) = sys::close_fds_from_except(3, &keep) {
             log::warn!("cannot close inherited descriptors: {e}");
         }
     }

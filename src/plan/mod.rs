@@ -42,6 +42,8 @@ pub struct Launch<'a> {
     pub signals: &'a SignalState,
     pub parent_pid: i32,
     pub seccomp: Option<SeccompProgram>,
+    /// Learning or complain mode: the child's end of the socket the listener goes over.
+    pub listener_to: Option<std::os::fd::OwnedFd>,
     pub landlock: Option<std::os::fd::OwnedFd>,
 }
 
@@ -109,7 +111,7 @@ pub fn build(
         no_new_privs: policy.no_new_privs,
         landlock: launch.landlock,
         seccomp: launch.seccomp,
-        listener_to: None,
+        listener_to: launch.listener_to,
         verify_buf: vec![0; verified.groups.len() + 1],
         verify: Some(verified),
     };
