@@ -625,7 +625,8 @@ pub fn send_fd(socket: BorrowedFd<'_>, fd: BorrowedFd<'_>, flags: i32) -> Result
         return Err(Errno::EINVAL);
     }
     msg.msg_control = control.0.as_mut_ptr().cast();
-    msg.msg_controllen = space;
+    // usize with glibc, u32 with musl.
+    msg.msg_controllen = space as _;
     // SAFETY: msg_control points at `space` aligned bytes we own, so CMSG_FIRSTHDR returns a
     // header inside them, and CMSG_DATA room for one int (CMSG_SPACE accounted for it).
     unsafe {
@@ -635,7 +636,7 @@ pub fn send_fd(socket: BorrowedFd<'_>, fd: BorrowedFd<'_>, flags: i32) -> Result
         }
         (*cmsg).cmsg_level = libc::SOL_SOCKET;
         (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as usize;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as _;
         std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>(), fd.as_raw_fd());
     }
     loop {

@@ -443,7 +443,7 @@ fn ready(test: &str) -> bool {
 /// Starts the service (`docker run --network host FLAGS... IMAGE CMD...`) on a free loopback
 /// port and waits until it answers; returns the container and the port.
 #[track_caller]
-fn start_service<'d>(
+pub fn start_service<'d>(
     docker: &'d Docker,
     flags: &[&str],
     image: &str,

@@ -7,6 +7,8 @@
 /// injection, setuid/setgid bits, fileless and written-file exec, stream sockets Landlock's
 /// TCP rules do not cover.
 mod floor;
+/// The seccomp listener of learning and complain mode, which PID 1 keeps to itself.
+mod learn;
 /// What the program can reach outside itself: kernel interfaces, unix sockets, hardinit
 /// itself (signals, prlimit, environment), execute rights by inode, bad input, `--inspect`.
 mod reach;

@@ -1,0 +1,482 @@
+//! Issue 14: `--learn FILE` records a real run and writes the tightest profile that runs it;
+//! `--seccomp-mode complain` logs what a profile would refuse. On the real kernel.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::docker;
+use crate::util::{self, Background};
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+/// Calls a container must not make, with arguments that fail harmlessly when allowed (the
+/// same as the `node` profile's test).
+const ESCAPES: [&str; 12] = [
+    "unshare_user=272:0x10000000",
+    "clone_newuser=56:0x10000200",
+    "mount=165:0:0:0:0:0",
+    "setns=308:0xffffffff:0",
+    "keyctl=250:0:0xdead:0",
+    "io_uring_setup=425:0:0",
+    "ptrace=101:0xffff:0:0:0",
+    "bpf=321:0xffff:0:0",
+    "perf_event_open=298:0:0:0:0:0",
+    "socket_alg=41:38:5:0",
+    "socket_vsock=41:40:1:0",
+    "userfaultfd=323:0xffffffff",
+];
+
+fn hardinit(args: &[&str]) -> Command {
+    let mut cmd = Command::new(util::hardinit());
+    cmd.args(args);
+    cmd
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn syscalls_probe() -> String {
+    util::c_probe("syscalls").display().to_string()
+}
+
+fn lines(text: &[&str]) -> String {
+    text.iter().map(|l| format!("{l}\n")).collect()
+}
+
+fn read_profile(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()))
+}
+
+/// The names an OCI profile allows whatever the arguments.
+fn outright(path: &Path) -> BTreeSet<String> {
+    read_profile(path)["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "SCMP_ACT_ALLOW" && r.get("args").is_none())
+        .flat_map(|r| r["names"].as_array().unwrap().clone())
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every name the profile allows in some way.
+fn allowed(path: &Path) -> BTreeSet<String> {
+    read_profile(path)["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "SCMP_ACT_ALLOW")
+        .flat_map(|r| r["names"].as_array().unwrap().clone())
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The `valueTwo`s (the compared values) of each argument rule of `name`.
+fn rule_values(path: &Path, name: &str) -> Vec<Vec<u64>> {
+    read_profile(path)["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["names"] == serde_json::json!([name]) && r.get("args").is_some())
+        .map(|r| {
+            r["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["valueTwo"].as_u64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+fn names(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn battery() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/node/battery.js")
+}
+
+#[test]
+fn a_learned_node_profile_runs_the_battery_and_refuses_what_it_never_did() {
+    let test = "a_learned_node_profile_runs_the_battery_and_refuses_what_it_never_did";
+    if !util::privileged(test) {
+        return;
+    }
+    let Some(node) = util::require_tool(test, "node") else {
+        return;
+    };
+    let dir = util::scratch_dir("learn-node");
+    let file = dir.join("node.json");
+    let nobody = ["--user", "65534"];
+    // Learn: HTTP, fs, child_process, worker threads, TLS, dns, zlib... (battery.js).
+    let mut learn = hardinit(&[&nobody[..], &["--learn", path_str(&file), "--"]].concat());
+    learn.arg(&node).arg(battery());
+    let out = util::run_with_timeout(&mut learn, SECS(90));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "battery ok\n", "{out}");
+    let learned = outright(&file);
+    for call in ["execve", "getcwd", "read", "futex", "wait4"] {
+        assert!(learned.contains(call), "{call} missing: {learned:?}");
+    }
+    for call in ["unshare", "mount", "keyctl", "bpf", "ptrace", "clone3"] {
+        assert!(!learned.contains(call), "{call} learned: {learned:?}");
+    }
+    // The socket families the battery used: AF_UNIX, AF_INET, AF_INET6, AF_NETLINK (os.networkInterfaces).
+    let families: BTreeSet<u64> = rule_values(&file, "socket").iter().map(|v| v[0]).collect();
+    assert!(
+        families.contains(&2) && families.is_subset(&[1, 2, 10, 16].into()),
+        "{families:?}"
+    );
+    // Threads and forks, never a namespace.
+    assert_eq!(rule_values(&file, "clone"), vec![vec![0]]);
+    let report = std::fs::read_to_string(dir.join("node.json.report")).unwrap();
+    let row = |call: &str| {
+        report
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(call))
+            .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+    };
+    assert_eq!(
+        row("getcwd").as_deref(),
+        Some("getcwd observed"),
+        "{report}"
+    );
+    assert_eq!(row("read").as_deref(), Some("read assumed"), "{report}");
+
+    // Enforce it on the same run: it passes.
+    let mut enforce = hardinit(&[&nobody[..], &["--seccomp", path_str(&file), "--"]].concat());
+    enforce.arg(&node).arg(battery());
+    let out = util::run_with_timeout(&mut enforce, SECS(90));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "battery ok\n", "{out}");
+
+    // Merge a second workload (the probe's own start-up and one call) into a copy.
+    let merged = dir.join("merged.json");
+    std::fs::copy(&file, &merged).unwrap();
+    let probe = syscalls_probe();
+    let out = util::run_hardinit(
+        [
+            &nobody[..],
+            &["--learn", path_str(&merged), "--", &probe, "a=99:0"],
+        ]
+        .concat(),
+    );
+    out.expect_code(0);
+    assert_eq!(out.stdout, "a EFAULT\n");
+    let grown = outright(&merged);
+    assert!(grown.is_superset(&learned));
+    assert_eq!(
+        grown
+            .difference(&learned)
+            .filter(|c| *c == "sysinfo")
+            .count(),
+        1,
+        "{:?}",
+        grown.difference(&learned).collect::<Vec<_>>()
+    );
+    // What neither workload did is refused.
+    let mut calls = vec![probe.as_str()];
+    calls.extend(ESCAPES);
+    let out =
+        util::run_hardinit([&nobody[..], &["--seccomp", path_str(&merged), "--"], &calls].concat());
+    out.expect_code(0);
+    let refused: Vec<String> = ESCAPES
+        .iter()
+        .map(|c| format!("{} EPERM", c.split('=').next().unwrap()))
+        .collect();
+    assert_eq!(
+        out.stdout,
+        lines(&refused.iter().map(String::as_str).collect::<Vec<_>>()),
+        "{out}"
+    );
+}
+
+#[test]
+fn two_learning_runs_write_identical_files_with_every_thread_recorded() {
+    let dir = util::scratch_dir("learn-twice");
+    let probe = syscalls_probe();
+    let mut bytes = Vec::new();
+    for run in ["one.json", "two.json"] {
+        let file = dir.join(run);
+        let out = util::run_hardinit([
+            "--learn-all",
+            "--learn",
+            path_str(&file),
+            "--",
+            &probe,
+            "a=110",
+            "t=thread:140:0:0",
+        ]);
+        out.expect_code(0);
+        assert_eq!(out.stdout, "a ok\nt ok\nt main alive\n", "{out}");
+        bytes.push(std::fs::read(&file).unwrap());
+    }
+    assert_eq!(bytes[0], bytes[1]);
+    let learned = outright(&dir.join("one.json"));
+    // getpriority was only made by the second thread; --learn-all assumed nothing.
+    for call in ["getppid", "getpriority", "write", "execve", "futex"] {
+        assert!(learned.contains(call), "{call}: {learned:?}");
+    }
+    let report = std::fs::read_to_string(dir.join("one.json.report")).unwrap();
+    assert!(!report.lines().any(|l| l.contains(" assumed")), "{report}");
+}
+
+#[test]
+fn children_grandchildren_and_orphans_are_recorded() {
+    let dir = util::scratch_dir("learn-descendants");
+    let file = dir.join("tree.json");
+    let probe = syscalls_probe();
+    // sysinfo only in a grandchild; getpriority only in an orphan that outlives its parent.
+    let script = format!("sh -c '{probe} g=99:0'; ({probe} o=140:0:0 &); sleep 0.2");
+    let out = util::run_hardinit(["--learn", path_str(&file), "--", "sh", "-c", &script]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "g EFAULT\no ok\n", "{out}");
+    let learned = outright(&file);
+    assert!(
+        learned.is_superset(&names(&["sysinfo", "getpriority", "wait4"])),
+        "{learned:?}"
+    );
+    let report = std::fs::read_to_string(dir.join("tree.json.report")).unwrap();
+    let sysinfo = report
+        .lines()
+        .find(|l| l.starts_with("sysinfo "))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        sysinfo.contains(" observed ") && sysinfo.contains(&probe),
+        "{sysinfo}"
+    );
+}
+
+#[test]
+fn a_program_that_stacks_its_own_filter_is_recorded_except_what_its_filter_answers() {
+    let dir = util::scratch_dir("learn-own-filter");
+    let file = dir.join("own.json");
+    let probe = util::c_probe("ownfilter");
+    let out = util::run_hardinit(["--learn", path_str(&file), "--", path_str(&probe)]);
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout,
+        lines(&[
+            "nnp ok",
+            "filter ok",
+            "listener EBUSY",
+            "getpriority EACCES",
+            "uname ok"
+        ]),
+        "{out}"
+    );
+    let learned = allowed(&file);
+    assert!(learned.contains("uname"), "{learned:?}");
+    // Its own filter answered getpriority: the call never reached hardinit's.
+    assert!(!learned.contains("getpriority"), "{learned:?}");
+    // SECCOMP_SET_MODE_FILTER and PR_SET_NO_NEW_PRIVS, by their values.
+    assert_eq!(rule_values(&file, "seccomp"), vec![vec![1]]);
+    assert_eq!(rule_values(&file, "prctl"), vec![vec![38]]);
+}
+
+#[test]
+fn complain_mode_logs_exactly_what_the_profile_lacks_and_learns_it() {
+    let dir = util::scratch_dir("learn-complain");
+    let base = dir.join("base.json");
+    let more = dir.join("more.json");
+    let probe = syscalls_probe();
+    util::run_hardinit(["--learn", path_str(&base), "--", &probe, "a=110"]).expect_code(0);
+    let calls = [probe.as_str(), "a=110", "b=99:0", "c=140:0:0", "d=99:0"];
+    // Enforced, the calls it lacks are refused.
+    let out = util::run_hardinit([&["--seccomp", path_str(&base), "--"], &calls[..]].concat());
+    out.expect_code(0);
+    assert_eq!(out.stdout, "a ok\nb EPERM\nc EPERM\nd EPERM\n", "{out}");
+    // In complain mode they run, and each distinct one is logged once.
+    let flags = [
+        "--seccomp",
+        path_str(&base),
+        "--seccomp-mode",
+        "complain",
+        "--learn",
+        path_str(&more),
+        "--",
+    ];
+    let out = util::run_hardinit([&flags[..], &calls[..]].concat());
+    out.expect_code(0);
+    assert_eq!(out.stdout, "a ok\nb EFAULT\nc ok\nd EFAULT\n", "{out}");
+    let logged: Vec<Value> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("{\"hardinit\":\"seccomp\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let named: Vec<(&str, &str)> = logged
+        .iter()
+        .filter(|v| v.get("syscall").is_some())
+        .map(|v| (v["syscall"].as_str().unwrap(), v["would"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        named,
+        [("sysinfo", "errno EPERM"), ("getpriority", "errno EPERM")],
+        "{out}"
+    );
+    let first = &logged[0];
+    assert_eq!(first["exe"].as_str(), Some(probe.as_str()));
+    assert_eq!(first["args"][0], 0);
+    assert_eq!(
+        logged.last().unwrap(),
+        &serde_json::json!({"hardinit": "seccomp", "complained": 2, "calls": {"getpriority": 1, "sysinfo": 2}})
+    );
+    // --learn beside it holds exactly what was complained about.
+    assert_eq!(outright(&more), names(&["getpriority", "sysinfo"]));
+}
+
+#[test]
+fn learning_refuses_before_the_program_starts() {
+    let dir = util::scratch_dir("learn-refusals");
+    let marker = dir.join("started");
+    let touch = ["touch", path_str(&marker)];
+    let directory = path_str(&dir);
+    let allow_all = dir.join("allow.json");
+    std::fs::write(&allow_all, r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#).unwrap();
+    let broken = dir.join("broken.json");
+    std::fs::write(&broken, "{\"defaultAction\":").unwrap();
+    let missing_dir = dir.join("no/such/dir.json");
+    let cases: [(Vec<&str>, &str); 5] = [
+        (vec!["--learn", path_str(&missing_dir)], "cannot open"),
+        (vec!["--learn", directory], "cannot open"),
+        (vec!["--learn", path_str(&allow_all)], "cannot merge into"),
+        (vec!["--learn", path_str(&broken)], "malformed JSON"),
+        (vec!["--learn", "/dev/null"], "is not a regular file"),
+    ];
+    for (flags, message) in cases {
+        let out = util::run_hardinit([&flags[..], &["--"], &touch[..]].concat());
+        out.expect_code(125);
+        assert!(out.stderr.contains(message), "{message}\n{out}");
+        assert!(!marker.exists(), "{out}");
+    }
+    // Enforcing and recording at once is a usage error.
+    let out = util::run_hardinit(
+        [
+            &[
+                "--seccomp",
+                "node",
+                "--learn",
+                path_str(&dir.join("x.json")),
+                "--",
+            ],
+            &touch[..],
+        ]
+        .concat(),
+    );
+    out.expect_code(2);
+    // A listener already attached (here an outer learning run): EBUSY, named.
+    let outer = dir.join("outer.json");
+    let inner = dir.join("inner.json");
+    let mut nested = vec![path_str(&util::hardinit()).to_string()];
+    nested.extend(["--learn", path_str(&inner), "--"].map(String::from));
+    nested.extend(touch.map(String::from));
+    let mut cmd = hardinit(&["--learn", path_str(&outer), "--"]);
+    cmd.args(&nested);
+    let out = util::run_with_timeout(&mut cmd, SECS(20));
+    out.expect_code(125);
+    assert!(
+        out.stderr
+            .contains("a seccomp listener is already attached"),
+        "{out}"
+    );
+    assert!(!marker.exists());
+    // A runtime profile that refuses seccomp(2): named before anything runs.
+    let refuse = dir.join("refuse.json");
+    std::fs::write(
+        &refuse,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["seccomp"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let mut cmd = hardinit(&["--seccomp", path_str(&refuse), "--"]);
+    cmd.args(&nested);
+    let out = util::run_with_timeout(&mut cmd, SECS(20));
+    out.expect_code(125);
+    assert!(out.stderr.contains("seccomp(2) is refused here"), "{out}");
+    assert!(!marker.exists());
+}
+
+#[test]
+fn learning_as_pid1_records_the_graceful_end() {
+    if !util::privileged("learning_as_pid1_records_the_graceful_end") {
+        return;
+    }
+    let dir = util::scratch_dir("learn-pid1");
+    let file = dir.join("pid1.json");
+    let probe = syscalls_probe();
+    // getpriority only on SIGTERM, which reaches the program through hardinit.
+    let script =
+        format!("trap '{probe} t=140:0:0; exit 0' TERM; echo ready; while :; do sleep 0.05; done");
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc"])
+        .arg(util::hardinit())
+        .args([
+            "--user",
+            "65534",
+            "--learn",
+            path_str(&file),
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]);
+    let mut bg = Background::start(&mut cmd);
+    assert_eq!(bg.next_line(SECS(10)), "ready");
+    assert!(!outright(&file).contains("getpriority"));
+    // unshare forwards nothing: signal hardinit (PID 1 inside) directly.
+    let init = util::children_of(bg.pid())[0];
+    util::send(init, libc::SIGTERM);
+    assert_eq!(bg.next_line(SECS(10)), "t ok");
+    assert!(bg.wait(SECS(10)).success(), "{}", bg.stderr());
+    assert!(outright(&file).contains("getpriority"));
+}
+
+#[test]
+fn docker_learns_as_pid1_without_runtime_flags_and_enforces_the_result() {
+    docker::scenario(
+        "docker_learns_as_pid1_without_runtime_flags_and_enforces_the_result",
+        "learning in docker",
+        |d, image| {
+            let dir = util::scratch_dir("learn-docker");
+            let volume = format!("{}:/out", dir.display());
+            let flags = ["--volume", &volume, "--entrypoint", "/hardinit"];
+            let hardening = [
+                "--user",
+                "node",
+                "--read-only",
+                "--writable",
+                "/tmp",
+                "--writable",
+                "/app/data",
+            ];
+            let learn = [
+                &hardening[..],
+                &["--learn", "/out/app.json", "--", "node", "server.js"],
+            ]
+            .concat();
+            let (c, port) = docker::start_service(d, &flags, image, &learn);
+            docker::assert_service_works(port);
+            // The graceful end (docker stop: SIGTERM to PID 1) is recorded too.
+            d.ok(["stop", "--time", "20", &c.id]);
+            let learned = outright(&dir.join("app.json"));
+            for call in ["execve", "accept4", "getcwd"] {
+                assert!(learned.contains(call), "{call}: {learned:?}");
+            }
+            drop(c);
+            let enforce = [
+                &hardening[..],
+                &["--seccomp", "/out/app.json", "--", "node", "server.js"],
+            ]
+            .concat();
+            let (_c, port) = docker::start_service(d, &flags, image, &enforce);
+            docker::assert_service_works(port);
+        },
+    );
+}
