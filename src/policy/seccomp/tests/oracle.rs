@@ -38,16 +38,6 @@ const ACTIONS: [Action; 10] = [
     Action::Trace(0),
 ];
 
-const OPS: [Op; 7] = [
-    Op::NotEqual,
-    Op::LessThan,
-    Op::LessOrEqual,
-    Op::Equal,
-    Op::GreaterOrEqual,
-    Op::GreaterThan,
-    Op::MaskedEqual,
-];
-
 fn pick<T: Copy>(rng: &mut XorShift, from: &[T]) -> T {
     from[(rng.next() % from.len() as u64) as usize]
 }
@@ -64,7 +54,7 @@ fn constant(rng: &mut XorShift) -> u64 {
 }
 
 fn condition(rng: &mut XorShift) -> ArgCmp {
-    let op = pick(rng, &OPS);
+    let op = pick(rng, &Op::ALL);
     let value = constant(rng);
     ArgCmp {
         index: (rng.next() % 6) as u8,
