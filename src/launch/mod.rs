@@ -17,13 +17,14 @@ use thiserror::Error;
 use self::host::Host;
 use self::parent::{RealParent, Start};
 use crate::cli::{Invocation, Mode};
+use crate::harden::Failure;
 use crate::harden::SeccompProgram;
 use crate::inspect;
 use crate::plan::{self, Launch};
 use crate::policy::landlock::Landlock;
 use crate::policy::seccomp::{self, Filter, Profile, SeccompError};
 use crate::policy::{self as policy_mod, Bounding, Policy, PolicyError};
-use crate::spawn::{SpawnError, StepError};
+use crate::spawn::SpawnError;
 use crate::supervise;
 use crate::sys;
 
@@ -64,7 +65,7 @@ pub enum Error {
     #[error(transparent)]
     Spawn(#[from] SpawnError),
     #[error("lock down PID 1: {0}")]
-    LockDownInit(StepError),
+    LockDownInit(Failure),
     #[error(transparent)]
     Inspect(#[from] inspect::InspectError),
     #[error("cannot write to stdout")]

@@ -8,13 +8,13 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use caps::Capability::{CAP_KILL, CAP_SETPCAP};
 use thiserror::Error;
 
 use crate::harden::{Ids, InitLockdown, SeccompProgram, Steps};
-use crate::policy::{caps, Policy, ProcessState};
+use crate::kernel;
+use crate::policy::{Policy, ProcessState};
 use crate::sys::{CapSets, Disposition, ExecImage, NulInArgument, SigMask};
-
-const CAP_KILL: u64 = 1 << 5;
 
 /// The search path execvp uses when PATH is unset.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -84,7 +84,7 @@ pub fn build(
     } else {
         current_ids(proc)
     };
-    let bounding_drop = caps::cap_numbers(policy.bounding_drop(proc));
+    let bounding_drop = kernel::cap_numbers(policy.bounding_drop(proc));
     let steps = Steps {
         signal_mask: launch.signals.mask,
         dispositions: launch.signals.changed.clone(),
@@ -102,7 +102,7 @@ pub fn build(
             if ids.uid == 0 {
                 Vec::new()
             } else {
-                caps::cap_numbers(allow)
+                kernel::cap_numbers(allow)
             }
         }),
         parent_death: Some((libc::SIGKILL, launch.parent_pid)),
@@ -134,11 +134,15 @@ fn program_caps(allow: u64, uid: u32) -> CapSets {
 }
 
 fn init_lockdown(policy: &Policy, proc: &ProcessState, ids: &Ids) -> InitLockdown {
-    let keep = if policy.init_keeps_kill { CAP_KILL } else { 0 };
-    let can_drop_bounding = proc.effective & (1 << 8) != 0;
+    let keep = if policy.init_keeps_kill {
+        CAP_KILL.bitmask()
+    } else {
+        0
+    };
+    let can_drop_bounding = proc.has(CAP_SETPCAP);
     InitLockdown {
         bounding_drop: if can_drop_bounding {
-            caps::cap_numbers(proc.bounding & !keep)
+            kernel::cap_numbers(proc.bounding & !keep)
         } else {
             Vec::new()
         },

@@ -8,17 +8,12 @@ pub mod user;
 
 use std::fmt;
 
+use ::caps::Capability::{self, CAP_KILL, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_SYS_ADMIN};
 use thiserror::Error;
 
 use self::caps::CapsError;
 use self::landlock::LandlockError;
 use self::user::{Databases, Identity, UserError};
-
-const CAP_KILL: u8 = 5;
-const CAP_SETGID: u8 = 6;
-const CAP_SETUID: u8 = 7;
-const CAP_SETPCAP: u8 = 8;
-const CAP_SYS_ADMIN: u8 = 21;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum PolicyError {
@@ -69,8 +64,9 @@ pub struct ProcessState {
 }
 
 impl ProcessState {
-    fn has(&self, cap: u8) -> bool {
-        self.effective & (1u64 << cap) != 0
+    /// Whether hardinit holds `cap` in its effective set.
+    pub fn has(&self, cap: Capability) -> bool {
+        self.effective & cap.bitmask() != 0
     }
 }
 
@@ -145,7 +141,7 @@ impl Policy {
             Some(_) => return Err(PolicyError::BoundingWithoutNoNewPrivs),
         };
         check_filter_installable(req, &identity, caps, no_new_privs, proc)?;
-        let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & (1 << CAP_SETUID) != 0);
+        let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & CAP_SETUID.bitmask() != 0);
         Ok(Policy {
             identity,
             switch_identity,
@@ -158,7 +154,7 @@ impl Policy {
                 .iter()
                 .map(|r| parse_rlimit(r))
                 .collect::<Result<_, _>>()?,
-            init_keeps_kill: may_change_uid && proc.permitted & (1 << CAP_KILL) != 0,
+            init_keeps_kill: may_change_uid && proc.permitted & CAP_KILL.bitmask() != 0,
         })
     }
 
@@ -211,11 +207,13 @@ fn resolve_caps(req: &Request, proc: &ProcessState) -> Result<Option<u64>, Polic
         .any(|n| n.trim().eq_ignore_ascii_case("all"));
     let mut allow = caps::parse_cap_list(&all_held, proc.last_cap)?;
     if wants_all {
-        allow |= proc.permitted & caps::all_caps(proc.last_cap);
+        allow |= proc.permitted & crate::kernel::all_caps(proc.last_cap);
     }
     let missing = allow & !proc.permitted;
     if missing != 0 {
-        return Err(PolicyError::CapNotHeld(caps::cap_names(missing).join(", ")));
+        return Err(PolicyError::CapNotHeld(
+            crate::kernel::cap_names(missing).join(", "),
+        ));
     }
     Ok(Some(allow))
 }
@@ -261,7 +259,7 @@ fn check_filter_installable(
 ) -> Result<(), PolicyError> {
     let held = caps.unwrap_or(if identity.uid == 0 { proc.permitted } else { 0 });
     let filtered = seccomp_choice(req) != seccomp::Choice::Unconfined;
-    if filtered && !no_new_privs && held & (1 << CAP_SYS_ADMIN) == 0 {
+    if filtered && !no_new_privs && held & CAP_SYS_ADMIN.bitmask() == 0 {
         return Err(PolicyError::SeccompWithoutNoNewPrivs {
             profile: req.seccomp.clone().unwrap_or_else(|| "default".into()),
         });
@@ -299,11 +297,11 @@ pub fn parse_rlimit(spec: &str) -> Result<Rlimit, PolicyError> {
         .ok_or_else(|| bad("expected NAME=SOFT[:HARD]".into()))?;
     let name = name.trim().to_ascii_lowercase();
     let name = name.strip_prefix("rlimit_").unwrap_or(&name);
-    let index = crate::sys::RLIMITS
+    let index = crate::kernel::RLIMITS
         .iter()
         .position(|(n, _)| *n == name)
         .ok_or_else(|| {
-            let known: Vec<&str> = crate::sys::RLIMITS.iter().map(|(n, _)| *n).collect();
+            let known: Vec<&str> = crate::kernel::RLIMITS.iter().map(|(n, _)| *n).collect();
             bad(format!(
                 "unknown resource '{name}' (known: {})",
                 known.join(", ")
@@ -368,7 +366,7 @@ impl fmt::Display for Policy {
         let caps = match self.caps {
             None => "unchanged (tini defaults)".to_string(),
             Some(0) => "none".to_string(),
-            Some(set) => caps::cap_names(set).join(", "),
+            Some(set) => crate::kernel::cap_names(set).join(", "),
         };
         writeln!(f, "capabilities    {caps}")?;
         let bounding = match self.bounding {
@@ -392,7 +390,7 @@ impl fmt::Display for Policy {
             .rlimits
             .iter()
             .map(|r| {
-                let name = crate::sys::RLIMITS[usize::from(r.index)].0;
+                let name = crate::kernel::RLIMITS[usize::from(r.index)].0;
                 format!("{name}={}:{}", format_limit(r.soft), format_limit(r.hard))
             })
             .collect();
@@ -597,7 +595,7 @@ mod tests {
 
     #[test]
     fn rlimits_parse_exactly() {
-        let nofile = crate::sys::RLIMITS
+        let nofile = crate::kernel::RLIMITS
             .iter()
             .position(|(n, _)| *n == "nofile")
             .unwrap() as u8;
