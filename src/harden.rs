@@ -9,7 +9,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use nix::errno::Errno;
 
-use crate::kernel;
+use crate::kernel::{self, SeccompFilter};
 use crate::sys::{self, CapSets, Disposition, SigMask};
 
 /// The credentials the program must end up with.
@@ -18,13 +18,6 @@ pub struct Ids {
     pub uid: u32,
     pub gid: u32,
     pub groups: Vec<u32>,
-}
-
-/// A compiled seccomp program and its SECCOMP_FILTER_FLAG_* flags.
-#[derive(Debug, Clone)]
-pub struct SeccompProgram {
-    pub program: Vec<libc::sock_filter>,
-    pub flags: u32,
 }
 
 /// Everything the child applies, decided and allocated before fork.
@@ -52,7 +45,7 @@ pub struct Steps {
     pub parent_death: Option<(i32, i32)>,
     pub no_new_privs: bool,
     pub landlock: Option<OwnedFd>,
-    pub seccomp: Option<SeccompProgram>,
+    pub seccomp: Option<SeccompFilter>,
     /// The credentials to find before exec, and room to read the groups into.
     pub verify: Option<Ids>,
     pub verify_buf: Vec<u32>,
@@ -185,7 +178,7 @@ pub trait Sys {
     fn set_no_new_privs(&mut self) -> Result<(), Errno>;
     fn set_not_dumpable(&mut self) -> Result<(), Errno>;
     fn landlock_restrict(&mut self, ruleset: &OwnedFd) -> Result<(), Errno>;
-    fn install_seccomp(&mut self, filter: &SeccompProgram) -> Result<(), Errno>;
+    fn install_seccomp(&mut self, filter: &SeccompFilter) -> Result<(), Errno>;
     /// Real, effective and saved uid and gid, and the supplementary groups read into `buf`.
     fn read_ids(&mut self, buf: &mut [u32]) -> Result<([u32; 3], [u32; 3], usize), Errno>;
 }
@@ -409,7 +402,7 @@ impl Sys for RealSys {
     fn landlock_restrict(&mut self, ruleset: &OwnedFd) -> Result<(), Errno> {
         sys::landlock_restrict_self(ruleset.as_fd())
     }
-    fn install_seccomp(&mut self, filter: &SeccompProgram) -> Result<(), Errno> {
+    fn install_seccomp(&mut self, filter: &SeccompFilter) -> Result<(), Errno> {
         sys::install_seccomp_filter(&filter.program, filter.flags.into())
     }
     fn read_ids(&mut self, buf: &mut [u32]) -> Result<([u32; 3], [u32; 3], usize), Errno> {
@@ -539,7 +532,7 @@ mod tests {
         fn landlock_restrict(&mut self, _ruleset: &OwnedFd) -> Result<(), Errno> {
             self.call(Call::LandlockRestrict)
         }
-        fn install_seccomp(&mut self, filter: &SeccompProgram) -> Result<(), Errno> {
+        fn install_seccomp(&mut self, filter: &SeccompFilter) -> Result<(), Errno> {
             self.call(Call::Seccomp {
                 instructions: filter.program.len(),
             })
@@ -574,7 +567,7 @@ mod tests {
             parent_death: Some((9, 42)),
             no_new_privs: true,
             landlock: Some(ruleset),
-            seccomp: Some(SeccompProgram {
+            seccomp: Some(SeccompFilter {
                 program: vec![libc::sock_filter {
                     code: 6,
                     jt: 0,

@@ -2,6 +2,8 @@
 //! resource limits. Pure data and formatting, no system call: policy, harden and inspect all
 //! use it, so it sits at the bottom beside `sys`.
 
+use std::fmt;
+
 use nix::sys::resource::Resource;
 
 /// The resource limits hardinit knows by name (the `RLIMIT_` suffix, lowercase).
@@ -56,4 +58,32 @@ pub fn cap_name(n: u8) -> String {
         .into_iter()
         .find(|c| c.index() == n)
         .map_or_else(|| format!("CAP_{n}"), |c| c.to_string())
+}
+
+/// A compiled classic-BPF seccomp filter, ready for
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog).
+#[derive(Clone)]
+pub struct SeccompFilter {
+    pub program: Vec<libc::sock_filter>,
+    /// SECCOMP_FILTER_FLAG_* bits the profile asked for.
+    pub flags: u32,
+}
+
+impl SeccompFilter {
+    pub fn len(&self) -> usize {
+        self.program.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.program.is_empty()
+    }
+}
+
+impl fmt::Debug for SeccompFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SeccompFilter")
+            .field("len", &self.program.len())
+            .field("flags", &self.flags)
+            .finish()
+    }
 }

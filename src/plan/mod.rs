@@ -1,5 +1,6 @@
-//! Policy -> ChildPlan, built in the parent before fork: the program image, the child's
-//! steps and PID 1's own lock-down. Allocates and opens; changes no process state.
+//! Policy -> ChildPlan, built in the parent before fork: the program image, the compiled
+//! seccomp filter, the Landlock ruleset, the child's steps and PID 1's own lock-down.
+//! Allocates and opens; changes no process state.
 
 pub mod landlock;
 
@@ -11,8 +12,9 @@ use std::path::{Path, PathBuf};
 use caps::Capability::{CAP_KILL, CAP_SETPCAP};
 use thiserror::Error;
 
-use crate::harden::{Ids, InitLockdown, SeccompProgram, Steps};
+use crate::harden::{Ids, InitLockdown, Steps};
 use crate::kernel;
+use crate::policy::seccomp::{Profile, SeccompError};
 use crate::policy::{Policy, ProcessState};
 use crate::sys::{CapSets, Disposition, ExecImage, NulInArgument, SigMask};
 
@@ -23,6 +25,8 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 pub enum PlanError {
     #[error("cannot prepare the program's arguments")]
     PrepareExec(#[source] NulInArgument),
+    #[error(transparent)]
+    CompileSeccomp(#[from] SeccompError),
     #[error(transparent)]
     Landlock(#[from] landlock::LandlockSetupError),
 }
@@ -41,8 +45,6 @@ pub struct Launch<'a> {
     pub env: Vec<(OsString, OsString)>,
     pub signals: &'a SignalState,
     pub parent_pid: i32,
-    pub seccomp: Option<SeccompProgram>,
-    pub landlock: Option<std::os::fd::OwnedFd>,
 }
 
 /// Everything the child needs, ready before fork.
@@ -58,6 +60,8 @@ pub fn build(
     proc: &ProcessState,
     launch: Launch<'_>,
 ) -> Result<(ChildPlan, InitLockdown), PlanError> {
+    let seccomp = policy.seccomp.as_ref().map(Profile::compile).transpose()?;
+    let landlock = landlock::create_ruleset(&policy.landlock)?;
     let env = program_env(policy, launch.env);
     let program = launch.command[0].clone();
     let path = resolve_program(&program, find_path(&env));
@@ -107,8 +111,8 @@ pub fn build(
         }),
         parent_death: Some((libc::SIGKILL, launch.parent_pid)),
         no_new_privs: policy.no_new_privs,
-        landlock: launch.landlock,
-        seccomp: launch.seccomp,
+        landlock,
+        seccomp,
         verify_buf: vec![0; verified.groups.len() + 1],
         verify: Some(verified),
     };
