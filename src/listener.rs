@@ -19,11 +19,12 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockType};
 use thiserror::Error;
 
+use crate::kernel::SeccompFilter as Filter;
 use crate::policy::seccomp::learned::{
     complain_filter, recording_filter, report, Complaints, Handoff, LearnError, Learned, Recording,
     Verdicts, HANDOFF_FLAGS,
 };
-use crate::policy::seccomp::{self, Filter, Profile, SeccompError};
+use crate::policy::seccomp::{self, Profile, SeccompError};
 use crate::sys;
 
 /// SECCOMP_USER_NOTIF_FLAG_CONTINUE came with Linux 5.5.

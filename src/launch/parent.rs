@@ -11,7 +11,7 @@ use super::Error;
 use crate::harden::{self, InitLockdown, RealSys};
 use crate::listener::Server;
 use crate::plan::{ChildPlan, SignalState};
-use crate::spawn::{self, StepError};
+use crate::spawn;
 use crate::supervise;
 use crate::sys::{self, Disposition, ALL_SIGNALS};
 
@@ -155,8 +155,7 @@ impl Parent for RealParent {
     }
 
     fn lock_down(&mut self, lockdown: &InitLockdown) -> Result<(), Error> {
-        harden::lock_down_init(&mut RealSys, lockdown)
-            .map_err(|failure| Error::LockDownInit(StepError(failure)))
+        harden::lock_down_init(&mut RealSys, lockdown).map_err(Error::LockDownInit)
     }
 
     fn set_parent_death_signal(&mut self, signo: i32) -> Result<(), Error> {
@@ -200,10 +199,10 @@ mod tests {
             Call::BecomeSubreaper => Error::BecomeSubreaper(Errno::EINVAL),
             Call::Prepare => Error::NoProgram,
             Call::Spawn => Error::Spawn(crate::spawn::SpawnError::Fork(Errno::EAGAIN)),
-            Call::LockDown => Error::LockDownInit(StepError(Failure {
+            Call::LockDown => Error::LockDownInit(Failure {
                 step: Step::SetUid,
                 errno: Errno::EPERM,
-            })),
+            }),
             Call::SetParentDeathSignal(_) => Error::SetParentDeathSignal(Errno::EINVAL),
             Call::Detach | Call::PageOut | Call::KillEverything(_) => {
                 unreachable!("{call:?} cannot fail")

@@ -26,7 +26,9 @@ pub mod syscalls;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use bpf::{simulate, Filter, SeccompData, Walk, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
+use crate::kernel::SeccompFilter;
+
+pub use bpf::{simulate, worst_case_walk, SeccompData, Walk, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
 pub use builtin::Builtin;
 pub use model::{Action, ArgCmp, Op};
 pub use summary::{Outcome, Summary};
@@ -150,9 +152,9 @@ impl Profile {
         summary::summarize(self)
     }
 
-    pub fn compile(&self) -> Result<Filter, SeccompError> {
+    pub fn compile(&self) -> Result<SeccompFilter, SeccompError> {
         let program = bpf::emit(&eval::plan(self))?;
-        Ok(Filter {
+        Ok(SeccompFilter {
             program,
             flags: self.flags,
         })
@@ -327,6 +329,8 @@ pub enum SeccompError {
     UnknownFlag { profile: String, flag: String },
     #[error("the seccomp filter has {len} instructions, more than the kernel's limit of 4096")]
     FilterTooLong { len: usize },
+    #[error("the seccomp filter needs a jump further than BPF can encode (a bug in hardinit)")]
+    JumpOutOfReach,
 }
 
 #[cfg(test)]

@@ -14,12 +14,34 @@ const MODES: [&[&str]; 6] = [
     &["--learn", "FILE"],
     &["--user", "65534", "--learn", "FILE"],
     &["--read-only", "--learn", "FILE"],
-    &["--user", "65534", "--read-only", "--writable", "/tmp", "--learn", "FILE"],
     &[
-        "--user", "65534", "--read-only", "--writable", "/tmp", "--seccomp", "node",
-        "--seccomp-mode", "complain",
+        "--user",
+        "65534",
+        "--read-only",
+        "--writable",
+        "/tmp",
+        "--learn",
+        "FILE",
     ],
-    &["--seccomp", "default", "--seccomp-mode", "complain", "--learn", "FILE"],
+    &[
+        "--user",
+        "65534",
+        "--read-only",
+        "--writable",
+        "/tmp",
+        "--seccomp",
+        "node",
+        "--seccomp-mode",
+        "complain",
+    ],
+    &[
+        "--seccomp",
+        "default",
+        "--seccomp-mode",
+        "complain",
+        "--learn",
+        "FILE",
+    ],
 ];
 
 fn attack(as_pid1: bool) {
@@ -33,7 +55,8 @@ fn attack(as_pid1: bool) {
             .collect();
         let mut cmd = if as_pid1 {
             let mut c = Command::new("unshare");
-            c.args(["--pid", "--fork", "--mount-proc"]).arg(util::hardinit());
+            c.args(["--pid", "--fork", "--mount-proc"])
+                .arg(util::hardinit());
             c
         } else {
             Command::new(util::hardinit())

@@ -6,12 +6,13 @@
 //! recorded just as in the run that enforces. Neither has the ENOSYS stub above the highest
 //! named number: a newer call is notified, and so recorded, like any other.
 
-use super::super::bpf::{self, Filter};
+use super::super::bpf;
 use super::super::eval::{self, Branch, Decision, Plan};
 use super::super::model::{Action, ArgCmp, Op};
 use super::super::{syscalls, Profile, SeccompError};
 use super::complain::Verdicts;
 use super::Learned;
+use crate::kernel::SeccompFilter as Filter;
 
 /// sendmsg flags no program passes together (MSG_CMSG_CLOEXEC is a receive flag, ignored
 /// on send): the one call the child makes under the filter before PID 1 holds the listener

@@ -1,10 +1,11 @@
 use std::path::PathBuf;
 
 use super::super::{
-    resolve, simulate, syscalls, Action, Builtin, Choice, Context, Filter, Profile, SeccompData,
+    resolve, simulate, syscalls, Action, Builtin, Choice, Context, Profile, SeccompData,
     AUDIT_ARCH_I386,
 };
 use super::*;
+use crate::kernel::SeccompFilter as Filter;
 
 const ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
 const NOTIFY: u32 = libc::SECCOMP_RET_USER_NOTIF;
