@@ -22,6 +22,10 @@ Examples:
       show what would be applied, run nothing
   hardinit --user node -- hardinit --inspect --expect hardened
       prove it: the hardened child inspects itself (exit 1 names what does not hold)
+  hardinit --user node --learn app-seccomp.json -- node server.js
+      record the run and write the tightest seccomp profile that runs it (merged if it exists)
+  hardinit --user node --seccomp app-seccomp.json --seccomp-mode complain -- node server.js
+      staging: run what the profile would refuse, log each kind once as a JSON line on stderr
   hardinit --export-seccomp node > node-seccomp.json
       the built-in Node.js profile as OCI JSON, to extend and pass back with --seccomp FILE
 

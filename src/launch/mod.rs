@@ -128,7 +128,10 @@ fn print_policy(inv: &Invocation) -> Result<i32, Error> {
     warn_unenforced(&policy);
     // What cannot become a filter fails here as it would fail the run.
     policy.seccomp.as_ref().map(Profile::compile).transpose()?;
-    print(&format!("{policy}\n"))
+    print(&format!(
+        "{policy}\n{}",
+        describe_learning(&inv.learn_request())
+    ))
 }
 
 /// The run mode: decide, start the program hardened, supervise it.
@@ -185,6 +188,35 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         remap_exit: args.remap_exit.clone(),
     };
     Ok(supervise::supervise(program, &opts, os.server.as_mut()))
+}
+
+/// What --learn and complain mode change about the seccomp layer above.
+fn describe_learning(req: &listener::Request) -> String {
+    let mut out = String::new();
+    if req.complain {
+        out.push_str("seccomp mode: complain (what the profile refuses runs, logged on stderr as JSON lines)\n");
+    }
+    if let Some(file) = &req.learn {
+        let what = if req.complain {
+            "the calls complained about"
+        } else {
+            "every call outside FILE and the hot base, instead of enforcing the profile above"
+        };
+        out.push_str(&format!(
+            "learning into {} (merged if it exists; report {}): notifies {what}{}\n",
+            file.display(),
+            req.report
+                .clone()
+                .unwrap_or_else(|| listener::default_report_path(file))
+                .display(),
+            if req.all {
+                "; --learn-all: no hot base"
+            } else {
+                ""
+            },
+        ));
+    }
+    out
 }
 
 /// A listener already attached to this process's filters (a runtime's seccomp agent, an outer
