@@ -30,6 +30,11 @@ use crate::sys;
 /// SECCOMP_USER_NOTIF_FLAG_CONTINUE came with Linux 5.5.
 const CONTINUE_SINCE: (u32, u32) = (5, 5);
 
+/// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV came with Linux 5.19: once PID 1 has received a
+/// notification, only a fatal signal interrupts the waiting call, so a signal does not make
+/// a call that never blocks under enforcement return EINTR under learning.
+const WAIT_KILLABLE_SINCE: (u32, u32) = (5, 19);
+
 /// A learned profile is a few kilobytes; anything this big is not one.
 const MAX_PROFILE_BYTES: u64 = 4 << 20;
 
@@ -148,6 +153,10 @@ pub fn prepare(
         }
         (recording_filter(&out.learned, handoff)?, None)
     };
+    let mut filter = filter;
+    if ctx.kernel >= WAIT_KILLABLE_SINCE {
+        filter.flags |= libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32;
+    }
     let server = Server {
         listener: None,
         socket: Some(parent),

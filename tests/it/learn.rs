@@ -487,3 +487,38 @@ fn docker_learns_as_pid1_without_runtime_flags_and_enforces_the_result() {
         },
     );
 }
+
+#[test]
+fn learning_works_when_started_non_root() {
+    let test = "learning_works_when_started_non_root";
+    if !util::privileged(test) || util::require_tool(test, "setpriv").is_none() {
+        return;
+    }
+    let dir = util::scratch_dir("learn-non-root");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let file = dir.join("user.json");
+    let probe = syscalls_probe();
+    // As `docker run --user 1000` starts it: no capability, no way to change ids.
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=1000", "--regid=1000", "--clear-groups"])
+        .arg(util::hardinit())
+        .args(["--learn", path_str(&file), "--", &probe, "a=36:0:0"]);
+    let out = util::run_with_timeout(&mut cmd, SECS(20));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "a EFAULT\n", "{out}");
+    assert!(outright(&file).contains("getitimer"));
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=1000", "--regid=1000", "--clear-groups"])
+        .arg(util::hardinit())
+        .args([
+            "--seccomp",
+            path_str(&file),
+            "--",
+            &probe,
+            "a=36:0:0",
+            "b=99:0",
+        ]);
+    let out = util::run_with_timeout(&mut cmd, SECS(20));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "a EFAULT\nb EPERM\n", "{out}");
+}
