@@ -81,6 +81,11 @@ const MODE_ARGUMENTS: [(&str, u8); 11] = [
 
 const IO_URING: [&str; 3] = ["io_uring_setup", "io_uring_enter", "io_uring_register"];
 
+/// `asm-generic/ioctls.h`, which x86_64 and arm64 share (libc's type for them differs between
+/// musl and glibc).
+const TIOCSTI: u64 = 0x5412;
+const TIOCLINUX: u64 = 0x541c;
+
 /// A socket type for DCCP, a connection-oriented protocol with ports (`linux/net.h`).
 const SOCK_DCCP: u64 = 6;
 
@@ -137,9 +142,9 @@ fn terminal_injection() -> Refusal {
     Refusal {
         what: "ioctl TIOCSTI and TIOCLINUX on any terminal (keystroke injection)",
         action: EPERM,
-        rules: [libc::TIOCSTI, libc::TIOCLINUX]
+        rules: [TIOCSTI, TIOCLINUX]
             .into_iter()
-            .map(|request| ("ioctl", vec![low_word_is(1, request as u64)]))
+            .map(|request| ("ioctl", vec![low_word_is(1, request)]))
             .collect(),
     }
 }
