@@ -50,6 +50,8 @@ pub struct Steps {
     pub no_new_privs: bool,
     pub landlock: Option<OwnedFd>,
     pub seccomp: Option<SeccompProgram>,
+    /// Install `seccomp` before the identity switch (see `Policy::seccomp_early`).
+    pub seccomp_early: bool,
     /// The credentials to find before exec, and room to read the groups into.
     pub verify: Option<Ids>,
     pub verify_buf: Vec<u32>,
@@ -141,6 +143,14 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
             .map_err(fail(Step::Rlimit(resource)))?;
     }
 
+    // Without no_new_privs only CAP_SYS_ADMIN lets a filter in, and the switch below takes
+    // it: the floor alone (which allows every set-up call) goes in now.
+    if steps.seccomp_early {
+        if let Some(filter) = &steps.seccomp {
+            sys.install_seccomp(filter).map_err(fail(Step::Seccomp))?;
+        }
+    }
+
     // 3.–5. Bounding set, KEEPCAPS, then groups/gid/uid (see `drop_to_ids` for the order).
     drop_to_ids(
         sys,
@@ -190,8 +200,10 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
     }
 
     // 10. Seccomp last: from here on only execve runs, which every profile allows.
-    if let Some(filter) = &steps.seccomp {
-        sys.install_seccomp(filter).map_err(fail(Step::Seccomp))?;
+    if !steps.seccomp_early {
+        if let Some(filter) = &steps.seccomp {
+            sys.install_seccomp(filter).map_err(fail(Step::Seccomp))?;
+        }
     }
     Ok(())
 }
@@ -482,6 +494,7 @@ mod tests {
                 }],
                 flags: 0,
             }),
+            seccomp_early: false,
             verify_buf: vec![0; 3],
             verify: Some(ids),
         }

@@ -47,6 +47,10 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    #[error("seccomp profile {path} is {kind}, not a regular file")]
+    ProfileNotRegular { path: String, kind: &'static str },
+    #[error("seccomp profile {path} is larger than {max} bytes")]
+    ProfileTooLarge { path: String, max: u64 },
     #[error("cannot read hardinit's own credentials")]
     ReadCredentials(#[source] Errno),
     #[error(transparent)]
@@ -105,16 +109,22 @@ fn inspect_self(inv: &Invocation) -> Result<i32, Error> {
 }
 
 /// The profile is resolved against the capabilities the program would have, so the policy
-/// is decided too; the Landlock flags play no part.
+/// is decided too; of the Landlock flags only `--read-only` and the port lists play a part,
+/// through the floor, whose refusals end the export.
 fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
     own_parent_death_signal(inv)?;
     let choice = seccomp::parse_choice(spec);
     let host = Host::read(&choice)?;
-    let policy = Policy::build(&inv.request(), &host.databases, &host.process)?;
+    let req = inv.request();
+    let policy = Policy::build(&req, &host.databases, &host.process)?;
     let ctx = policy.seccomp_context(&host.process, host.kernel);
     let profile = load_seccomp(&choice, host.profile.as_deref(), &ctx)?;
-    let profile = profile.ok_or(Error::ExportUnconfined)?;
-    print(&profile.for_runtime().to_oci_json())
+    let profile = profile.ok_or(Error::ExportUnconfined)?.for_runtime();
+    let profile = match policy_mod::seccomp_floor(&req, &inv.landlock_request(), host.kernel) {
+        Some(floor) => profile.with_floor_entries(&floor),
+        None => profile,
+    };
+    print(&profile.to_oci_json())
 }
 
 fn print_policy(inv: &Invocation) -> Result<i32, Error> {
@@ -127,7 +137,7 @@ fn print_policy(inv: &Invocation) -> Result<i32, Error> {
         "{}\n{}\n{}\n",
         decided.policy,
         decided.landlock,
-        describe_seccomp(decided.seccomp.as_ref())
+        seccomp::describe(decided.seccomp.as_ref(), decided.floor.as_ref())
     ))
 }
 
@@ -189,6 +199,7 @@ struct Decided {
     policy: Policy,
     landlock: Landlock,
     seccomp: Option<Profile>,
+    floor: Option<seccomp::Floor>,
     filter: Option<Filter>,
 }
 
@@ -202,12 +213,15 @@ fn decide(inv: &Invocation, host: &Host) -> Result<Decided, Error> {
         host.profile.as_deref(),
         &ctx,
     )?;
-    // Compiled before anything runs: a profile that cannot become a filter fails here.
-    let filter = seccomp.as_ref().map(Profile::compile).transpose()?;
+    let floor = policy_mod::seccomp_floor(&req, &inv.landlock_request(), host.kernel);
+    // Compiled before anything runs: a profile that cannot become a filter, or that refuses
+    // the program its execve or exit_group, fails here.
+    let filter = seccomp::compile(seccomp.as_ref(), floor.as_ref())?;
     Ok(Decided {
         policy,
         landlock,
         seccomp,
+        floor,
         filter,
     })
 }
@@ -270,11 +284,4 @@ fn load_seccomp(
         );
     }
     Ok(profile)
-}
-
-fn describe_seccomp(profile: Option<&Profile>) -> String {
-    match profile {
-        Some(p) => p.summary().to_string(),
-        None => "seccomp: unconfined".to_string(),
-    }
 }

@@ -109,6 +109,7 @@ pub fn build(
         no_new_privs: policy.no_new_privs,
         landlock: launch.landlock,
         seccomp: launch.seccomp,
+        seccomp_early: policy.seccomp_early,
         verify_buf: vec![0; verified.groups.len() + 1],
         verify: Some(verified),
     };

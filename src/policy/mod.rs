@@ -38,6 +38,8 @@ pub enum PolicyError {
     BoundingWithoutNoNewPrivs,
     #[error("--seccomp {profile}: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install a filter, and the program will not hold it; drop --allow-new-privileges, use --seccomp unconfined, or --cap-add SYS_ADMIN")]
     SeccompWithoutNoNewPrivs { profile: String },
+    #[error("--allow-new-privileges: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install hardinit's seccomp floor, and hardinit does not hold it; drop --allow-new-privileges, or start hardinit with CAP_SYS_ADMIN")]
+    FloorWithoutNoNewPrivs,
 }
 
 /// The options that decide the policy, as the command line gave them.
@@ -110,6 +112,10 @@ pub struct Policy {
     /// CAP_KILL stays with PID 1 when the program could change its uid and so escape a
     /// same-uid signal.
     pub init_keeps_kill: bool,
+    /// Install the filter before the identity switch, while the child still holds
+    /// CAP_SYS_ADMIN: without no_new_privs that is the only way to give the floor to a
+    /// program that will not hold it (`--allow-new-privileges --seccomp unconfined`).
+    pub seccomp_early: bool,
 }
 
 impl Policy {
@@ -144,7 +150,7 @@ impl Policy {
             Some(_) if no_new_privs => Bounding::CannotDrop,
             Some(_) => return Err(PolicyError::BoundingWithoutNoNewPrivs),
         };
-        check_filter_installable(req, &identity, caps, no_new_privs, proc)?;
+        let seccomp_early = check_filter_installable(req, &identity, caps, no_new_privs, proc)?;
         let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & (1 << CAP_SETUID) != 0);
         Ok(Policy {
             identity,
@@ -159,6 +165,7 @@ impl Policy {
                 .map(|r| parse_rlimit(r))
                 .collect::<Result<_, _>>()?,
             init_keeps_kill: may_change_uid && proc.permitted & (1 << CAP_KILL) != 0,
+            seccomp_early,
         })
     }
 
@@ -252,21 +259,48 @@ fn join_ids(ids: &[u32]) -> String {
 
 /// The kernel refuses a seccomp filter from a process that has neither no_new_privs nor
 /// CAP_SYS_ADMIN; say so before anything runs instead of failing at the child's last step.
+/// Returns whether the filter must go in before the identity switch: the floor alone (no
+/// profile) allows every set-up call, so it can be installed while the child still holds
+/// CAP_SYS_ADMIN; a profile cannot.
 fn check_filter_installable(
     req: &Request,
     identity: &Identity,
     caps: Option<u64>,
     no_new_privs: bool,
     proc: &ProcessState,
-) -> Result<(), PolicyError> {
+) -> Result<bool, PolicyError> {
     let held = caps.unwrap_or(if identity.uid == 0 { proc.permitted } else { 0 });
-    let filtered = seccomp_choice(req) != seccomp::Choice::Unconfined;
-    if filtered && !no_new_privs && held & (1 << CAP_SYS_ADMIN) == 0 {
+    if no_new_privs || held & (1 << CAP_SYS_ADMIN) != 0 {
+        return Ok(false);
+    }
+    if seccomp_choice(req) != seccomp::Choice::Unconfined {
         return Err(PolicyError::SeccompWithoutNoNewPrivs {
             profile: req.seccomp.clone().unwrap_or_else(|| "default".into()),
         });
     }
-    Ok(())
+    if req.tini_mode {
+        return Ok(false);
+    }
+    if !proc.has(CAP_SYS_ADMIN) {
+        return Err(PolicyError::FloorWithoutNoNewPrivs);
+    }
+    Ok(true)
+}
+
+/// hardinit's seccomp floor for a launch (see `seccomp::floor`); none for the tini
+/// personality, which changes nothing it is not asked to.
+pub fn seccomp_floor(
+    req: &Request,
+    landlock: &landlock::LandlockRequest,
+    kernel: (u32, u32),
+) -> Option<seccomp::Floor> {
+    (!req.tini_mode).then(|| {
+        seccomp::floor(&seccomp::FloorOptions {
+            read_only: landlock.read_only,
+            port_lists: !landlock.allow_bind.is_empty() || !landlock.allow_connect.is_empty(),
+            kernel,
+        })
+    })
 }
 
 /// The seccomp profile asked for: `--seccomp`, else Docker's default profile, or none when

@@ -178,29 +178,23 @@ fn io_uring() -> Refusal {
 }
 
 fn untracked_stream_protocols() -> Refusal {
-    let stream = |domain: u64| {
-        vec![
-            low_word_is(0, domain),
-            masked(1, 0xf, libc::SOCK_STREAM as u64),
-            not_equal(2, 0),
-            not_equal(2, libc::IPPROTO_TCP as u64),
-        ]
-    };
-    let of_type = |domain: u64, kind: u64| vec![low_word_is(0, domain), masked(1, 0xf, kind)];
-    let rules = [libc::AF_INET as u64, libc::AF_INET6 as u64]
-        .into_iter()
-        .flat_map(|domain| {
-            [
-                ("socket", stream(domain)),
-                ("socket", of_type(domain, libc::SOCK_SEQPACKET as u64)),
-                ("socket", of_type(domain, SOCK_DCCP)),
-            ]
-        })
-        .collect();
+    // AF_INET (2) and AF_INET6 (10) differ only in bit 3: one compare takes both.
+    let inet = || masked(0, 0xffff_fff7, libc::AF_INET as u64);
+    let of_type = |kind: u64| masked(1, 0xf, kind);
+    let stream = vec![
+        inet(),
+        of_type(libc::SOCK_STREAM as u64),
+        not_equal(2, 0),
+        not_equal(2, libc::IPPROTO_TCP as u64),
+    ];
     Refusal {
         what: "with port lists: AF_INET/AF_INET6 stream sockets other than TCP (MPTCP, SCTP, SMC), SOCK_SEQPACKET and SOCK_DCCP, which Landlock's TCP rules do not cover",
         action: EPROTONOSUPPORT,
-        rules,
+        rules: vec![
+            ("socket", stream),
+            ("socket", vec![inet(), of_type(libc::SOCK_SEQPACKET as u64)]),
+            ("socket", vec![inet(), of_type(SOCK_DCCP)]),
+        ],
     }
 }
 
