@@ -93,7 +93,13 @@ const MODES: [Mode; 7] = [
     },
     Mode {
         name: "--read-only --writable /tmp --seccomp unconfined",
-        flags: &["--read-only", "--writable", "/tmp", "--seccomp", "unconfined"],
+        flags: &[
+            "--read-only",
+            "--writable",
+            "/tmp",
+            "--seccomp",
+            "unconfined",
+        ],
         uid: 0,
         profile: Profile::Unconfined,
         read_only: true,
@@ -129,7 +135,9 @@ fn run(mode: &Mode, extra: &[String], pid1: bool, args: &[&str]) -> Output {
 }
 
 fn lines(text: &str) -> Vec<String> {
-    text.lines().map(|l| l.trim_end_matches('\r').to_string()).collect()
+    text.lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect()
 }
 
 fn where_(mode: &Mode, pid1: bool) -> String {
@@ -204,7 +212,12 @@ fn tiocsti_and_tioclinux_are_refused_on_every_way_to_the_terminal() {
                 .filter(|l| !l.contains("running as root; pass --user"))
                 .collect();
             assert_eq!(shown, want, "{}", where_(mode, pid1));
-            assert_eq!(pending, "", "keystrokes reached the shell: {}", where_(mode, pid1));
+            assert_eq!(
+                pending,
+                "",
+                "keystrokes reached the shell: {}",
+                where_(mode, pid1)
+            );
         }
     }
 }
@@ -364,10 +377,7 @@ fn with_read_only_nothing_the_program_wrote_runs_memfds_included() {
             out.expect_code(0);
             let want: &[&str] = if mode.profile == Profile::Node {
                 // node refuses memfd_create itself.
-                &[
-                    "memfd_create EPERM",
-                    "memfd_create MFD_NOEXEC_SEAL EPERM",
-                ]
+                &["memfd_create EPERM", "memfd_create MFD_NOEXEC_SEAL EPERM"]
             } else {
                 &[
                     "memfd_create ENOSYS",
@@ -405,4 +415,205 @@ fn with_read_only_nothing_the_program_wrote_runs_memfds_included() {
             );
         }
     }
+}
+
+// --- what the floor does not stop (README, "What hardinit does not stop") ---
+
+#[test]
+fn under_the_full_hardening_written_code_still_runs_through_mmap_and_ld_so() {
+    if !util::privileged("under_the_full_hardening_written_code_still_runs_through_mmap_and_ld_so")
+    {
+        return;
+    }
+    for (i, mode) in MODES
+        .iter()
+        .filter(|m| m.flags.contains(&"/tmp"))
+        .enumerate()
+    {
+        let dir = owned_dir(&format!("limits-{i}"), mode.uid);
+        let copy = dir.join("true");
+        std::fs::copy("/usr/bin/true", &copy).unwrap();
+        let out = run(mode, &[], false, &["mapexec", dir.to_str().unwrap()]);
+        out.expect_code(0);
+        assert_eq!(
+            lines(&out.stdout),
+            [
+                "write code ok",
+                "mmap PROT_EXEC of the file returned 42",
+                "mprotect PROT_EXEC ok",
+                "anonymous W^X returned 42"
+            ],
+            "{}\n{out}",
+            mode.name
+        );
+        // The copy cannot be executed, but the loader reads and runs it.
+        let mut direct = Command::new(util::hardinit());
+        direct.args(mode.flags).arg("--").arg(&copy);
+        util::run_with_timeout(&mut direct, TIMEOUT).expect_code(126);
+        let mut loader = Command::new(util::hardinit());
+        loader
+            .args(mode.flags)
+            .args(["--", "/lib64/ld-linux-x86-64.so.2"])
+            .arg(&copy);
+        util::run_with_timeout(&mut loader, TIMEOUT).expect_code(0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn without_no_new_privs_the_floor_goes_in_before_the_uid_switch() {
+    if !util::privileged("without_no_new_privs_the_floor_goes_in_before_the_uid_switch") {
+        return;
+    }
+    let mode = Mode {
+        name: "--user 65534 --allow-new-privileges --seccomp unconfined",
+        flags: &[
+            "--user",
+            "65534",
+            "--allow-new-privileges",
+            "--seccomp",
+            "unconfined",
+        ],
+        uid: NOBODY,
+        profile: Profile::Unconfined,
+        read_only: false,
+    };
+    for pid1 in [false, true] {
+        let dir = owned_dir(&format!("nnp-{pid1}"), NOBODY);
+        let out = run(&mode, &[], pid1, &["setuid", dir.to_str().unwrap()]);
+        let _ = std::fs::remove_dir_all(&dir);
+        out.expect_code(0);
+        assert_eq!(
+            lines(&out.stdout),
+            refused_setuid_lines(&mode),
+            "{}",
+            where_(&mode, pid1)
+        );
+    }
+}
+
+#[test]
+fn the_tini_personality_installs_no_floor() {
+    if !util::privileged("the_tini_personality_installs_no_floor") {
+        return;
+    }
+    let links = util::scratch_dir("floor-tini");
+    let tini = links.join("tini");
+    std::os::unix::fs::symlink(util::hardinit(), &tini).unwrap();
+    let dir = owned_dir("tini", 0);
+    let mut cmd = Command::new(&tini);
+    cmd.arg("--")
+        .arg(payload())
+        .args(["setuid", dir.to_str().unwrap()]);
+    let out = util::run_with_timeout(&mut cmd, TIMEOUT);
+    let _ = std::fs::remove_dir_all(&dir);
+    out.expect_code(0);
+    assert_eq!(
+        lines(&out.stdout)[..3],
+        ["chmod 4755 ok", "chmod 2755 ok", "chmod 4755|1<<40 ok"],
+        "{out}"
+    );
+}
+
+// --- profiles that cannot run a program, and profile files that are no profile ---
+
+fn profile_file(name: &str, json: &str) -> PathBuf {
+    let path = util::scratch_dir("floor-profiles").join(name);
+    std::fs::write(&path, json).unwrap();
+    path
+}
+
+#[test]
+fn a_profile_refusing_execve_or_exit_group_stops_everything_naming_the_call() {
+    let dir = util::scratch_dir("floor-refusing-profiles");
+    for (i, (json, call, action)) in [
+        (r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#, "execve", "errno 1 (EPERM)"),
+        (r#"{"defaultAction":"SCMP_ACT_KILL"}"#, "execve", "kill process"),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":0}"#,
+            "execve",
+            "errno 0",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execve"],"action":"SCMP_ACT_ERRNO","errnoRet":0}]}"#,
+            "execve",
+            "errno 0",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execve"],"action":"SCMP_ACT_KILL","args":[{"index":1,"value":0,"op":"SCMP_CMP_NE"}]}]}"#,
+            "execve",
+            "kill process",
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["exit_group"],"action":"SCMP_ACT_ERRNO"}]}"#,
+            "exit_group",
+            "errno 1 (EPERM)",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = dir.join(format!("p{i}.json"));
+        std::fs::write(&path, json).unwrap();
+        for extra in [&[][..], &["--print-policy"][..]] {
+            let mut cmd = Command::new(util::hardinit());
+            cmd.arg("--seccomp").arg(&path).args(extra).args(["--", "true"]);
+            let out = util::run_with_timeout(&mut cmd, TIMEOUT);
+            out.expect_code(125);
+            assert_eq!(
+                out.stderr,
+                format!(
+                    "hardinit: seccomp profile {} refuses {call} to the program ({action}), so it could never start or end; allow {call}\n",
+                    path.display()
+                ),
+                "{json}"
+            );
+        }
+    }
+}
+
+#[test]
+fn profile_files_must_be_regular_and_small() {
+    let fifo = util::scratch_dir("floor-fifo").join("profile.json");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let huge = profile_file(
+        "huge.json",
+        &format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","x":"{}"}}"#,
+            "a".repeat(1 << 20)
+        ),
+    );
+    let dir = util::scratch_dir("floor-dir-profile");
+    for (path, why) in [
+        (
+            PathBuf::from("/dev/zero"),
+            "is a character device, not a regular file",
+        ),
+        (fifo.clone(), "is a FIFO, not a regular file"),
+        (dir.clone(), "is a directory, not a regular file"),
+        (huge.clone(), "is larger than 1048576 bytes"),
+    ] {
+        let mut cmd = Command::new(util::hardinit());
+        cmd.arg("--seccomp").arg(&path).args(["--", "true"]);
+        let out = util::run_with_timeout(&mut cmd, TIMEOUT);
+        out.expect_code(125);
+        assert_eq!(
+            out.stderr,
+            format!("hardinit: seccomp profile {} {why}\n", path.display())
+        );
+        let mut cmd = Command::new(util::hardinit());
+        cmd.arg("--export-seccomp").arg(&path);
+        util::run_with_timeout(&mut cmd, TIMEOUT).expect_code(125);
+    }
+    // Just under the limit is read.
+    let fits = profile_file(
+        "fits.json",
+        &format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","x":"{}"}}"#,
+            "a".repeat((1 << 20) - 50)
+        ),
+    );
+    let mut cmd = Command::new(util::hardinit());
+    cmd.arg("--seccomp").arg(&fits).args(["--", "true"]);
+    util::run_with_timeout(&mut cmd, TIMEOUT).expect_code(0);
 }

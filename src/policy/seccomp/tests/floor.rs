@@ -502,4 +502,3 @@ fn the_export_lists_the_floor_and_reads_back_with_it() {
         assert_floor_holds(&with_floor(Some(&back), &floor));
     }
 }
-
