@@ -533,6 +533,32 @@ mod tests {
     }
 
     #[test]
+    fn without_no_new_privs_the_floor_goes_in_before_the_identity_switch() {
+        let mut steps = Steps {
+            seccomp_early: true,
+            no_new_privs: false,
+            landlock: None,
+            ..full_steps()
+        };
+        let mut sys = Recorder::new(None);
+        assert_eq!(apply(&mut sys, &mut steps), Ok(()));
+        let mut want: Vec<&str> = FULL_ORDER[..FULL_ORDER.len() - 1]
+            .iter()
+            .copied()
+            .filter(|s| {
+                ![
+                    "no_new_privs",
+                    "landlock_restrict_self",
+                    "seccomp 1 instructions",
+                ]
+                .contains(s)
+            })
+            .collect();
+        want.insert(6, "seccomp 1 instructions");
+        assert_eq!(sys.log, want);
+    }
+
+    #[test]
     fn a_failure_at_any_step_stops_everything_after_it() {
         let fallible: Vec<usize> = (0..FULL_ORDER.len() - 1)
             .filter(|&i| FULL_ORDER[i] != "getppid")

@@ -625,8 +625,70 @@ mod tests {
                 .to_string(),
             "--seccomp node: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install a filter, and the program will not hold it; drop --allow-new-privileges, use --seccomp unconfined, or --cap-add SYS_ADMIN"
         );
-        assert!(build(req(Some("unconfined"), &[]), &root()).is_ok());
-        assert!(build(req(None, &["sys_admin"]), &root()).is_ok());
+        // The floor alone goes in before the uid switch, while the child holds CAP_SYS_ADMIN.
+        let p = build(req(Some("unconfined"), &[]), &root()).unwrap();
+        assert!(p.seccomp_early);
+        let p = build(req(None, &["sys_admin"]), &root()).unwrap();
+        assert!(!p.seccomp_early);
+        assert!(!build(Request::default(), &root()).unwrap().seccomp_early);
+        // hardinit without CAP_SYS_ADMIN (a plain `docker run`) cannot do even that.
+        let docker = ProcessState {
+            permitted: 0xa804_25fb,
+            effective: 0xa804_25fb,
+            bounding: 0xa804_25fb,
+            ..root()
+        };
+        assert_eq!(
+            build(req(Some("unconfined"), &[]), &docker).unwrap_err().to_string(),
+            "--allow-new-privileges: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install hardinit's seccomp floor, and hardinit does not hold it; drop --allow-new-privileges, or start hardinit with CAP_SYS_ADMIN"
+        );
+        // The tini personality installs no floor, so nothing is needed.
+        let tini = Request {
+            tini_mode: true,
+            ..req(Some("unconfined"), &[])
+        };
+        assert!(!build(tini, &docker).unwrap().seccomp_early);
+    }
+
+    #[test]
+    fn the_floor_is_hardinits_own_and_follows_the_landlock_flags() {
+        let ll = |read_only: bool, bind: Vec<u16>, connect: Vec<u16>| landlock::LandlockRequest {
+            read_only,
+            writable: vec![],
+            writable_exec: vec![],
+            allow_bind: bind,
+            allow_connect: connect,
+            compat: landlock::Compat::Hard,
+            abi_cap: None,
+        };
+        let tini = Request {
+            tini_mode: true,
+            ..Request::default()
+        };
+        assert_eq!(
+            seccomp_floor(&tini, &ll(true, vec![80], vec![]), (6, 18)),
+            None
+        );
+        let want = |read_only, port_lists| {
+            Some(seccomp::floor(&seccomp::FloorOptions {
+                read_only,
+                port_lists,
+                kernel: (6, 18),
+            }))
+        };
+        let req = Request::default();
+        assert_eq!(
+            seccomp_floor(&req, &ll(false, vec![], vec![]), (6, 18)),
+            want(false, false)
+        );
+        assert_eq!(
+            seccomp_floor(&req, &ll(true, vec![], vec![443]), (6, 18)),
+            want(true, true)
+        );
+        assert_eq!(
+            seccomp_floor(&req, &ll(false, vec![0], vec![]), (6, 18)),
+            want(false, true)
+        );
     }
 
     #[test]

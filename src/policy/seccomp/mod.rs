@@ -159,11 +159,16 @@ impl Profile {
     }
 
     /// The floor's refusals appended as entries, so an exported profile shows them and gives
-    /// them back when read with `--seccomp FILE`.
+    /// them back when read with `--seccomp FILE`. An entry already there (an exported file
+    /// exported again) is not repeated.
     pub fn with_floor_entries(mut self, floor: &Floor) -> Profile {
         for refusal in &floor.refusals {
             for (name, args) in &refusal.rules {
-                if syscalls::number(name).is_some() {
+                let present = self
+                    .rules
+                    .iter()
+                    .any(|r| r.names == [*name] && r.action == refusal.action && r.args == *args);
+                if syscalls::number(name).is_some() && !present {
                     self.push_rule(vec![name.to_string()], refusal.action, args.clone());
                 }
             }
