@@ -1250,3 +1250,4 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
 
 /// The floor merged into profiles and into unconfined.
 mod floor;
+mod oracle;
