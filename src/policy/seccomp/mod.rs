@@ -26,7 +26,9 @@ pub mod syscalls;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use bpf::{simulate, Filter, SeccompData, Walk, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
+use crate::kernel::SeccompFilter;
+
+pub use bpf::{simulate, worst_case_walk, SeccompData, Walk, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
 pub use builtin::Builtin;
 pub use floor::{floor, Floor, FloorOptions, Refusal};
 pub use model::{Action, ArgCmp, Op};
@@ -154,7 +156,7 @@ impl Profile {
 
     /// The profile alone as BPF, without the floor and without asking whether a program
     /// could run under it.
-    pub fn compile(&self) -> Result<Filter, SeccompError> {
+    pub fn compile(&self) -> Result<SeccompFilter, SeccompError> {
         emit(&eval::plan(self), self.flags)
     }
 
@@ -193,30 +195,38 @@ fn full_plan(profile: Option<&Profile>, floor: Option<&Floor>) -> Option<eval::P
 }
 
 /// The filter for the program: the profile (`None`: unconfined) with the floor (`None`: the
-/// tini personality) merged in; `None` when there is neither. A profile that refuses a call
-/// every program needs (execve, exit_group) is an error: the program could never start, or
-/// never end.
+/// tini personality) merged in; `None` when there is neither.
 pub fn compile(
     profile: Option<&Profile>,
     floor: Option<&Floor>,
-) -> Result<Option<Filter>, SeccompError> {
-    let Some(plan) = full_plan(profile, floor) else {
-        return Ok(None);
-    };
-    if let Some(p) = profile {
-        if let Some((call, action)) = eval::refused_need(&plan) {
-            return Err(SeccompError::RefusesNeededCall {
-                profile: p.origin.to_string(),
-                call,
-                action: action.to_string(),
-            });
-        }
-    }
-    emit(&plan, profile.map_or(0, |p| p.flags)).map(Some)
+) -> Result<Option<SeccompFilter>, SeccompError> {
+    full_plan(profile, floor)
+        .map(|plan| emit(&plan, profile.map_or(0, |p| p.flags)))
+        .transpose()
 }
 
-fn emit(plan: &eval::Plan, flags: u32) -> Result<Filter, SeccompError> {
-    Ok(Filter {
+/// A profile that refuses a call every program needs (execve, exit_group) is an error: the
+/// program could never start, or never end. Decided from the plan the filter is compiled
+/// from, floor included, so the default, `errnoRet` 0, kills and argument rules all count.
+pub fn check_program_can_run(
+    profile: Option<&Profile>,
+    floor: Option<&Floor>,
+) -> Result<(), SeccompError> {
+    let (Some(p), Some(plan)) = (profile, full_plan(profile, floor)) else {
+        return Ok(());
+    };
+    match eval::refused_need(&plan) {
+        Some((call, action)) => Err(SeccompError::RefusesNeededCall {
+            profile: p.origin.to_string(),
+            call,
+            action: action.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn emit(plan: &eval::Plan, flags: u32) -> Result<SeccompFilter, SeccompError> {
+    Ok(SeccompFilter {
         program: bpf::emit(plan)?,
         flags,
     })
