@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use super::floor::Floor;
-use super::model::{self, Action, ArgCmp, RawCondition, RawProfile, RawSyscall};
+use super::model::{self, Action, ArgCmp, Op, RawCondition, RawProfile, RawSyscall};
 use super::{syscalls, At, Context, Origin, Profile, Rule, SeccompError};
 
 /// Docker's name for this architecture in `includes.arches` / `excludes.arches`.
@@ -396,6 +396,9 @@ impl Decision {
 /// each floor branch is paired with each weaker branch, so the fallback still answers when
 /// none of the profile's branches holds.
 fn floor_over(profile: &Decision, floor: &[Branch]) -> Decision {
+    if let Some(short) = bit_test_over(profile, floor) {
+        return short;
+    }
     let stronger = |a: Action| a.strength_rank() < FLOOR_RANK;
     let (strong, weak): (Vec<Branch>, Vec<Branch>) = profile
         .branches
@@ -429,6 +432,49 @@ fn floor_over(profile: &Decision, floor: &[Branch]) -> Decision {
         branches.pop();
     }
     Decision { branches, fallback }
+}
+
+/// The short form of the common case: the profile lets the call run whatever its arguments
+/// and every floor branch tests bits of one argument for the same answer (the mode calls):
+/// "no bit set" gives the profile's answer, anything else the floor's, in one compare
+/// instead of one per bit.
+fn bit_test_over(profile: &Decision, floor: &[Branch]) -> Option<Decision> {
+    let first = floor.first()?;
+    let [ArgCmp {
+        index,
+        op: Op::MaskedEqual,
+        ..
+    }] = first.args[..]
+    else {
+        return None;
+    };
+    let mut mask = 0;
+    for branch in floor {
+        match branch.args[..] {
+            [cmp]
+                if cmp.index == index
+                    && cmp.op == Op::MaskedEqual
+                    && cmp.value == cmp.value_two
+                    && cmp.value != 0
+                    && branch.action == first.action =>
+            {
+                mask |= cmp.value;
+            }
+            _ => return None,
+        }
+    }
+    (profile.branches.is_empty() && profile.fallback.lets_calls_run()).then(|| Decision {
+        branches: vec![Branch {
+            action: profile.fallback,
+            args: vec![ArgCmp {
+                index,
+                op: Op::MaskedEqual,
+                value: mask,
+                value_two: 0,
+            }],
+        }],
+        fallback: first.action,
+    })
 }
 
 /// The calls the program cannot do without: hardinit starts it with execve, and it ends with

@@ -509,3 +509,37 @@ fn the_export_lists_the_floor_and_reads_back_with_it() {
         assert_floor_holds(&with_floor(Some(&back), &floor));
     }
 }
+
+#[test]
+fn a_mode_call_the_profile_allows_costs_one_compare() {
+    let docker = builtin(Builtin::Default, &docker_ctx());
+    let f = with_floor(Some(&docker), &full_floor());
+    let alone = docker.compile().unwrap();
+    let mut walks = Vec::new();
+    for name in ["openat", "chmod", "mkdir", "fchmodat"] {
+        let mut a = [0; 6];
+        a[if name == "openat" {
+            3
+        } else if name == "fchmodat" {
+            2
+        } else {
+            1
+        }] = 0o644;
+        walks.push((
+            name,
+            run(&alone, nr(name), a).walked,
+            run(&f, nr(name), a).walked,
+        ));
+    }
+    // Load the mode, mask it, compare; and a jump more where the call's number is split off
+    // the interval of its allowed neighbours.
+    assert_eq!(
+        walks,
+        [
+            ("openat", 11, 15),
+            ("chmod", 11, 15),
+            ("mkdir", 11, 15),
+            ("fchmodat", 11, 14)
+        ]
+    );
+}
