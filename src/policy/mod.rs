@@ -14,7 +14,7 @@ use ::caps::Capability::{self, CAP_KILL, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CA
 use thiserror::Error;
 
 use self::caps::CapsError;
-use self::landlock::{Landlock, LandlockError, LandlockRequest};
+use self::landlock::{LandlockError, LandlockPolicy, LandlockRequest};
 use self::seccomp::{Profile, SeccompError};
 use self::user::{Databases, Identity, UserError};
 
@@ -27,7 +27,7 @@ pub enum PolicyError {
     #[error(transparent)]
     Caps(#[from] CapsError),
     #[error(transparent)]
-    Landlock(#[from] LandlockError),
+    LandlockPolicy(#[from] LandlockError),
     #[error("--rlimit: {0}")]
     Rlimit(String),
     #[error("--user: hardinit runs as uid {uid} without CAP_SETUID and CAP_SETGID, so it cannot switch to {want}; start the container as root or drop --user")]
@@ -137,7 +137,7 @@ pub struct Policy {
     /// CAP_SYS_ADMIN: without no_new_privs that is the only way to give the floor to a
     /// program that will not hold it (`--allow-new-privileges --seccomp unconfined`).
     pub seccomp_early: bool,
-    pub landlock: Landlock,
+    pub landlock: LandlockPolicy,
 }
 
 impl Policy {
@@ -184,7 +184,7 @@ impl Policy {
         // A profile under which the program could never start or end fails here, before
         // anything runs (and in --print-policy).
         seccomp::check_program_can_run(seccomp.as_ref(), floor.as_ref())?;
-        let landlock = Landlock::build(&req.landlock, facts.landlock_abi)?;
+        let landlock = LandlockPolicy::build(&req.landlock, facts.landlock_abi)?;
         Ok(Policy {
             identity,
             switch_identity,
@@ -749,7 +749,9 @@ mod tests {
         // The helper's kernel has no Landlock: under `hard` that is refused.
         assert!(matches!(
             build(read_only, &root()),
-            Err(PolicyError::Landlock(LandlockError::Unsupported { .. }))
+            Err(PolicyError::LandlockPolicy(
+                LandlockError::Unsupported { .. }
+            ))
         ));
         let file = Request {
             seccomp: Some("/p.json".into()),

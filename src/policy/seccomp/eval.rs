@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use super::floor::Floor;
 use super::model::{self, Action, ArgCmp, Op, RawCondition, RawProfile, RawSyscall};
-use super::{syscalls, At, Context, Origin, Profile, Rule, SeccompError};
+use super::{syscalls, At, Context, Origin, Problem, Profile, Rule, SeccompError};
 
 /// Docker's name for this architecture in `includes.arches` / `excludes.arches`.
 const NATIVE_ARCH: &str = "amd64";
@@ -25,7 +25,10 @@ pub(crate) fn resolve_raw(
 ) -> Result<Profile, SeccompError> {
     let profile = origin.to_string();
     if raw.architectures.is_some() && raw.arch_map.is_some() {
-        return Err(SeccompError::ArchitecturesAndArchMap { profile });
+        return Err(SeccompError::whole(
+            &profile,
+            Problem::ArchitecturesAndArchMap,
+        ));
     }
     log_foreign_architectures(&raw, &profile);
     let default_action =
@@ -122,25 +125,28 @@ fn entry_names(
 ) -> Result<Vec<String>, SeccompError> {
     let names = match (&call.name, &call.names) {
         (Some(_), Some(names)) if !names.is_empty() => {
-            return Err(SeccompError::NameAndNames {
-                profile: profile.to_owned(),
-                at: At::entry(entry, call.name.as_deref()).to_string(),
-            })
+            return Err(SeccompError::at(
+                profile,
+                At::entry(entry, call.name.as_deref()),
+                Problem::NameAndNames,
+            ))
         }
         (Some(name), _) => vec![name.clone()],
         (None, names) => names.clone().unwrap_or_default(),
     };
     if names.is_empty() {
-        return Err(SeccompError::NoNames {
-            profile: profile.to_owned(),
-            at: At::entry(entry, None).to_string(),
-        });
+        return Err(SeccompError::at(
+            profile,
+            At::entry(entry, None),
+            Problem::NoNames,
+        ));
     }
     if names.iter().any(String::is_empty) {
-        return Err(SeccompError::EmptyName {
-            profile: profile.to_owned(),
-            at: At::entry(entry, None).to_string(),
-        });
+        return Err(SeccompError::at(
+            profile,
+            At::entry(entry, None),
+            Problem::EmptyName,
+        ));
     }
     Ok(names)
 }
@@ -205,15 +211,9 @@ fn min_kernel(
 ) -> Result<Option<(u32, u32)>, SeccompError> {
     match cond.min_kernel.as_deref() {
         None | Some("") => Ok(None),
-        Some(text) => {
-            model::parse_min_kernel(text)
-                .map(Some)
-                .ok_or_else(|| SeccompError::MinKernel {
-                    profile: profile.to_owned(),
-                    at: at.to_string(),
-                    value: text.to_owned(),
-                })
-        }
+        Some(text) => model::parse_min_kernel(text)
+            .map(Some)
+            .ok_or_else(|| SeccompError::at(profile, at, Problem::MinKernel(text.to_owned()))),
     }
 }
 
@@ -249,7 +249,7 @@ impl Decision {
 
 /// The whole filter as data: a decision per named number, the default, and the ENOSYS line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Plan {
+pub(crate) struct FilterPlan {
     pub default: Action,
     pub decisions: BTreeMap<u32, Decision>,
     /// Numbers above this one answer ENOSYS (runc's stub), so that software probing a newer
@@ -257,10 +257,10 @@ pub(crate) struct Plan {
     pub enosys_above: Option<u32>,
 }
 
-impl Plan {
+impl FilterPlan {
     /// No profile: every call runs, until the floor is added.
-    pub fn allow_all() -> Plan {
-        Plan {
+    pub fn allow_all() -> FilterPlan {
+        FilterPlan {
             default: Action::Allow,
             decisions: BTreeMap::new(),
             enosys_above: None,
@@ -287,7 +287,7 @@ impl Plan {
 ///   filters), and among equally strong ones the earlier entry;
 /// - so an unconditional entry ends the list: what is weaker than it can never win, and a
 ///   conditional entry with the same action just before it changes nothing.
-pub(crate) fn plan(profile: &Profile) -> Plan {
+pub(crate) fn plan(profile: &Profile) -> FilterPlan {
     let mut entries: BTreeMap<u32, Vec<&Rule>> = BTreeMap::new();
     for rule in profile
         .rules
@@ -310,7 +310,7 @@ pub(crate) fn plan(profile: &Profile) -> Plan {
         .max();
     let enosys = Action::Errno(libc::ENOSYS as u16);
     let stub_applies = !profile.default_action.lets_calls_run() && profile.default_action != enosys;
-    Plan {
+    FilterPlan {
         default: profile.default_action,
         decisions,
         enosys_above: named_max.filter(|_| stub_applies),
@@ -345,7 +345,7 @@ const FLOOR_RANK: i32 = (libc::SECCOMP_RET_ERRNO & libc::SECCOMP_RET_ACTION_FULL
 /// Merges the floor into a plan: each call it names answers the strongest of the profile's
 /// answer and the floor's, as if the floor were a second, stacked filter. A call the profile
 /// already refuses whatever the arguments, or one above the ENOSYS line, keeps its answer.
-pub(crate) fn add_floor(plan: &mut Plan, floor: &Floor) {
+pub(crate) fn add_floor(plan: &mut FilterPlan, floor: &Floor) {
     let mut by_number: BTreeMap<u32, Vec<Branch>> = BTreeMap::new();
     for refusal in &floor.refusals {
         debug_assert_eq!(refusal.action.strength_rank(), FLOOR_RANK);
@@ -483,7 +483,7 @@ const CALLS_THE_PROGRAM_NEEDS: [&str; 2] = ["execve", "exit_group"];
 
 /// The first call the program needs that some arguments make the plan refuse (anything but
 /// ALLOW and LOG), with that answer.
-pub(crate) fn refused_need(plan: &Plan) -> Option<(&'static str, Action)> {
+pub(crate) fn refused_need(plan: &FilterPlan) -> Option<(&'static str, Action)> {
     CALLS_THE_PROGRAM_NEEDS.into_iter().find_map(|name| {
         let nr = syscalls::number(name)?;
         let refusal = match plan.enosys_above {

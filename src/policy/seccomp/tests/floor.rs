@@ -262,7 +262,7 @@ fn assert_filter_matches_floor_reference(
     floor: &Floor,
     filter: &SeccompFilter,
 ) {
-    let plan = p.map_or_else(eval::Plan::allow_all, eval::plan);
+    let plan = p.map_or_else(eval::FilterPlan::allow_all, eval::plan);
     let mut constants: Vec<u64> = floor
         .refusals
         .iter()
