@@ -14,7 +14,7 @@ use crate::sys::{self, CapSets, Disposition, SigMask};
 
 /// The credentials the program must end up with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ids {
+pub struct Credentials {
     pub uid: u32,
     pub gid: u32,
     pub groups: Vec<u32>,
@@ -36,7 +36,7 @@ pub struct Steps {
     /// PR_SET_KEEPCAPS before the uid switch, so allowed capabilities survive it.
     pub keep_caps: bool,
     /// The credentials to switch to; `None` keeps the current ones.
-    pub switch_to: Option<Ids>,
+    pub switch_to: Option<Credentials>,
     /// Permitted, effective and inheritable sets after the switch; `None` leaves them alone.
     pub caps: Option<CapSets>,
     /// Capabilities to raise in the ambient set (after clearing it); `None` leaves it alone.
@@ -49,8 +49,10 @@ pub struct Steps {
     /// Learning or complain mode: install the filter with a listener and send it to PID 1
     /// over this socket (the filter lets exactly that one sendmsg through).
     pub listener_to: Option<OwnedFd>,
+    /// Install `seccomp` before the identity switch (see `Policy::seccomp_early`).
+    pub seccomp_early: bool,
     /// The credentials to find before exec, and room to read the groups into.
-    pub verify: Option<Ids>,
+    pub verify: Option<Credentials>,
     pub verify_buf: Vec<u32>,
 }
 
@@ -191,7 +193,7 @@ pub trait Sys {
     fn read_ids(&mut self, buf: &mut [u32]) -> Result<([u32; 3], [u32; 3], usize), Errno>;
 }
 
-/// Runs the steps in the one order the kernel allows (DESIGN.md section 3). Returns at the
+/// Runs the steps in the one order the kernel allows (docs/architecture.md). Returns at the
 /// first failure; the caller reports it and never execs.
 pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
     let fail = |step| move |errno| Failure { step, errno };
@@ -217,6 +219,14 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
     for &(resource, soft, hard) in &steps.rlimits {
         sys.set_rlimit(resource, soft, hard)
             .map_err(fail(Step::Rlimit(resource)))?;
+    }
+
+    // Without no_new_privs only CAP_SYS_ADMIN lets a filter in, and the switch below takes
+    // it: the floor alone (which allows every set-up call) goes in now.
+    if steps.seccomp_early {
+        if let Some(filter) = &steps.seccomp {
+            sys.install_seccomp(filter).map_err(fail(Step::Seccomp))?;
+        }
     }
 
     // 3.–5. Bounding set, KEEPCAPS, then groups/gid/uid (see `drop_to_ids` for the order).
@@ -269,19 +279,28 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
 
     // 10. Seccomp last: from here on only execve runs, which every profile allows. A
     //     learning filter's listener goes to PID 1 at once: the execve is already notified.
-    if let Some(filter) = &steps.seccomp {
-        match &steps.listener_to {
-            None => sys.install_seccomp(filter).map_err(fail(Step::Seccomp))?,
-            Some(socket) => {
-                let listener = sys
-                    .install_listening_seccomp(filter)
-                    .map_err(fail(Step::Seccomp))?;
-                sys.send_listener(socket, listener)
-                    .map_err(fail(Step::HandOffListener))?;
-            }
-        }
+    if !steps.seccomp_early {
+        install_filter(sys, steps)?;
     }
     Ok(())
+}
+
+/// Installs the filter; in learning and complain mode with a listener, which goes to PID 1.
+fn install_filter<S: Sys>(sys: &mut S, steps: &Steps) -> Result<(), Failure> {
+    let fail = |step| move |errno| Failure { step, errno };
+    let Some(filter) = &steps.seccomp else {
+        return Ok(());
+    };
+    match &steps.listener_to {
+        None => sys.install_seccomp(filter).map_err(fail(Step::Seccomp)),
+        Some(socket) => {
+            let listener = sys
+                .install_listening_seccomp(filter)
+                .map_err(fail(Step::Seccomp))?;
+            sys.send_listener(socket, listener)
+                .map_err(fail(Step::HandOffListener))
+        }
+    }
 }
 
 /// What PID 1 keeps once the program runs: it only waits, signals and reaps.
@@ -291,7 +310,7 @@ pub struct InitLockdown {
     /// KEEPCAPS before the uid switch, when `caps` is not empty.
     pub keep_caps: bool,
     /// The program's credentials: the same uid can signal everything the program starts.
-    pub switch_to: Option<Ids>,
+    pub switch_to: Option<Credentials>,
     /// CAP_KILL when the program could change its uid, else nothing.
     pub caps: CapSets,
 }
@@ -302,7 +321,7 @@ fn drop_to_ids<S: Sys>(
     sys: &mut S,
     bounding_drop: &[u8],
     keep_caps: bool,
-    switch_to: Option<&Ids>,
+    switch_to: Option<&Credentials>,
 ) -> Result<(), Failure> {
     let fail = |step| move |errno| Failure { step, errno };
     // PR_CAPBSET_DROP needs CAP_SETPCAP in the effective set: before the uid switch.
@@ -341,7 +360,7 @@ pub fn lock_down_init<S: Sys>(sys: &mut S, lockdown: &InitLockdown) -> Result<()
     Ok(())
 }
 
-fn verify_ids<S: Sys>(sys: &mut S, want: &Ids, buf: &mut [u32]) -> Result<(), Errno> {
+fn verify_ids<S: Sys>(sys: &mut S, want: &Credentials, buf: &mut [u32]) -> Result<(), Errno> {
     let (uids, gids, n) = sys.read_ids(buf)?;
     // Sorted in place and compared without duplicates: the child allocates nothing after fork.
     let groups = &mut buf[..n];
@@ -591,7 +610,7 @@ mod tests {
     const CAP_NET_BIND_SERVICE: u8 = 10;
 
     fn full_steps() -> Steps {
-        let ids = Ids {
+        let ids = Credentials {
             uid: 1000,
             gid: 1000,
             groups: vec![10, 20],
@@ -620,6 +639,7 @@ mod tests {
                 flags: 0,
             }),
             listener_to: None,
+            seccomp_early: false,
             verify_buf: vec![0; 3],
             verify: Some(ids),
         }
@@ -669,6 +689,30 @@ mod tests {
         let mut sys = Recorder::new(None);
         assert_eq!(apply(&mut sys, &mut full_steps()), Ok(()));
         assert_eq!(sys.log, full_order());
+    }
+
+    #[test]
+    fn without_no_new_privs_the_floor_goes_in_before_the_identity_switch() {
+        let mut steps = Steps {
+            seccomp_early: true,
+            no_new_privs: false,
+            landlock: None,
+            ..full_steps()
+        };
+        let mut sys = Recorder::new(None);
+        assert_eq!(apply(&mut sys, &mut steps), Ok(()));
+        let seccomp = Call::Seccomp { instructions: 1 };
+        let mut want: Vec<Call> = full_order()
+            .into_iter()
+            .filter(|c| ![Call::NoNewPrivs, Call::LandlockRestrict, seccomp.clone()].contains(c))
+            .collect();
+        // After the rlimits, before the first bounding-set drop.
+        let at = want
+            .iter()
+            .position(|c| matches!(c, Call::CapbsetDrop(_)))
+            .unwrap();
+        want.insert(at, seccomp);
+        assert_eq!(sys.log, want);
     }
 
     #[test]
@@ -778,7 +822,7 @@ mod tests {
         );
         assert_eq!(sys.log, up_to(&Call::Getppid));
         let mut steps = full_steps();
-        steps.verify = Some(Ids {
+        steps.verify = Some(Credentials {
             uid: 1000,
             gid: 1000,
             groups: vec![10],
@@ -804,7 +848,7 @@ mod tests {
         let lockdown = InitLockdown {
             bounding_drop: vec![0],
             keep_caps: true,
-            switch_to: Some(Ids {
+            switch_to: Some(Credentials {
                 uid: 1000,
                 gid: 1000,
                 groups: vec![],

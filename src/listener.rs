@@ -24,7 +24,7 @@ use crate::policy::seccomp::learned::{
     complain_filter, recording_filter, report, Complaints, Handoff, LearnError, Learned, Recording,
     Verdicts, HANDOFF_FLAGS,
 };
-use crate::policy::seccomp::{self, Profile, SeccompError};
+use crate::policy::seccomp::{self, Floor, Profile, SeccompError};
 use crate::sys;
 
 /// SECCOMP_USER_NOTIF_FLAG_CONTINUE came with Linux 5.5.
@@ -120,10 +120,12 @@ pub struct ChildSide {
 }
 
 /// Checks the kernel, opens FILE (merging what it holds) and its report, and builds the
-/// filter. `profile` is the profile complain mode complains about.
+/// filter. `profile` is the profile complain mode complains about; `floor` hardinit's
+/// floor, which the filter keeps.
 pub fn prepare(
     req: &Request,
     profile: Option<&Profile>,
+    floor: Option<&Floor>,
     ctx: &seccomp::Context,
 ) -> Result<(ChildSide, Server), SetupError> {
     check_kernel(ctx.kernel)?;
@@ -144,14 +146,14 @@ pub fn prepare(
     let mut output = output;
     let (filter, complain) = if req.complain {
         let profile = profile.ok_or(SetupError::ComplainUnconfined)?;
-        let (filter, verdicts) = complain_filter(profile, handoff)?;
+        let (filter, verdicts) = complain_filter(profile, floor, handoff)?;
         (filter, Some((verdicts, Complaints::default())))
     } else {
         let out = output.as_mut().ok_or(SetupError::NothingAsked)?;
         if !req.all {
             out.learned.add_hot_base();
         }
-        (recording_filter(&out.learned, handoff)?, None)
+        (recording_filter(&out.learned, floor, handoff)?, None)
     };
     let mut filter = filter;
     if ctx.kernel >= WAIT_KILLABLE_SINCE {

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use caps::Capability::{CAP_KILL, CAP_SETPCAP};
 use thiserror::Error;
 
-use crate::harden::{Ids, InitLockdown, Steps};
+use crate::harden::{Credentials, InitLockdown, Steps};
 use crate::kernel::{self, SeccompFilter};
-use crate::policy::seccomp::{Profile, SeccompError};
+use crate::policy::seccomp::{self, SeccompError};
 use crate::policy::{Policy, ProcessState};
 use crate::sys::{CapSets, Disposition, ExecImage, NulInArgument, SigMask};
 
@@ -67,7 +67,7 @@ pub fn build(
     let (seccomp, listener_to) = match launch.learning {
         Some((filter, socket)) => (Some(filter), Some(socket)),
         None => (
-            policy.seccomp.as_ref().map(Profile::compile).transpose()?,
+            seccomp::compile(policy.seccomp.as_ref(), policy.floor.as_ref())?,
             None,
         ),
     };
@@ -86,7 +86,7 @@ pub fn build(
         .collect();
     let image = ExecImage::new(path.into_os_string(), launch.command.to_vec(), envp)
         .map_err(PlanError::PrepareExec)?;
-    let ids = Ids {
+    let ids = Credentials {
         uid: policy.identity.uid,
         gid: policy.identity.gid,
         groups: policy.identity.groups.clone(),
@@ -124,6 +124,7 @@ pub fn build(
         landlock,
         seccomp,
         listener_to,
+        seccomp_early: policy.seccomp_early,
         verify_buf: vec![0; verified.groups.len() + 1],
         verify: Some(verified),
     };
@@ -148,7 +149,7 @@ fn program_caps(allow: u64, uid: u32) -> CapSets {
     }
 }
 
-fn init_lockdown(policy: &Policy, proc: &ProcessState, ids: &Ids) -> InitLockdown {
+fn init_lockdown(policy: &Policy, proc: &ProcessState, ids: &Credentials) -> InitLockdown {
     let keep = if policy.init_keeps_kill {
         CAP_KILL.bitmask()
     } else {
@@ -218,11 +219,11 @@ pub fn resolve_program(program: &OsStr, path: &OsStr) -> PathBuf {
 }
 
 /// The ids hardinit runs with, groups sorted and without duplicates as `verify_ids` reads them.
-fn current_ids(proc: &ProcessState) -> Ids {
+fn current_ids(proc: &ProcessState) -> Credentials {
     let mut groups = proc.groups.clone();
     groups.sort_unstable();
     groups.dedup();
-    Ids {
+    Credentials {
         uid: proc.uid,
         gid: proc.gid,
         groups,

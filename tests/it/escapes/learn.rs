@@ -44,10 +44,10 @@ const MODES: [&[&str]; 6] = [
     ],
 ];
 
-fn attack(as_pid1: bool) {
-    let dir = util::scratch_dir(&format!("escape-listener-{as_pid1}"));
+/// Runs `probe` with `args` under every mode; each must print `want`.
+fn under_every_mode(name: &str, as_pid1: bool, probe: &std::path::Path, args: &[&str], want: &str) {
+    let dir = util::scratch_dir(&format!("escape-{name}-{as_pid1}"));
     let file = dir.join("p.json").display().to_string();
-    let probe = util::c_probe("grablistener");
     for mode in MODES {
         let flags: Vec<&str> = mode
             .iter()
@@ -61,11 +61,26 @@ fn attack(as_pid1: bool) {
         } else {
             Command::new(util::hardinit())
         };
-        cmd.args(&flags).arg("--").arg(&probe);
+        cmd.args(&flags).arg("--").arg(probe).args(args);
         let out = util::run_with_timeout(&mut cmd, Duration::from_secs(20));
         out.expect_code(0);
-        assert_eq!(out.stdout, ALL_REFUSED, "{flags:?}\n{out}");
+        assert_eq!(out.stdout, want, "{flags:?}\n{out}");
     }
+}
+
+fn attack(as_pid1: bool) {
+    let probe = util::c_probe("grablistener");
+    under_every_mode("listener", as_pid1, &probe, &[], ALL_REFUSED);
+    // Recording or complaining, the floor still refuses what it always refuses: TIOCSTI on
+    // stdin (not a terminal here, so the call would fail ENOTTY if it got through).
+    let probe = util::c_probe("syscalls");
+    under_every_mode(
+        "floor",
+        as_pid1,
+        &probe,
+        &["tiocsti=16:0:0x5412:0"],
+        "tiocsti EPERM\n",
+    );
 }
 
 #[test]

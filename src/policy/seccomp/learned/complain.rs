@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::super::eval::Plan;
+use super::super::eval::FilterPlan as Plan;
 use super::super::export::quote;
 use super::super::model::Action;
 use super::super::syscalls;

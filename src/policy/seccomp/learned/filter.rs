@@ -3,13 +3,14 @@
 //!
 //! Both keep what the emitter always does (foreign ABIs and x32 killed) and answer `clone3`
 //! ENOSYS as the learned profile does, so glibc falls back to `clone` in the run that is
-//! recorded just as in the run that enforces. Neither has the ENOSYS stub above the highest
+//! recorded just as in the run that enforces; and hardinit's floor refuses what it always
+//! refuses. Neither has the ENOSYS stub above the highest
 //! named number: a newer call is notified, and so recorded, like any other.
 
 use super::super::bpf;
-use super::super::eval::{self, Branch, Decision, Plan};
+use super::super::eval::{self, Branch, Decision, FilterPlan as Plan};
 use super::super::model::{Action, ArgCmp, Op};
-use super::super::{syscalls, Profile, SeccompError};
+use super::super::{syscalls, Floor, Profile, SeccompError};
 use super::complain::Verdicts;
 use super::Learned;
 use crate::kernel::SeccompFilter as Filter;
@@ -27,12 +28,16 @@ pub struct Handoff {
 
 /// The recording filter of `--learn`: what `learned` allows runs, clone3 gets ENOSYS,
 /// everything else is notified.
-pub fn recording_filter(learned: &Learned, handoff: Handoff) -> Result<Filter, SeccompError> {
+pub fn recording_filter(
+    learned: &Learned,
+    floor: Option<&Floor>,
+    handoff: Handoff,
+) -> Result<Filter, SeccompError> {
     let mut profile = learned.to_profile(Default::default());
     profile.default_action = Action::Notify;
     let mut plan = eval::plan(&profile);
     plan.enosys_above = None;
-    emit(plan, profile.flags, handoff)
+    emit(plan, floor, profile.flags, handoff)
 }
 
 /// The filter of `--seccomp-mode complain`: what `profile` allows runs as it would, what it
@@ -40,6 +45,7 @@ pub fn recording_filter(learned: &Learned, handoff: Handoff) -> Result<Filter, S
 /// would have answered, for the log line.
 pub fn complain_filter(
     profile: &Profile,
+    floor: Option<&Floor>,
     handoff: Handoff,
 ) -> Result<(Filter, Verdicts), SeccompError> {
     let verdicts = Verdicts::new(eval::plan(profile));
@@ -52,7 +58,7 @@ pub fn complain_filter(
     }
     let mut plan = eval::plan(&complaining);
     plan.enosys_above = None;
-    Ok((emit(plan, profile.flags, handoff)?, verdicts))
+    Ok((emit(plan, floor, profile.flags, handoff)?, verdicts))
 }
 
 /// Every refusing action is stronger than every action that lets a call run, and so is
@@ -69,7 +75,17 @@ fn is_clone3_fallback(names: &[String], action: Action) -> bool {
     names == ["clone3"] && action == Action::Errno(libc::ENOSYS as u16)
 }
 
-fn emit(mut plan: Plan, flags: u32, handoff: Handoff) -> Result<Filter, SeccompError> {
+/// The floor goes in as it does for every filter: what it refuses stays refused, neither
+/// recorded nor complained about.
+fn emit(
+    mut plan: Plan,
+    floor: Option<&Floor>,
+    flags: u32,
+    handoff: Handoff,
+) -> Result<Filter, SeccompError> {
+    if let Some(floor) = floor {
+        eval::add_floor(&mut plan, floor);
+    }
     let_handoff_through(&mut plan, handoff);
     Ok(Filter {
         program: bpf::emit(&plan)?,

@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
 use super::super::{
-    resolve, simulate, syscalls, Action, Builtin, Choice, Context, Profile, SeccompData,
-    AUDIT_ARCH_I386,
+    floor, resolve, simulate, syscalls, Action, Builtin, Choice, Context, FloorOptions, Profile,
+    SeccompData, AUDIT_ARCH_I386,
 };
 use super::*;
 use crate::kernel::SeccompFilter as Filter;
@@ -339,7 +339,7 @@ fn merging_refuses_a_profile_that_allows_by_default() {
 fn the_recording_filter_notifies_what_is_not_allowed() {
     let mut learned = Learned::empty();
     learned.add_hot_base();
-    let filter = recording_filter(&learned, HANDOFF).unwrap();
+    let filter = recording_filter(&learned, None, HANDOFF).unwrap();
     assert_eq!(ret(&filter, "read", [0; 6]), ALLOW);
     assert_eq!(ret(&filter, "futex", [0; 6]), ALLOW);
     assert_eq!(ret(&filter, "mmap", [0, 4096, 3, 0x22, 0, 0]), ALLOW);
@@ -362,7 +362,7 @@ fn the_recording_filter_notifies_what_is_not_allowed() {
 
 #[test]
 fn learn_all_notifies_everything_but_the_handoff() {
-    let filter = recording_filter(&Learned::empty(), HANDOFF).unwrap();
+    let filter = recording_filter(&Learned::empty(), None, HANDOFF).unwrap();
     assert_eq!(ret(&filter, "read", [0; 6]), NOTIFY);
     assert_eq!(
         ret(&filter, "sendmsg", [7, 0, HANDOFF_FLAGS, 0, 0, 0]),
@@ -380,7 +380,7 @@ fn a_merged_run_allows_what_the_file_allows() {
     let mut learned = Learned::empty();
     learned.add_recording(&record(&small_run()));
     let learned = Learned::from_profile(&parse(&learned.to_oci_json())).unwrap();
-    let filter = recording_filter(&learned, HANDOFF).unwrap();
+    let filter = recording_filter(&learned, None, HANDOFF).unwrap();
     assert_eq!(ret(&filter, "getcwd", [0; 6]), ALLOW);
     assert_eq!(ret(&filter, "socket", SOCKET_INET_STREAM), ALLOW);
     assert_eq!(ret(&filter, "socket", [10, 1, 0, 0, 0, 0]), NOTIFY);
@@ -394,7 +394,7 @@ fn complain_mode_notifies_only_what_the_profile_refuses() {
     let node = resolve(&Choice::Builtin(Builtin::Node), None, &ctx())
         .unwrap()
         .unwrap();
-    let (filter, verdicts) = complain_filter(&node, HANDOFF).unwrap();
+    let (filter, verdicts) = complain_filter(&node, None, HANDOFF).unwrap();
     assert_eq!(ret(&filter, "read", [0; 6]), ALLOW);
     assert_eq!(ret(&filter, "setpriority", [0; 6]), NOTIFY);
     assert_eq!(
@@ -490,5 +490,38 @@ fn the_report_says_where_each_call_came_from() {
     assert_eq!(
         row("getcwd").as_deref(),
         Some("getcwd observed 1 /bin/getcwd")
+    );
+}
+
+#[test]
+fn the_floor_refuses_beneath_learning_and_complaining() {
+    let floor = floor(&FloorOptions {
+        read_only: true,
+        port_lists: true,
+        kernel: (6, 18),
+    });
+    let mut learned = Learned::empty();
+    learned.add_hot_base();
+    let node = resolve(&Choice::Builtin(Builtin::Node), None, &ctx())
+        .unwrap()
+        .unwrap();
+    let filters = [
+        recording_filter(&learned, Some(&floor), HANDOFF).unwrap(),
+        recording_filter(&Learned::empty(), Some(&floor), HANDOFF).unwrap(),
+        complain_filter(&node, Some(&floor), HANDOFF).unwrap().0,
+    ];
+    for filter in &filters {
+        // TIOCSTI, a setuid bit, MPTCP: refused, neither recorded nor complained about.
+        assert_eq!(ret(filter, "ioctl", [0, 0x5412, 0, 0, 0, 0]), EPERM);
+        assert_eq!(ret(filter, "fchmodat", [0, 0, 0o4755, 0, 0, 0]), EPERM);
+        assert_ne!(ret(filter, "socket", [2, 1, 262, 0, 0, 0]), NOTIFY);
+        assert_ne!(ret(filter, "socket", [2, 1, 262, 0, 0, 0]), ALLOW);
+        // The rest of those calls still reaches PID 1 or runs.
+        assert!([ALLOW, NOTIFY].contains(&ret(filter, "ioctl", [0, 0x5401, 0, 0, 0, 0])));
+        assert!([ALLOW, NOTIFY].contains(&ret(filter, "fchmodat", [0, 0, 0o755, 0, 0, 0])));
+    }
+    assert_eq!(
+        ret(&filters[1], "sendmsg", [7, 0, HANDOFF_FLAGS, 0, 0, 0]),
+        ALLOW
     );
 }
