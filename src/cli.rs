@@ -346,17 +346,6 @@ impl Invocation {
         }
     }
 
-    /// What learning and complain mode were asked for.
-    pub fn learn_request(&self) -> crate::listener::Request {
-        let a = &self.args;
-        crate::listener::Request {
-            learn: a.learn.clone(),
-            report: a.learn_report.clone(),
-            all: a.learn_all,
-            complain: a.seccomp_mode == "complain",
-        }
-    }
-
     /// The `--version` line; tini-style when invoked as tini, so `docker info` accepts it.
     pub fn version_line(&self) -> String {
         let v = env!("CARGO_PKG_VERSION");
@@ -382,9 +371,9 @@ mod tests {
     #[test]
     fn learning_flags_combine_only_where_they_mean_something() {
         let inv = parse_strs(&["hardinit", "--learn", "p.json", "--", "node"], &[]).unwrap();
-        let req = inv.learn_request();
-        assert_eq!(req.learn.as_deref(), Some(Path::new("p.json")));
-        assert!(!req.complain && !req.all && req.report.is_none());
+        let a = &inv.args;
+        assert_eq!(a.learn.as_deref(), Some(Path::new("p.json")));
+        assert!(a.seccomp_mode == "enforce" && !a.learn_all && a.learn_report.is_none());
         let inv = parse_strs(
             &[
                 "hardinit",
@@ -399,7 +388,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert!(inv.learn_request().complain);
+        assert_eq!(inv.args.seccomp_mode, "complain");
         let err = parse_strs(
             &["hardinit", "--seccomp", "node", "--learn", "p.json", "x"],
             &[],

@@ -449,7 +449,7 @@ impl Sys for RealSys {
         sys::send_fd(
             socket.as_fd(),
             listener.as_fd(),
-            crate::listener::handoff_flags(),
+            kernel::LISTENER_HANDOFF_FLAGS,
         )?;
         // Not closed: close(2) would be one more notified call, and the kernel created the
         // listener close-on-exec, so execve (or the child's _exit) closes it.

@@ -6,6 +6,11 @@ use std::fmt;
 
 use nix::sys::resource::Resource;
 
+/// The sendmsg flags of the child's one call under a learning filter, which hands the
+/// listener to PID 1: no program passes them together (MSG_CMSG_CLOEXEC is a receive flag,
+/// ignored on send), so the filter lets exactly this call through by them and its socket.
+pub const LISTENER_HANDOFF_FLAGS: i32 = libc::MSG_NOSIGNAL | libc::MSG_CMSG_CLOEXEC;
+
 /// The resource limits hardinit knows by name (the `RLIMIT_` suffix, lowercase).
 pub const RLIMITS: &[(&str, Resource)] = &[
     ("as", Resource::RLIMIT_AS),

@@ -22,7 +22,7 @@ use thiserror::Error;
 use crate::kernel::SeccompFilter as Filter;
 use crate::policy::seccomp::learned::{
     complain_filter, recording_filter, report, Complaints, Handoff, LearnError, Learned, Recording,
-    Verdicts, HANDOFF_FLAGS,
+    Verdicts,
 };
 use crate::policy::seccomp::{self, Floor, Profile, SeccompError};
 use crate::sys;
@@ -462,9 +462,4 @@ fn executable(listener: BorrowedFd<'_>, id: u64, pid: u32) -> String {
         Ok(()) => name,
         Err(_) => "(exited)".to_owned(),
     }
-}
-
-/// The flags the child's sendmsg of the listener uses; the filter lets exactly these through.
-pub fn handoff_flags() -> i32 {
-    HANDOFF_FLAGS as i32
 }

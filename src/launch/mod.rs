@@ -144,7 +144,7 @@ fn print_policy(inv: &Invocation) -> Result<i32, Error> {
     seccomp::compile(policy.seccomp.as_ref(), policy.floor.as_ref())?;
     print(&format!(
         "{policy}\n{}",
-        describe_learning(&inv.learn_request())
+        describe_learning(&learn_request(inv))
     ))
 }
 
@@ -169,7 +169,7 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         subreaper_asked: inv.subreaper,
         own_parent_death,
     };
-    let learning = inv.learn_request();
+    let learning = learn_request(inv);
     // Learning records instead of enforcing; complain mode notifies what the profile refuses.
     let (learn_child, server) = if learning.is_active() {
         // What the profile's includes/excludes were evaluated against (Policy::build).
@@ -210,6 +210,17 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         remap_exit: args.remap_exit.clone(),
     };
     Ok(supervise::supervise(program, &opts, os.server.as_mut()))
+}
+
+/// What learning and complain mode were asked for.
+fn learn_request(inv: &Invocation) -> listener::Request {
+    let a = &inv.args;
+    listener::Request {
+        learn: a.learn.clone(),
+        report: a.learn_report.clone(),
+        all: a.learn_all,
+        complain: a.seccomp_mode == "complain",
+    }
 }
 
 /// What --learn and complain mode change about the seccomp layer above.

@@ -15,10 +15,9 @@ use super::complain::Verdicts;
 use super::Learned;
 use crate::kernel::SeccompFilter as Filter;
 
-/// sendmsg flags no program passes together (MSG_CMSG_CLOEXEC is a receive flag, ignored
-/// on send): the one call the child makes under the filter before PID 1 holds the listener
-/// is let through by these and its socket's number, and a program's own sendmsg is not.
-pub const HANDOFF_FLAGS: u64 = (libc::MSG_NOSIGNAL | libc::MSG_CMSG_CLOEXEC) as u64;
+/// The one call the child makes under the filter before PID 1 holds the listener is let
+/// through by these flags and its socket's number; a program's own sendmsg is not.
+pub const HANDOFF_FLAGS: u64 = crate::kernel::LISTENER_HANDOFF_FLAGS as u64;
 
 /// The socket the child hands the listener to PID 1 over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
