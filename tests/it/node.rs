@@ -9,7 +9,6 @@
 
 use crate::util;
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,32 +30,10 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// `(line, binary)` for each line in the cache. A line missing fails the test in CI
-/// (HARDINIT_TEST_PRIVILEGED=1 or CI set) and is skipped loudly, by name, elsewhere.
+/// `(line, binary)` for each line in .ci/node-lines' cache (missing ones: see util::node_lines).
 #[track_caller]
 fn node_lines(test: &str) -> Vec<(String, PathBuf)> {
-    let out = util::run_with_timeout(
-        Command::new(repo(".ci/node-lines"))
-            .arg("--offline")
-            .args(LINES),
-        Duration::from_secs(10),
-    );
-    out.expect_code(0);
-    let strict = std::env::var_os("HARDINIT_TEST_PRIVILEGED").as_deref() == Some(OsStr::new("1"))
-        || std::env::var_os("CI").is_some();
-    let mut found = Vec::new();
-    for row in out.stdout.lines() {
-        let (line, path) = row.split_once(' ').unwrap();
-        if path == "missing" {
-            if strict {
-                panic!("{test}: Node.js {line} is not in the cache: run .ci/node-lines (as .ci/run does)");
-            }
-            eprintln!("SKIPPED {test} for Node.js {line}: not fetched (run .ci/node-lines {line})");
-            continue;
-        }
-        found.push((line.to_string(), PathBuf::from(path)));
-    }
-    found
+    util::node_lines(test, &LINES)
 }
 
 /// `check -> answer` from the battery's output; panics unless it ran to its last line.
