@@ -232,12 +232,14 @@ impl Proc {
     }
 }
 
-/// The one Node.js process whose parent is PID 1: the program PID 1 started. Its comm is
-/// `node`, or `MainThread` once Node 22 and later name their main thread (prctl(PR_SET_NAME),
-/// which `--seccomp node` allows).
+/// What a Node.js process is called in /proc/PID/stat: `node`, or `MainThread` once Node 22 and
+/// later name their main thread (prctl(PR_SET_NAME), which `--seccomp node` allows).
+pub const NODE_COMMS: [&str; 2] = ["node", "MainThread"];
+
+/// The one Node.js process whose parent is PID 1: the program PID 1 started.
 #[track_caller]
 pub fn node_under_pid1(procs: &[Proc]) -> u32 {
-    let comms = ["node", "MainThread"];
+    let comms = NODE_COMMS;
     let found: Vec<&Proc> = procs
         .iter()
         .filter(|p| p.ppid == 1 && comms.contains(&p.comm.as_str()))
