@@ -189,8 +189,8 @@ fn newer_calls_answer_enosys_and_foreign_abis_are_killed() {
     // cachestat (451) is above the highest call `node` names (landlock_restrict_self, 446);
     // below it, the refused calls that replace older ones answer ENOSYS too, so glibc and
     // libuv fall back (faccessat2 -> faccessat, epoll_pwait2 -> epoll_pwait, openat2 ->
-    // openat); faccessat2 itself is allowed, and pidfd_getfd stays EPERM (nothing to fall
-    // back to).
+    // openat, which the floor answers the same under every profile); faccessat2 itself is
+    // allowed, and pidfd_getfd stays EPERM (nothing to fall back to).
     let newer = [
         "cachestat=451:0xffffffff:0:0:0",
         "faccessat2=439:0xffffffff:0:0:0",
@@ -205,7 +205,7 @@ fn newer_calls_answer_enosys_and_foreign_abis_are_killed() {
             "cachestat EBADF",
             "faccessat2 EFAULT",
             "epoll_pwait2 EBADF",
-            "openat2 EINVAL",
+            "openat2 ENOSYS",
             "pidfd_getfd EBADF"
         ])
     );
