@@ -9,6 +9,9 @@
 mod floor;
 /// The seccomp listener of learning and complain mode, which PID 1 keeps to itself.
 mod learn;
+/// What `--seccomp node` allows by argument (prctl, ioctl, setpriority) and refuses with
+/// ENOSYS.
+mod node_profile;
 /// What the program can reach outside itself: kernel interfaces, unix sockets, hardinit
 /// itself (signals, prlimit, environment), execute rights by inode, bad input, `--inspect`.
 mod reach;

@@ -7,6 +7,7 @@ mod inspect;
 mod landlock;
 mod layout;
 mod learn;
+mod node;
 mod pid1;
 mod privileges;
 mod runc;
