@@ -396,13 +396,13 @@ fn complain_mode_notifies_only_what_the_profile_refuses() {
         .unwrap();
     let (filter, verdicts) = complain_filter(&node, None, HANDOFF).unwrap();
     assert_eq!(ret(&filter, "read", [0; 6]), ALLOW);
-    assert_eq!(ret(&filter, "setpriority", [0; 6]), NOTIFY);
+    assert_eq!(ret(&filter, "keyctl", [0; 6]), NOTIFY);
     assert_eq!(
         ret(&filter, "unshare", [0x1000_0000, 0, 0, 0, 0, 0]),
         NOTIFY
     );
     assert_eq!(ret(&filter, "clone3", [0; 6]), ENOSYS);
-    assert_eq!(verdicts.would(nr("setpriority"), &[0; 6]), Action::Errno(1));
+    assert_eq!(verdicts.would(nr("keyctl"), &[0; 6]), Action::Errno(1));
     assert_eq!(verdicts.would(nr("read"), &[0; 6]), Action::Allow);
     // Every call the profile refuses is notified, every call it allows runs.
     let plain = node.compile().unwrap();
