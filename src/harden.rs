@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use nix::errno::Errno;
 
+pub use crate::policy::kernel::KERNEL_INTERFACES;
 use crate::sys::{self, CapSets, Disposition, SigMask};
 
 /// The credentials the program must end up with.
@@ -35,6 +36,9 @@ pub struct Steps {
     pub take_terminal: bool,
     /// (index into [`sys::RLIMITS`], soft, hard)
     pub rlimits: Vec<(u8, u64, u64)>,
+    /// Kernel interfaces to mount read-only in a mount namespace of the program's own:
+    /// (index into [`KERNEL_INTERFACES`], the path). Empty: no namespace is made.
+    pub read_only_mounts: Vec<(u8, std::ffi::CString)>,
     /// Capabilities to remove from the bounding set.
     pub bounding_drop: Vec<u8>,
     /// PR_SET_KEEPCAPS before the uid switch, so allowed capabilities survive it.
@@ -62,6 +66,9 @@ pub enum Step {
     ProcessGroup,
     Terminal,
     Rlimit(u8),
+    MountNamespace,
+    /// Index into [`KERNEL_INTERFACES`].
+    ReadOnlyMount(u8),
     DropBounding(u8),
     KeepCaps,
     SetGroups,
@@ -95,6 +102,8 @@ pub trait Sys {
     fn new_process_group(&mut self) -> Result<(), Errno>;
     fn take_terminal(&mut self) -> Result<(), Errno>;
     fn set_rlimit(&mut self, resource: u8, soft: u64, hard: u64) -> Result<(), Errno>;
+    fn private_mount_namespace(&mut self) -> Result<(), Errno>;
+    fn mount_read_only(&mut self, path: &std::ffi::CStr) -> Result<(), Errno>;
     fn drop_bounding(&mut self, cap: u8) -> Result<(), Errno>;
     fn set_keepcaps(&mut self) -> Result<(), Errno>;
     fn set_groups(&mut self, groups: &[u32]) -> Result<(), Errno>;
@@ -139,6 +148,20 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
     for &(resource, soft, hard) in &steps.rlimits {
         sys.set_rlimit(resource, soft, hard)
             .map_err(fail(Step::Rlimit(resource)))?;
+    }
+
+    // 2b. Kernel interfaces read-only (runc's way): mounting needs CAP_SYS_ADMIN, gone with
+    //     the capability drop. The namespace is the program's own, so nothing leaks out.
+    if !steps.read_only_mounts.is_empty() {
+        sys.private_mount_namespace()
+            .map_err(fail(Step::MountNamespace))?;
+        for (index, path) in &steps.read_only_mounts {
+            match sys.mount_read_only(path) {
+                // Gone since the parent looked: nothing left to write.
+                Ok(()) | Err(Errno::ENOENT) => {}
+                Err(e) => return Err(fail(Step::ReadOnlyMount(*index))(e)),
+            }
+        }
     }
 
     // 3.–5. Bounding set, KEEPCAPS, then groups/gid/uid (see `drop_to_ids` for the order).
@@ -289,6 +312,12 @@ impl Sys for RealSys {
         let (_, resource) = sys::RLIMITS[usize::from(resource)];
         nix::sys::resource::setrlimit(resource, soft, hard)
     }
+    fn private_mount_namespace(&mut self) -> Result<(), Errno> {
+        sys::private_mount_namespace()
+    }
+    fn mount_read_only(&mut self, path: &std::ffi::CStr) -> Result<(), Errno> {
+        sys::mount_read_only(path)
+    }
     fn drop_bounding(&mut self, cap: u8) -> Result<(), Errno> {
         sys::drop_bounding_cap(cap)
     }
@@ -396,6 +425,12 @@ mod tests {
                 sys::RLIMITS[usize::from(resource)].0
             ))
         }
+        fn private_mount_namespace(&mut self) -> Result<(), Errno> {
+            self.call("unshare CLONE_NEWNS, / rslave".into())
+        }
+        fn mount_read_only(&mut self, path: &std::ffi::CStr) -> Result<(), Errno> {
+            self.call(format!("mount {} read-only", path.to_string_lossy()))
+        }
         fn drop_bounding(&mut self, cap: u8) -> Result<(), Errno> {
             self.call(format!("capbset_drop {cap}"))
         }
@@ -461,6 +496,7 @@ mod tests {
             dispositions: vec![(17, Disposition::Default), (21, Disposition::Ignore)],
             take_terminal: true,
             rlimits: vec![(9, 64, 128)],
+            read_only_mounts: vec![(11, c"/proc/sys".into()), (15, c"/sys".into())],
             bounding_drop: vec![0, 1],
             keep_caps: true,
             switch_to: Some(ids.clone()),
@@ -487,13 +523,16 @@ mod tests {
         }
     }
 
-    const FULL_ORDER: [&str; 22] = [
+    const FULL_ORDER: [&str; 25] = [
         "disposition 17 Default",
         "disposition 21 Ignore",
         "setpgid",
         "tcsetpgrp",
         "mask 0x200",
         "rlimit nofile 64 128",
+        "unshare CLONE_NEWNS, / rslave",
+        "mount /proc/sys read-only",
+        "mount /sys read-only",
         "capbset_drop 0",
         "capbset_drop 1",
         "keepcaps",
@@ -542,14 +581,24 @@ mod tests {
     }
 
     #[test]
+    fn a_kernel_file_gone_since_the_survey_is_skipped() {
+        let mut sys = Recorder::new(Some(7));
+        sys.errno = Errno::ENOENT;
+        assert_eq!(apply(&mut sys, &mut full_steps()), Ok(()));
+        assert_eq!(sys.log, FULL_ORDER[..FULL_ORDER.len() - 1]);
+    }
+
+    #[test]
     fn failures_name_their_step() {
         let cases = [
             (5, Step::Rlimit(9)),
-            (7, Step::DropBounding(1)),
-            (11, Step::SetUid),
-            (14, Step::RaiseAmbient(10)),
-            (18, Step::Landlock),
-            (20, Step::Seccomp),
+            (6, Step::MountNamespace),
+            (8, Step::ReadOnlyMount(15)),
+            (10, Step::DropBounding(1)),
+            (14, Step::SetUid),
+            (17, Step::RaiseAmbient(10)),
+            (21, Step::Landlock),
+            (23, Step::Seccomp),
         ];
         for (at, step) in cases {
             let mut sys = Recorder::new(Some(at));

@@ -26,6 +26,7 @@ use thiserror::Error;
 use crate::cli::Invocation;
 use crate::harden::{RealSys, SeccompProgram};
 use crate::plan::{Launch, SignalState};
+use crate::policy::kernel::{KernelFiles, Writer};
 use crate::policy::seccomp::{self, Profile, SeccompError};
 use crate::policy::user::Databases;
 use crate::policy::{Bounding, Policy, PolicyError, ProcessState};
@@ -130,12 +131,13 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     }
     // The export needs neither the Landlock rules nor the kernel's ABI: resolved after it.
     let landlock = plan::landlock::resolve(&inv.landlock_request())?;
+    let kernel_files = resolve_kernel_files(&policy, &proc, &inv)?;
     let seccomp = load_seccomp(&policy::seccomp_choice(&req), &seccomp_ctx)?;
     // Compiled before anything runs: a profile that cannot become a filter fails here.
     let filter = seccomp.as_ref().map(Profile::compile).transpose()?;
     if args.print_policy {
         return print(&format!(
-            "{policy}\n{landlock}\n{}\n",
+            "{policy}\n{kernel_files}\n{landlock}\n{}\n",
             describe_seccomp(seccomp.as_ref())
         ));
     }
@@ -167,6 +169,7 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
                 flags: f.flags,
             }),
             landlock: plan::landlock::create_ruleset(&landlock)?,
+            kernel_files: &kernel_files,
         },
     )?;
     let program = spawn::spawn(&mut child_plan)?;
@@ -245,6 +248,27 @@ fn detach_from_launch_state() {
     if let Err(e) = sys::close_fds_from(3) {
         warn!("cannot close inherited descriptors: {e}");
     }
+}
+
+/// Decides how the kernel interfaces (/proc/sys, /sys, ...) are kept from the program; a
+/// best-effort launch that leaves them writable says so.
+fn resolve_kernel_files(
+    policy: &Policy,
+    proc: &ProcessState,
+    inv: &Invocation,
+) -> Result<KernelFiles, Error> {
+    const CAP_SYS_ADMIN: u64 = 1 << 21;
+    let survey = plan::kernel::survey().map_err(plan::PlanError::from)?;
+    let writer = Writer {
+        privileged: policy.identity.uid == 0 || policy.caps != Some(0),
+        can_mount: proc.effective & CAP_SYS_ADMIN != 0,
+    };
+    let files = KernelFiles::decide(&survey, writer, inv.args.landlock_compat, inv.tini_mode)
+        .map_err(PolicyError::from)?;
+    if let Some(warning) = files.warning() {
+        warn!("{warning}");
+    }
+    Ok(files)
 }
 
 fn report_policy(policy: &Policy, tini_mode: bool) {

@@ -82,6 +82,13 @@ pub fn describe_step(step: Step) -> String {
         Step::ProcessGroup => "create process group".into(),
         Step::Terminal => "take the terminal foreground".into(),
         Step::Rlimit(i) => format!("set rlimit {}", sys::RLIMITS[usize::from(i)].0),
+        Step::MountNamespace => "make a mount namespace for the kernel files".into(),
+        Step::ReadOnlyMount(i) => format!(
+            "mount {} read-only",
+            crate::harden::KERNEL_INTERFACES
+                .get(usize::from(i))
+                .unwrap_or(&"a kernel file")
+        ),
         Step::DropBounding(cap) => format!("drop {} from the bounding set", cap_name(cap)),
         Step::KeepCaps => "set keepcaps".into(),
         Step::SetGroups => "setgroups".into(),
@@ -157,8 +164,9 @@ fn await_exec(child: Pid, read_end: OwnedFd, plan: &ChildPlan) -> Result<Pid, Sp
     })
 }
 
-const STEPS: [Step; 17] = [
+const STEPS: [Step; 18] = [
     Step::RestoreSignals,
+    Step::MountNamespace,
     Step::ProcessGroup,
     Step::Terminal,
     Step::KeepCaps,
@@ -183,6 +191,7 @@ fn encode(failure: Failure) -> [u8; 8] {
         Step::Rlimit(i) => (100, i),
         Step::DropBounding(c) => (101, c),
         Step::RaiseAmbient(c) => (102, c),
+        Step::ReadOnlyMount(i) => (103, i),
         step => (
             STEPS
                 .iter()
@@ -202,6 +211,7 @@ fn decode(bytes: &[u8]) -> Option<Failure> {
         100 => Step::Rlimit(bytes[1]),
         101 => Step::DropBounding(bytes[1]),
         102 => Step::RaiseAmbient(bytes[1]),
+        103 => Step::ReadOnlyMount(bytes[1]),
         k => *STEPS.get(usize::from(k))?,
     };
     Some(Failure { step, errno })
@@ -218,6 +228,7 @@ mod tests {
             Step::Rlimit(9),
             Step::DropBounding(40),
             Step::RaiseAmbient(10),
+            Step::ReadOnlyMount(11),
         ]);
         for step in all {
             let f = Failure {

@@ -1,6 +1,7 @@
 //! Policy -> ChildPlan, built in the parent before fork: the program image, the child's
 //! steps and PID 1's own lock-down. Allocates and opens; changes no process state.
 
+pub mod kernel;
 pub mod landlock;
 
 use std::ffi::{OsStr, OsString};
@@ -43,6 +44,8 @@ pub struct Launch<'a> {
     pub parent_pid: i32,
     pub seccomp: Option<SeccompProgram>,
     pub landlock: Option<std::os::fd::OwnedFd>,
+    /// How the kernel interfaces are kept read-only.
+    pub kernel_files: &'a crate::policy::kernel::KernelFiles,
 }
 
 /// Everything the child needs, ready before fork.
@@ -94,6 +97,7 @@ pub fn build(
             .iter()
             .map(|r| (r.index, r.soft, r.hard))
             .collect(),
+        read_only_mounts: kernel::read_only_mounts(launch.kernel_files),
         bounding_drop: bounding_drop.clone(),
         keep_caps: policy.switch_identity && ids.uid != 0 && policy.caps.is_some_and(|c| c != 0),
         switch_to: policy.switch_identity.then(|| ids.clone()),

@@ -2,7 +2,9 @@
 //! Pure: no system calls; file contents and process facts are passed in.
 
 pub mod caps;
+pub mod kernel;
 pub mod landlock;
+pub mod mounts;
 pub mod seccomp;
 pub mod user;
 
@@ -28,6 +30,8 @@ pub enum PolicyError {
     Caps(#[from] CapsError),
     #[error(transparent)]
     Landlock(#[from] LandlockError),
+    #[error(transparent)]
+    KernelFiles(#[from] kernel::KernelFilesError),
     #[error("--rlimit: {0}")]
     Rlimit(String),
     #[error("--user: hardinit runs as uid {uid} without CAP_SETUID and CAP_SETGID, so it cannot switch to {want}; start the container as root or drop --user")]
