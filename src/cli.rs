@@ -180,7 +180,7 @@ pub struct Args {
     /// With --inspect: print one JSON object
     #[arg(long, requires = "inspect", help_heading = "Reports")]
     pub json: bool,
-    /// With --inspect: exit 1 unless these hold (non-root, no-caps, no-new-privs, seccomp, read-only-root, no-userns, no-mount, landlock, hardened)
+    /// With --inspect: exit 1 unless these hold (non-root, no-caps, no-new-privs, seccomp, read-only-root, no-userns, no-mount, landlock, no-runtime-socket, hardened)
     #[arg(
         long,
         value_name = "LIST",

@@ -134,6 +134,78 @@ pub fn fork() -> Result<Forked, Errno> {
     }
 }
 
+/// How `fork_into_user_namespace` asks the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloneCall {
+    Clone,
+    Clone3,
+}
+
+/// struct clone_args (linux/sched.h), the fields clone3 reads for a fork-like call.
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+}
+
+/// Forks with CLONE_NEWUSER through `clone` or `clone3` (fork-like: no new stack, SIGCHLD
+/// at exit). The child must only `_exit`. For --inspect, which tries every way a process
+/// can create a user namespace.
+pub fn fork_into_user_namespace(call: CloneCall) -> Result<Forked, Errno> {
+    let flags = libc::CLONE_NEWUSER as u64;
+    let rc = match call {
+        // SAFETY: a NULL stack makes clone fork-like: the child runs on a copy of this
+        // stack; the inspecting process has one thread, and the child only calls _exit.
+        CloneCall::Clone => unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                flags | libc::SIGCHLD as u64,
+                std::ptr::null::<libc::c_void>(),
+                std::ptr::null::<libc::c_void>(),
+                std::ptr::null::<libc::c_void>(),
+                0u64,
+            )
+        },
+        CloneCall::Clone3 => {
+            let args = CloneArgs {
+                flags,
+                exit_signal: libc::SIGCHLD as u64,
+                ..CloneArgs::default()
+            };
+            // SAFETY: `args` lives on the stack for the call and its size is passed; with no
+            // stack given, clone3 is fork-like as above.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_clone3,
+                    &args as *const CloneArgs,
+                    std::mem::size_of::<CloneArgs>(),
+                )
+            }
+        }
+    };
+    match Errno::result(rc)? {
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
+    }
+}
+
+/// keyctl with an operation no kernel has: EOPNOTSUPP from a kernel with keyrings, ENOSYS
+/// from one without, anything else from a seccomp filter (it answers before the kernel
+/// looks at the operation).
+pub fn keyctl_unknown_operation() -> Result<(), Errno> {
+    const NO_SUCH_OPERATION: libc::c_long = 0x7fff_fff0;
+    // SAFETY: an unknown operation makes the kernel return at once; no pointer is passed.
+    let rc = unsafe { libc::syscall(libc::SYS_keyctl, NO_SUCH_OPERATION, 0u64, 0u64, 0u64, 0u64) };
+    Errno::result(rc).map(drop)
+}
+
 /// Leaves the forked child at once, without running atexit handlers or flushing stdio
 /// buffers that belong to the parent.
 pub fn exit_child(code: i32) -> ! {
