@@ -261,6 +261,7 @@ impl Invocation {
             allow_bind: a.allow_bind.clone(),
             allow_connect: a.allow_connect.clone(),
             compat: a.landlock_compat,
+            proc_files: false,
             abi_cap: a.landlock_abi,
         }
     }

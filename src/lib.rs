@@ -130,8 +130,10 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
         return print(&profile.for_runtime().to_oci_json());
     }
     // The export needs neither the Landlock rules nor the kernel's ABI: resolved after it.
-    let landlock = plan::landlock::resolve(&inv.landlock_request())?;
     let kernel_files = resolve_kernel_files(&policy, &proc, &inv)?;
+    let mut landlock_request = inv.landlock_request();
+    landlock_request.proc_files = kernel_files.protected();
+    let landlock = plan::landlock::resolve(&landlock_request)?;
     let seccomp = load_seccomp(&policy::seccomp_choice(&req), &seccomp_ctx)?;
     // Compiled before anything runs: a profile that cannot become a filter fails here.
     let filter = seccomp.as_ref().map(Profile::compile).transpose()?;

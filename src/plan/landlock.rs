@@ -150,7 +150,7 @@ fn add_path_rules(
         match rule.grant {
             Grant::Write => write.push((rule, canonical(rule)?, inode_of(&fd))),
             Grant::WriteExec => write_exec.push(canonical(rule)?),
-            Grant::Read | Grant::Device => {}
+            Grant::Read | Grant::Device | Grant::ProcFiles => {}
         }
         created = add_path_rule(created, fd, &rule.path, rule.grant.access(abi), abi)?;
     }

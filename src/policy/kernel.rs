@@ -106,6 +106,11 @@ impl KernelFiles {
         }
     }
 
+    /// Whether the program cannot write any of them, whatever else it may write in /proc.
+    pub fn protected(&self) -> bool {
+        !matches!(self, KernelFiles::Untouched | KernelFiles::Unprotected(_))
+    }
+
     /// The paths the child mounts read-only.
     pub fn mounts(&self) -> &[PathBuf] {
         match self {

@@ -84,6 +84,9 @@ pub struct LandlockRequest {
     pub allow_bind: Vec<u16>,
     pub allow_connect: Vec<u16>,
     pub compat: Compat,
+    /// The kernel's files under /proc are kept read-only by other means (policy::kernel), so
+    /// `--read-only` may let the program write its own /proc/PID files.
+    pub proc_files: bool,
     /// `--landlock-abi N` (hidden, a testing aid): use at most this ABI, as if the kernel
     /// were older. A flag, not the environment: whoever starts a container sets its
     /// environment, while the command line is the image's.
@@ -101,6 +104,10 @@ pub enum Grant {
     WriteExec,
     /// Open for reading and writing, truncate, ioctl: a device, not a place to create files.
     Device,
+    /// The same beneath /proc, so processes write their own /proc/PID files (rules attach
+    /// to inodes, and a /proc/PID directory's inode does not outlive its dentry, so only
+    /// /proc itself holds a rule); the kernel's own files there are read-only mounts.
+    ProcFiles,
 }
 
 impl Grant {
@@ -110,7 +117,7 @@ impl Grant {
             Grant::Read => AccessFs::from_read(abi) & !AccessFs::Execute,
             Grant::Write => AccessFs::from_all(abi) & !AccessFs::Execute,
             Grant::WriteExec => AccessFs::from_all(abi),
-            Grant::Device => AccessFs::from_file(abi) & !AccessFs::Execute,
+            Grant::Device | Grant::ProcFiles => AccessFs::from_file(abi) & !AccessFs::Execute,
         }
     }
 }
@@ -376,6 +383,9 @@ fn path_rules(req: &LandlockRequest) -> Vec<PathRule> {
         };
         rules.push(rule(device.into(), grant, "--read-only", true));
     }
+    if req.proc_files {
+        rules.push(rule("/proc".into(), Grant::ProcFiles, "--read-only", true));
+    }
     for path in &req.writable {
         rules.push(rule(path.clone(), Grant::Write, "--writable", false));
     }
@@ -476,11 +486,17 @@ impl fmt::Display for Landlock {
             writeln!(f, "execute         / except beneath the write paths")?;
             writeln!(f, "write           {}", self.paths_with(Grant::Write))?;
             writeln!(f, "write, execute  {}", self.paths_with(Grant::WriteExec))?;
-            write!(
+            writeln!(
                 f,
                 "devices         {} (skipped when absent)",
                 self.paths_with(Grant::Device)
             )?;
+            let proc = if self.paths.iter().any(|r| r.grant == Grant::ProcFiles) {
+                "write files as their modes allow (the program's own /proc/PID/*); kernel files: see above"
+            } else {
+                "read-only like the rest"
+            };
+            write!(f, "/proc           {proc}")?;
         } else {
             write!(f, "\nfilesystem      unrestricted (no --read-only)")?;
         }
@@ -569,6 +585,33 @@ mod tests {
         );
         assert_eq!(p.bind, Some(vec![80, 3000]));
         assert_eq!(p.connect, Some(vec![5432]));
+    }
+
+    #[test]
+    fn proc_files_are_granted_only_when_the_kernel_files_are_kept_otherwise() {
+        let mut req = request();
+        req.proc_files = true;
+        let p = Landlock::build(&req, 7).unwrap();
+        let proc: Vec<&PathRule> = p
+            .paths
+            .iter()
+            .filter(|r| r.path == Path::new("/proc"))
+            .collect();
+        assert_eq!(
+            proc,
+            [&PathRule {
+                path: "/proc".into(),
+                grant: Grant::ProcFiles,
+                flag: "--read-only",
+                optional: true
+            }]
+        );
+        assert_eq!(
+            Grant::ProcFiles.access(ABI::V7),
+            Grant::Device.access(ABI::V7)
+        );
+        let p = Landlock::build(&request(), 7).unwrap();
+        assert!(p.paths.iter().all(|r| r.grant != Grant::ProcFiles));
     }
 
     #[test]
@@ -801,6 +844,7 @@ execute         / except beneath the write paths
 write           /dev/shm, /tmp
 write, execute  /opt/cache
 devices         /dev/null, /dev/zero, /dev/full, /dev/tty, /dev/pts (skipped when absent)
+/proc           read-only like the rest
 tcp bind        80, 3000
 tcp connect     5432
 scoping         signals and abstract unix sockets stay inside the program's domain

@@ -342,6 +342,7 @@ execute         / except beneath the write paths
 write           /dev/shm, /tmp
 write, execute  /opt
 devices         /dev/null, /dev/zero, /dev/full, /dev/tty, /dev/pts (skipped when absent)
+/proc           write files as their modes allow (the program's own /proc/PID/*); kernel files: see above
 tcp bind        0, 80, 8080
 tcp connect     443
 scoping         signals and abstract unix sockets stay inside the program's domain
