@@ -1247,3 +1247,5 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
     let docker = builtin(Builtin::Default, &docker_ctx());
     assert_eq!(docker.clone().for_runtime(), docker);
 }
+
+mod oracle;
