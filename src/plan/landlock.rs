@@ -10,16 +10,13 @@ use landlock::{
     AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, Ruleset,
     RulesetAttr, RulesetCreated, RulesetCreatedAttr, ABI,
 };
-use log::{debug, info, warn};
+use log::debug;
 use nix::errno::Errno;
 use thiserror::Error;
 
 use super::PlanError;
-use crate::policy::landlock::{
-    exec_roots, Entry, Grant, Landlock, LandlockRequest, NoExec, PathRule,
-};
+use crate::policy::landlock::{exec_roots, Entry, Grant, Landlock, NoExec, PathRule};
 use crate::policy::mounts::{self, Mount};
-use crate::policy::PolicyError;
 use crate::sys;
 
 #[derive(Debug, Error)]
@@ -72,20 +69,6 @@ pub enum LandlockSetupError {
     },
     #[error("the landlock crate returned no ruleset for ABI {0}")]
     MissingRuleset(u32),
-}
-
-/// Validates the request against the kernel's Landlock ABI and warns about each rule that
-/// will not be enforced: best-effort is never silent.
-pub fn resolve(req: &LandlockRequest, kernel_abi: u32) -> Result<Landlock, PolicyError> {
-    let policy = Landlock::build(req, kernel_abi)?;
-    for gap in &policy.unenforced {
-        if gap.warns() {
-            warn!("landlock: not enforced: {gap}");
-        } else {
-            info!("landlock: not enforced: {gap}");
-        }
-    }
-    Ok(policy)
 }
 
 /// Creates the ruleset the child restricts itself with; `None` when nothing is enforced.

@@ -11,26 +11,7 @@ use thiserror::Error;
 
 use super::landlock::Compat;
 
-/// runc's and Docker's read-only paths, their masked paths, and /sys (Docker mounts sysfs
-/// read-only), so /sys/firmware and /sys/devices/virtual/powercap are inside it.
-pub const KERNEL_INTERFACES: [&str; 16] = [
-    "/proc/acpi",
-    "/proc/asound",
-    "/proc/bus",
-    "/proc/fs",
-    "/proc/interrupts",
-    "/proc/irq",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/proc/sys",
-    "/proc/sysrq-trigger",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/sys",
-];
+pub use crate::kernel::KERNEL_INTERFACES;
 
 /// What the survey found at one of [`KERNEL_INTERFACES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

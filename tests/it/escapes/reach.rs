@@ -206,7 +206,7 @@ fn reach_kernel_interfaces_are_read_only_in_every_mode() {
 
 /// The writable kernel interfaces on this machine, as hardinit's survey finds them.
 fn writable_interfaces() -> Vec<String> {
-    hardinit::plan::kernel::survey()
+    hardinit::plan::kernel_files::survey()
         .unwrap()
         .into_iter()
         .filter(|(_, s)| *s == hardinit::policy::kernel::FileState::Writable)
