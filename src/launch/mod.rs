@@ -120,6 +120,7 @@ fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
 fn print_policy(inv: &Invocation) -> Result<i32, Error> {
     own_parent_death_signal(inv)?;
     let policy = decide(&inv.request())?;
+    policy.kernel_files.check().map_err(PolicyError::from)?;
     warn_unenforced(&policy);
     // What cannot become a filter fails here as it would fail the run.
     policy.seccomp.as_ref().map(Profile::compile).transpose()?;
@@ -135,6 +136,7 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     }
     let req = inv.request();
     let (facts, policy) = read_and_decide(&req)?;
+    policy.kernel_files.check().map_err(PolicyError::from)?;
     warn_unenforced(&policy);
     if args.command.is_empty() {
         return Err(Error::NoProgram);

@@ -30,6 +30,11 @@ fn state_of(path: &Path, mounts: &[Mount]) -> FileState {
     if meta.file_type().is_char_device() && (libc::major(rdev), libc::minor(rdev)) == DEV_NULL {
         return FileState::Masked;
     }
+    // A file nobody may write (0444 /proc/interrupts, 0400 /proc/kcore): only
+    // CAP_DAC_OVERRIDE opens it for writing, and a program holding that is privileged anyway.
+    if meta.is_file() && meta.mode() & 0o222 == 0 {
+        return FileState::ReadOnly;
+    }
     if mounts.is_empty() || mounts::writable_beneath(mounts, path) {
         FileState::Writable
     } else {

@@ -53,19 +53,22 @@ pub enum KernelFiles {
     FilePermissions(Vec<PathBuf>),
     /// These stay writable to the program (--landlock-compat best-effort).
     Unprotected(Vec<PathBuf>),
+    /// These would stay writable to a root or capable program: a launch refuses (see
+    /// [`KernelFiles::check`]); exporting a seccomp profile does not care.
+    Refused(Vec<PathBuf>),
 }
 
 impl KernelFiles {
-    /// Decides from the survey; under `hard` a writable interface nobody can protect is an
-    /// error.
+    /// Decides from the survey; under `hard` a writable interface nobody can protect is
+    /// `Refused`.
     pub fn decide(
         survey: &[(PathBuf, FileState)],
         writer: Writer,
         compat: Compat,
         tini_mode: bool,
-    ) -> Result<KernelFiles, KernelFilesError> {
+    ) -> KernelFiles {
         if tini_mode {
-            return Ok(KernelFiles::Untouched);
+            return KernelFiles::Untouched;
         }
         let writable: Vec<PathBuf> = survey
             .iter()
@@ -73,23 +76,34 @@ impl KernelFiles {
             .map(|(path, _)| path.clone())
             .collect();
         if writable.is_empty() {
-            Ok(KernelFiles::AlreadyReadOnly)
+            KernelFiles::AlreadyReadOnly
         } else if writer.can_mount {
-            Ok(KernelFiles::ReadOnlyMounts(writable))
+            KernelFiles::ReadOnlyMounts(writable)
         } else if !writer.privileged {
-            Ok(KernelFiles::FilePermissions(writable))
+            KernelFiles::FilePermissions(writable)
         } else if compat == Compat::BestEffort {
-            Ok(KernelFiles::Unprotected(writable))
+            KernelFiles::Unprotected(writable)
         } else {
-            Err(KernelFilesError::CannotProtect(
-                writable.iter().map(|p| p.display().to_string()).collect(),
-            ))
+            KernelFiles::Refused(writable)
+        }
+    }
+
+    /// A program must not start with the kernel's files open to it.
+    pub fn check(&self) -> Result<(), KernelFilesError> {
+        match self {
+            KernelFiles::Refused(paths) => Err(KernelFilesError::CannotProtect(
+                paths.iter().map(|p| p.display().to_string()).collect(),
+            )),
+            _ => Ok(()),
         }
     }
 
     /// Whether the program cannot write any of them, whatever else it may write in /proc.
     pub fn protected(&self) -> bool {
-        !matches!(self, KernelFiles::Untouched | KernelFiles::Unprotected(_))
+        !matches!(
+            self,
+            KernelFiles::Untouched | KernelFiles::Unprotected(_) | KernelFiles::Refused(_)
+        )
     }
 
     /// The paths the child mounts read-only.
@@ -139,6 +153,10 @@ impl fmt::Display for KernelFiles {
                 "NOT protected (--landlock-compat best-effort, no CAP_SYS_ADMIN): {}",
                 join(paths)
             ),
+            KernelFiles::Refused(paths) => format!(
+                "writable and hardinit cannot protect them, so it refuses to run: {}",
+                join(paths)
+            ),
         };
         write!(f, "kernel files    {text}")
     }
@@ -176,20 +194,20 @@ mod tests {
         let k = KernelFiles::decide(&survey(&HOST), writer(true, true), Compat::Hard, false);
         assert_eq!(
             k,
-            Ok(KernelFiles::ReadOnlyMounts(vec![
+            KernelFiles::ReadOnlyMounts(vec![
                 "/proc/kcore".into(),
                 "/proc/sys".into(),
                 "/sys".into()
-            ]))
+            ])
         );
+        assert_eq!(k.check(), Ok(()));
         assert_eq!(
-            k.unwrap().to_string(),
+            k.to_string(),
             "kernel files    read-only (private read-only mounts, the rest already read-only or absent): /proc/kcore, /proc/sys, /sys"
         );
         // Also for a non-root program: one mechanism whatever the program's uid.
         assert_eq!(
             KernelFiles::decide(&survey(&HOST), writer(false, true), Compat::Hard, false)
-                .unwrap()
                 .mounts()
                 .len(),
             3
@@ -199,15 +217,16 @@ mod tests {
     #[test]
     fn nothing_to_do_where_a_runtime_already_did_it() {
         let k = KernelFiles::decide(&survey(&DOCKER), writer(true, false), Compat::Hard, false);
-        assert_eq!(k, Ok(KernelFiles::AlreadyReadOnly));
-        assert_eq!(k.unwrap().mounts(), &[] as &[PathBuf]);
+        assert_eq!(k, KernelFiles::AlreadyReadOnly);
+        assert_eq!(k.mounts(), &[] as &[PathBuf]);
     }
 
     #[test]
     fn without_cap_sys_admin_a_root_program_fails_closed_or_is_warned_about() {
         let k = KernelFiles::decide(&survey(&HOST), writer(true, false), Compat::Hard, false);
+        assert!(!k.protected());
         assert_eq!(
-            k.unwrap_err().to_string(),
+            k.check().unwrap_err().to_string(),
             "/proc/kcore, /proc/sys, /sys are writable here and the program would run as root or with capabilities, but hardinit lacks CAP_SYS_ADMIN to mount them read-only for it; start hardinit with CAP_SYS_ADMIN, pass --user with a non-root user, or --landlock-compat best-effort to run anyway"
         );
         let k = KernelFiles::decide(
@@ -217,7 +236,7 @@ mod tests {
             false,
         );
         assert_eq!(
-            k.unwrap_err().to_string(),
+            k.check().unwrap_err().to_string(),
             "/proc/sys is writable here and the program would run as root or with capabilities, but hardinit lacks CAP_SYS_ADMIN to mount it read-only for it; start hardinit with CAP_SYS_ADMIN, pass --user with a non-root user, or --landlock-compat best-effort to run anyway"
         );
         let k = KernelFiles::decide(
@@ -225,8 +244,8 @@ mod tests {
             writer(true, false),
             Compat::BestEffort,
             false,
-        )
-        .unwrap();
+        );
+        assert_eq!(k.check(), Ok(()));
         assert_eq!(
             k.warning().unwrap(),
             "kernel files: not enforced: /proc/kcore, /proc/sys, /sys stay writable to the program (no CAP_SYS_ADMIN to mount them read-only)"
@@ -236,15 +255,15 @@ mod tests {
     #[test]
     fn a_non_root_program_without_capabilities_is_kept_out_by_file_modes() {
         let k = KernelFiles::decide(&survey(&HOST), writer(false, false), Compat::Hard, false);
-        assert!(matches!(k, Ok(KernelFiles::FilePermissions(ref p)) if p.len() == 3));
-        assert_eq!(k.unwrap().warning(), None);
+        assert!(matches!(k, KernelFiles::FilePermissions(ref p) if p.len() == 3));
+        assert_eq!(k.warning(), None);
     }
 
     #[test]
     fn tini_mode_leaves_them_alone() {
         assert_eq!(
             KernelFiles::decide(&survey(&HOST), writer(true, false), Compat::Hard, true),
-            Ok(KernelFiles::Untouched)
+            KernelFiles::Untouched
         );
     }
 }

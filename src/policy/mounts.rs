@@ -21,6 +21,8 @@ pub struct Mount {
     pub point: PathBuf,
     /// Mounted read-only (the mount's own flag or the superblock's).
     pub read_only: bool,
+    /// The filesystem type (`proc`, `sysfs`, `tmpfs`, ...).
+    pub fstype: String,
 }
 
 /// Parses mountinfo; a line that does not parse is skipped (the kernel's format is fixed,
@@ -36,13 +38,16 @@ fn parse_line(line: &str) -> Option<Mount> {
         return None;
     };
     let (major, minor) = dev.split_once(':')?;
-    let super_options = tail.split(' ').nth(2).unwrap_or("");
+    let mut tail_fields = tail.split(' ');
+    let fstype = tail_fields.next().unwrap_or("").to_string();
+    let super_options = tail_fields.nth(1).unwrap_or("");
     let has_ro = |opts: &str| opts.split(',').any(|o| o == "ro");
     Some(Mount {
         dev: (major.parse().ok()?, minor.parse().ok()?),
         root: unescape(root),
         point: unescape(point),
         read_only: has_ro(options) || has_ro(super_options),
+        fstype,
     })
 }
 
@@ -108,13 +113,19 @@ pub fn aliases(mounts: &[Mount], path: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// Whether `path` or anything mounted beneath it is writable: the mount it lies on, and
-/// every mount whose point is inside it.
+/// Filesystems that hold data, not kernel interfaces: a runtime mounts them beneath /proc
+/// and /sys to mask a path (/proc/acpi, /sys/firmware) or to hold mount points
+/// (/sys/fs/cgroup), and writing them reaches nothing of the kernel's.
+const DATA_FILESYSTEMS: [&str; 2] = ["tmpfs", "ramfs"];
+
+/// Whether `path` or anything mounted beneath it is a writable kernel interface: the mount
+/// it lies on, and every mount whose point is inside it, data filesystems left out.
 pub fn writable_beneath(mounts: &[Mount], path: &Path) -> bool {
-    let own = mount_of(mounts, path).is_some_and(|m| !m.read_only);
+    let writable = |m: &Mount| !m.read_only && !DATA_FILESYSTEMS.contains(&m.fstype.as_str());
+    let own = mount_of(mounts, path).is_some_and(writable);
     own || mounts
         .iter()
-        .any(|m| m.point.starts_with(path) && m.point != path && !m.read_only)
+        .any(|m| m.point.starts_with(path) && m.point != path && writable(m))
 }
 
 /// `base` + `rest`, where `rest` is relative (an empty `rest` is `base` itself).
@@ -134,6 +145,8 @@ mod tests {
 22 27 0:21 / /proc rw,relatime - proc proc rw
 23 27 0:22 / /sys ro,nosuid - sysfs sysfs rw
 31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+33 22 0:30 / /proc/acpi rw,relatime - tmpfs tmpfs rw
 27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard
 50 27 8:16 / /data rw,relatime - ext4 /dev/sdb rw
 51 27 8:16 / /srv/data\\040copy rw,relatime - ext4 /dev/sdb rw
@@ -153,18 +166,20 @@ mod tests {
     #[test]
     fn lines_parse_with_escapes_and_read_only_flags() {
         let m = mounts();
-        assert_eq!(m.len(), 9);
+        assert_eq!(m.len(), 11);
         assert_eq!(
-            m[5],
+            m[7],
             Mount {
                 dev: (8, 16),
                 root: "/".into(),
                 point: "/srv/data copy".into(),
                 read_only: false,
+                fstype: "ext4".into(),
             }
         );
         assert!(m[1].read_only);
         assert!(!m[0].read_only);
+        assert_eq!(m[1].fstype, "sysfs");
         assert_eq!(parse_mountinfo("garbage\n12 1 x / / rw - a b c"), []);
     }
 
@@ -199,8 +214,16 @@ mod tests {
         let m = mounts();
         assert!(!writable_beneath(&m, Path::new("/proc/sys")));
         assert!(writable_beneath(&m, Path::new("/proc/sysrq-trigger")));
-        // /sys is read-only, the cgroup tmpfs beneath it is not.
+        // /sys is read-only, a cgroup mounted beneath it is not.
         assert!(writable_beneath(&m, Path::new("/sys")));
         assert!(!writable_beneath(&m, Path::new("/sys/firmware")));
+        // A tmpfs (a mask, or the cgroup mount points' home) is no kernel interface.
+        assert!(!writable_beneath(&m, Path::new("/proc/acpi")));
+        let docker: Vec<Mount> = m
+            .iter()
+            .filter(|m| m.point != Path::new("/sys/fs/cgroup/pids"))
+            .cloned()
+            .collect();
+        assert!(!writable_beneath(&docker, Path::new("/sys")));
     }
 }
