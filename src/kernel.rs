@@ -2,6 +2,8 @@
 //! resource limits. Pure data and formatting, no system call: policy, harden and inspect all
 //! use it, so it sits at the bottom beside `sys`.
 
+pub mod mounts;
+
 use std::fmt;
 
 use nix::sys::resource::Resource;

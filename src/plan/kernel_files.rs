@@ -7,8 +7,8 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::landlock::{read_mounts, LandlockSetupError};
+use crate::kernel::mounts::{self, Mount};
 use crate::policy::kernel::{FileState, KernelFiles, KERNEL_INTERFACES};
-use crate::policy::mounts::{self, Mount};
 
 /// /dev/null's device number (1, 3), which a runtime mounts over a path to mask it.
 const DEV_NULL: (u32, u32) = (1, 3);

@@ -15,8 +15,8 @@ use nix::errno::Errno;
 use thiserror::Error;
 
 use super::PlanError;
-use crate::policy::landlock::{exec_roots, Entry, Grant, Landlock, NoExec, PathRule};
-use crate::policy::mounts::{self, Mount};
+use crate::kernel::mounts::{self, Mount};
+use crate::policy::landlock::{exec_roots, Entry, Grant, LandlockPolicy, NoExec, PathRule};
 use crate::sys;
 
 #[derive(Debug, Error)]
@@ -72,13 +72,13 @@ pub enum LandlockSetupError {
 }
 
 /// Creates the ruleset the child restricts itself with; `None` when nothing is enforced.
-pub fn create_ruleset(policy: &Landlock) -> Result<Option<OwnedFd>, PlanError> {
+pub fn create_ruleset(policy: &LandlockPolicy) -> Result<Option<OwnedFd>, PlanError> {
     Ok(build_ruleset(policy)?)
 }
 
 /// The crate runs at its hard-requirement level: `policy` asks only for rights its ABI has,
 /// so any mismatch is a bug to report, not a right to drop silently.
-fn build_ruleset(policy: &Landlock) -> Result<Option<OwnedFd>, LandlockSetupError> {
+fn build_ruleset(policy: &LandlockPolicy) -> Result<Option<OwnedFd>, LandlockSetupError> {
     if !policy.enforces_anything() {
         return Ok(None);
     }
@@ -116,7 +116,7 @@ fn build_ruleset(policy: &Landlock) -> Result<Option<OwnedFd>, LandlockSetupErro
 
 fn add_path_rules(
     mut created: RulesetCreated,
-    policy: &Landlock,
+    policy: &LandlockPolicy,
 ) -> Result<RulesetCreated, LandlockSetupError> {
     let abi = policy.crate_abi();
     let mut write = Vec::new();

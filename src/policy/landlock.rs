@@ -163,7 +163,7 @@ impl fmt::Display for Gap {
 
 /// The validated Landlock policy for one kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Landlock {
+pub struct LandlockPolicy {
     /// The running kernel's ABI version; 0 without Landlock.
     pub kernel_abi: u32,
     /// The version whose rights are used: the kernel's, lowered by `--landlock-abi`, at
@@ -183,12 +183,12 @@ pub struct Landlock {
     pub unenforced: Vec<Gap>,
 }
 
-impl Landlock {
+impl LandlockPolicy {
     /// Validates `req` against the kernel's Landlock ABI version (0: none). Under `hard`, a
     /// requested feature the ABI lacks is an error.
-    pub fn build(req: &LandlockRequest, kernel_abi: u32) -> Result<Landlock, LandlockError> {
+    pub fn build(req: &LandlockRequest, kernel_abi: u32) -> Result<LandlockPolicy, LandlockError> {
         let lowered = req.abi_cap.map_or(kernel_abi, |c| c.min(kernel_abi));
-        let mut policy = Landlock {
+        let mut policy = LandlockPolicy {
             kernel_abi,
             abi: lowered.min(NEWEST_USED),
             capped: lowered < kernel_abi,
@@ -474,7 +474,7 @@ fn join_ports(ports: Option<&Vec<u16>>) -> String {
     }
 }
 
-impl fmt::Display for Landlock {
+impl fmt::Display for LandlockPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "landlock        {}", self.describe_use())?;
         if !self.in_use() {
@@ -549,12 +549,12 @@ mod tests {
 
     #[test]
     fn no_flag_uses_no_landlock() {
-        let p = Landlock::build(&LandlockRequest::default(), 7).unwrap();
+        let p = LandlockPolicy::build(&LandlockRequest::default(), 7).unwrap();
         assert!(!p.in_use());
         assert!(!p.enforces_anything());
         assert_eq!(p.unenforced, []);
         assert_eq!(p.to_string(), "landlock        off (kernel ABI 7)");
-        let p = Landlock::build(&LandlockRequest::default(), 0).unwrap();
+        let p = LandlockPolicy::build(&LandlockRequest::default(), 0).unwrap();
         assert_eq!(
             p.to_string(),
             "landlock        off (the kernel has no Landlock)"
@@ -563,7 +563,7 @@ mod tests {
 
     #[test]
     fn read_only_rules_in_order() {
-        let p = Landlock::build(&request(), 7).unwrap();
+        let p = LandlockPolicy::build(&request(), 7).unwrap();
         let got: Vec<(&str, Grant, &str, bool)> = p
             .paths
             .iter()
@@ -591,7 +591,7 @@ mod tests {
     fn proc_files_are_granted_only_when_the_kernel_files_are_kept_otherwise() {
         let mut req = request();
         req.proc_files = true;
-        let p = Landlock::build(&req, 7).unwrap();
+        let p = LandlockPolicy::build(&req, 7).unwrap();
         let proc: Vec<&PathRule> = p
             .paths
             .iter()
@@ -610,7 +610,7 @@ mod tests {
             Grant::ProcFiles.access(ABI::V7),
             Grant::Device.access(ABI::V7)
         );
-        let p = Landlock::build(&request(), 7).unwrap();
+        let p = LandlockPolicy::build(&request(), 7).unwrap();
         assert!(p.paths.iter().all(|r| r.grant != Grant::ProcFiles));
     }
 
@@ -706,7 +706,7 @@ mod tests {
 
     #[test]
     fn handled_rights_follow_the_abi() {
-        let p = Landlock::build(&request(), 7).unwrap();
+        let p = LandlockPolicy::build(&request(), 7).unwrap();
         assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V7));
         assert_eq!(p.handled_net(), AccessNet::BindTcp | AccessNet::ConnectTcp);
         assert_eq!(p.scopes(), Scope::Signal | Scope::AbstractUnixSocket);
@@ -723,7 +723,7 @@ mod tests {
             allow_bind: vec![3000],
             ..LandlockRequest::default()
         };
-        let p = Landlock::build(&bind_only, 7).unwrap();
+        let p = LandlockPolicy::build(&bind_only, 7).unwrap();
         assert_eq!(p.handled_fs(), BitFlags::EMPTY);
         assert_eq!(p.handled_net(), AccessNet::BindTcp);
         assert_eq!(p.connect, None);
@@ -731,7 +731,7 @@ mod tests {
 
     #[test]
     fn newer_kernels_are_used_as_the_newest_known_abi() {
-        let p = Landlock::build(&request(), 10).unwrap();
+        let p = LandlockPolicy::build(&request(), 10).unwrap();
         assert_eq!((p.abi, p.capped), (9, false));
         assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V9));
         assert!(p.handled_fs().contains(AccessFs::ResolveUnix));
@@ -746,15 +746,15 @@ mod tests {
             ..LandlockRequest::default()
         };
         assert_eq!(
-            Landlock::build(&req, 7).unwrap_err().to_string(),
+            LandlockPolicy::build(&req, 7).unwrap_err().to_string(),
             "Landlock ABI 3 (--landlock-abi; the kernel has 7) cannot enforce the TCP bind allow-list (--allow-bind, needs ABI 4); pass --landlock-compat best-effort to run without it"
         );
         assert_eq!(
-            Landlock::build(&request(), 2).unwrap_err().to_string(),
+            LandlockPolicy::build(&request(), 2).unwrap_err().to_string(),
             "Landlock ABI 2 cannot enforce denying truncate outside the writable paths (--read-only, needs ABI 3), the TCP bind allow-list (--allow-bind, needs ABI 4), the TCP connect allow-list (--allow-connect, needs ABI 4); pass --landlock-compat best-effort to run without it"
         );
         assert_eq!(
-            Landlock::build(&request(), 0).unwrap_err().to_string(),
+            LandlockPolicy::build(&request(), 0).unwrap_err().to_string(),
             "this kernel has no Landlock, so it cannot enforce the read-only filesystem (--read-only, needs ABI 1), the TCP bind allow-list (--allow-bind, needs ABI 4), the TCP connect allow-list (--allow-connect, needs ABI 4); pass --landlock-compat best-effort to run without it"
         );
         let req = LandlockRequest {
@@ -763,7 +763,7 @@ mod tests {
             ..LandlockRequest::default()
         };
         assert_eq!(
-            Landlock::build(&req, 7).unwrap_err().to_string(),
+            LandlockPolicy::build(&req, 7).unwrap_err().to_string(),
             "Landlock disabled by --landlock-abi (the kernel has ABI 7) cannot enforce the read-only filesystem (--read-only, needs ABI 1); pass --landlock-compat best-effort to run without it"
         );
     }
@@ -774,7 +774,7 @@ mod tests {
             read_only: true,
             ..LandlockRequest::default()
         };
-        let p = Landlock::build(&req, 5).unwrap();
+        let p = LandlockPolicy::build(&req, 5).unwrap();
         assert_eq!(p.scopes(), BitFlags::EMPTY);
         assert_eq!(
             p.unenforced,
@@ -798,7 +798,7 @@ mod tests {
     fn best_effort_keeps_what_the_abi_has_and_lists_the_rest() {
         let mut req = best_effort(request());
         req.abi_cap = Some(3);
-        let p = Landlock::build(&req, 7).unwrap();
+        let p = LandlockPolicy::build(&req, 7).unwrap();
         assert_eq!((p.abi, p.capped), (3, true));
         assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V3));
         assert_eq!(p.handled_net(), BitFlags::EMPTY);
@@ -821,20 +821,22 @@ mod tests {
             abi_cap: Some(3),
             ..LandlockRequest::default()
         });
-        assert!(!Landlock::build(&bind_only, 7).unwrap().enforces_anything());
+        assert!(!LandlockPolicy::build(&bind_only, 7)
+            .unwrap()
+            .enforces_anything());
     }
 
     #[test]
     fn a_cap_above_the_kernel_changes_nothing() {
         let mut req = request();
         req.abi_cap = Some(9);
-        let p = Landlock::build(&req, 7).unwrap();
+        let p = LandlockPolicy::build(&req, 7).unwrap();
         assert_eq!((p.abi, p.capped), (7, false));
     }
 
     #[test]
     fn prints_rules_abi_and_gaps() {
-        let p = Landlock::build(&request(), 7).unwrap();
+        let p = LandlockPolicy::build(&request(), 7).unwrap();
         assert_eq!(
             p.to_string(),
             "\
@@ -856,7 +858,7 @@ not enforced    denying connect to pathname unix sockets outside the writable pa
             ..LandlockRequest::default()
         });
         assert_eq!(
-            Landlock::build(&req, 7).unwrap().to_string(),
+            LandlockPolicy::build(&req, 7).unwrap().to_string(),
             "\
 landlock        kernel ABI 7, using ABI 3 (--landlock-abi), --landlock-compat best-effort
 filesystem      unrestricted (no --read-only)

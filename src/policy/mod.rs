@@ -6,7 +6,6 @@
 pub mod caps;
 pub mod kernel;
 pub mod landlock;
-pub mod mounts;
 pub mod seccomp;
 pub mod user;
 
@@ -16,7 +15,7 @@ use ::caps::Capability::{self, CAP_KILL, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CA
 use thiserror::Error;
 
 use self::caps::CapsError;
-use self::landlock::{Landlock, LandlockError, LandlockRequest};
+use self::landlock::{LandlockError, LandlockPolicy, LandlockRequest};
 use self::seccomp::{Profile, SeccompError};
 use self::user::{Databases, Identity, UserError};
 
@@ -29,7 +28,7 @@ pub enum PolicyError {
     #[error(transparent)]
     Caps(#[from] CapsError),
     #[error(transparent)]
-    Landlock(#[from] LandlockError),
+    LandlockPolicy(#[from] LandlockError),
     #[error(transparent)]
     KernelFiles(#[from] kernel::KernelFilesError),
     #[error("--rlimit: {0}")]
@@ -136,7 +135,7 @@ pub struct Policy {
     pub seccomp: Option<Profile>,
     /// How the kernel interfaces (/proc/sys, /sys, ...) are kept from the program.
     pub kernel_files: kernel::KernelFiles,
-    pub landlock: Landlock,
+    pub landlock: LandlockPolicy,
 }
 
 impl Policy {
@@ -192,7 +191,7 @@ impl Policy {
         // program's own /proc/PID files writable.
         let mut landlock_req = req.landlock.clone();
         landlock_req.proc_files = kernel_files.protected();
-        let landlock = Landlock::build(&landlock_req, facts.landlock_abi)?;
+        let landlock = LandlockPolicy::build(&landlock_req, facts.landlock_abi)?;
         Ok(Policy {
             identity,
             switch_identity,
@@ -718,7 +717,9 @@ mod tests {
         // The helper's kernel has no Landlock: under `hard` that is refused.
         assert!(matches!(
             build(read_only, &root()),
-            Err(PolicyError::Landlock(LandlockError::Unsupported { .. }))
+            Err(PolicyError::LandlockPolicy(
+                LandlockError::Unsupported { .. }
+            ))
         ));
         let file = Request {
             seccomp: Some("/p.json".into()),
