@@ -233,7 +233,8 @@ fn nobody_json(userns_allowed: bool, sockets: Value) -> Value {
             "bounding": [], "permitted": [], "effective": [], "inheritable": [], "ambient": []
         },
         "no_new_privs": true,
-        "seccomp": {"mode": "disabled", "filters": 0},
+        // `unconfined`: hardinit's floor alone.
+        "seccomp": {"mode": "filter", "filters": 1},
         "landlock": {
             "abi": hardinit::sys::landlock_abi().unwrap(),
             "restricted": false,

@@ -1275,4 +1275,6 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
     assert_eq!(admin.clone().for_runtime(), admin);
 }
 
+/// The floor merged into profiles and into unconfined.
+mod floor;
 mod oracle;
