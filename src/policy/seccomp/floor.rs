@@ -223,6 +223,41 @@ fn executable_memfds(kernel: (u32, u32)) -> Refusal {
     }
 }
 
+/// When every rule of one call tests a bit of the same argument for the same answer (the mode
+/// calls), that answer and the one compare that says "no such bit is set":
+/// `(arg & bits) == 0`.
+pub(crate) fn as_bit_test<'a>(
+    rules: impl Iterator<Item = (Action, &'a [ArgCmp])>,
+) -> Option<(Action, ArgCmp)> {
+    let mut found: Option<(Action, ArgCmp)> = None;
+    for (action, args) in rules {
+        let [cmp] = args else { return None };
+        let is_bit = cmp.op == Op::MaskedEqual && cmp.value == cmp.value_two && cmp.value != 0;
+        match &mut found {
+            _ if !is_bit => return None,
+            None => found = Some((action, masked(cmp.index, cmp.value, 0))),
+            Some((a, test)) if *a == action && test.index == cmp.index => test.value |= cmp.value,
+            Some(_) => return None,
+        }
+    }
+    found
+}
+
+impl Floor {
+    /// The floor's rules for one call.
+    pub(crate) fn rules_for<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = (Action, &'a [ArgCmp])> + 'a {
+        self.refusals.iter().flat_map(move |r| {
+            r.rules
+                .iter()
+                .filter(move |(n, _)| *n == name)
+                .map(move |(_, args)| (r.action, &args[..]))
+        })
+    }
+}
+
 impl fmt::Display for Floor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "seccomp floor (whatever --seccomp says) refuses:")?;
