@@ -65,7 +65,7 @@ const EPROTONOSUPPORT: Action = Action::Errno(libc::EPROTONOSUPPORT as u16);
 const EAFNOSUPPORT: Action = Action::Errno(libc::EAFNOSUPPORT as u16);
 
 /// Each call that takes a file mode, and the index of the mode argument.
-const MODE_ARGUMENTS: [(&str, u8); 11] = [
+pub(crate) const MODE_ARGUMENTS: [(&str, u8); 11] = [
     ("chmod", 1),
     ("fchmod", 1),
     ("fchmodat", 2),
