@@ -223,6 +223,14 @@ fn executable_memfds(kernel: (u32, u32)) -> Refusal {
     }
 }
 
+/// For a call that takes a mode: the compare "no setuid/setgid bit in the mode".
+pub(crate) fn no_mode_bits(name: &str) -> Option<ArgCmp> {
+    MODE_ARGUMENTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, index)| masked(index, u64::from(libc::S_ISUID | libc::S_ISGID), 0))
+}
+
 /// When every rule of one call tests a bit of the same argument for the same answer (the mode
 /// calls), that answer and the one compare that says "no such bit is set":
 /// `(arg & bits) == 0`.

@@ -342,11 +342,17 @@ impl Profile {
         if self.default_action.lets_calls_run() {
             return self;
         }
+        // hardinit's own calls never carry a setuid/setgid bit: an allow without those bits
+        // (how an export writes the floor) is enough for them.
         let allowed: Vec<&str> = self
             .rules
             .iter()
-            .filter(|r| r.action == Action::Allow && r.args.is_empty())
-            .flat_map(|r| r.names.iter().map(String::as_str))
+            .filter(|r| r.action == Action::Allow)
+            .flat_map(|r| r.names.iter().map(String::as_str).map(move |n| (n, r)))
+            .filter(|(n, r)| {
+                r.args.is_empty() || floor::no_mode_bits(n).is_some_and(|g| r.args == [g])
+            })
+            .map(|(n, _)| n)
             .collect();
         let missing: Vec<String> = LAUNCHER_CALLS
             .iter()
