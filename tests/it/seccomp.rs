@@ -500,7 +500,7 @@ fn the_export_loads_back_and_adds_only_the_launchers_calls() {
             ioctl(0x5412),
             ioctl(0x541c),
             json!({ "names": ["chmod", "fchmod", "mkdir"], "action": "SCMP_ACT_ALLOW", "args": mode_guard(1) }),
-            json!({ "names": ["open"], "action": "SCMP_ACT_ALLOW", "args": mode_guard(2) }),
+            json!({ "names": ["fchmodat", "open", "mkdirat"], "action": "SCMP_ACT_ALLOW", "args": mode_guard(2) }),
             json!({ "names": ["openat"], "action": "SCMP_ACT_ALLOW", "args": mode_guard(3) }),
         ]
     );
