@@ -21,7 +21,7 @@ use crate::inspect;
 use crate::plan::{self, Launch};
 use crate::policy::landlock::LandlockRequest;
 use crate::policy::seccomp::{Profile, SeccompError};
-use crate::policy::{self, Bounding, Facts, Policy, PolicyError, Request};
+use crate::policy::{Bounding, Facts, Policy, PolicyError, Request};
 use crate::spawn::SpawnError;
 use crate::supervise;
 use crate::sys;
@@ -172,7 +172,7 @@ fn decide(req: &Request) -> Result<Policy, Error> {
 
 /// Reads the host once and decides the policy against it.
 fn read_and_decide(req: &Request) -> Result<(Facts, Policy), Error> {
-    let facts = host::read(&policy::seccomp_choice(req))?;
+    let facts = host::read(&req.seccomp_choice())?;
     let policy = Policy::build(req, &facts)?;
     if let Some(p) = &policy.seccomp {
         debug!(

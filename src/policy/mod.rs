@@ -161,7 +161,8 @@ impl Policy {
             Some(_) if no_new_privs => Bounding::CannotDrop,
             Some(_) => return Err(PolicyError::BoundingWithoutNoNewPrivs),
         };
-        check_filter_installable(req, &identity, caps, no_new_privs, proc)?;
+        let choice = req.seccomp_choice();
+        check_filter_installable(req, &choice, &identity, caps, no_new_privs, proc)?;
         let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & CAP_SETUID.bitmask() != 0);
         // Includes/excludes see the capabilities the program ends up with: the allow-list,
         // or the bounding set when nothing is dropped (the set Docker compares with).
@@ -169,8 +170,7 @@ impl Policy {
             caps: caps.unwrap_or(proc.bounding),
             kernel: facts.kernel,
         };
-        let seccomp =
-            seccomp::resolve(&seccomp_choice(req), facts.profile.as_deref(), &seccomp_ctx)?;
+        let seccomp = seccomp::resolve(&choice, facts.profile.as_deref(), &seccomp_ctx)?;
         let landlock = LandlockPolicy::build(&req.landlock, facts.landlock_abi)?;
         Ok(Policy {
             identity,
@@ -284,13 +284,14 @@ fn join_ids(ids: &[u32]) -> String {
 /// CAP_SYS_ADMIN; say so before anything runs instead of failing at the child's last step.
 fn check_filter_installable(
     req: &Request,
+    choice: &seccomp::Choice,
     identity: &Identity,
     caps: Option<u64>,
     no_new_privs: bool,
     proc: &ProcessState,
 ) -> Result<(), PolicyError> {
     let held = caps.unwrap_or(if identity.uid == 0 { proc.permitted } else { 0 });
-    let filtered = seccomp_choice(req) != seccomp::Choice::Unconfined;
+    let filtered = *choice != seccomp::Choice::Unconfined;
     if filtered && !no_new_privs && held & CAP_SYS_ADMIN.bitmask() == 0 {
         return Err(PolicyError::SeccompWithoutNoNewPrivs {
             profile: req.seccomp.clone().unwrap_or_else(|| "default".into()),
@@ -299,13 +300,15 @@ fn check_filter_installable(
     Ok(())
 }
 
-/// The seccomp profile asked for: `--seccomp`, else Docker's default profile, or none when
-/// invoked as tini (tini's defaults).
-pub fn seccomp_choice(req: &Request) -> seccomp::Choice {
-    match &req.seccomp {
-        Some(spec) => seccomp::parse_choice(spec),
-        None if req.tini_mode => seccomp::Choice::Unconfined,
-        None => seccomp::Choice::Builtin(seccomp::Builtin::Default),
+impl Request {
+    /// The seccomp profile asked for: `--seccomp`, else Docker's default profile, or none
+    /// when invoked as tini (tini's defaults). The one place this is decided.
+    pub fn seccomp_choice(&self) -> seccomp::Choice {
+        match &self.seccomp {
+            Some(spec) => seccomp::parse_choice(spec),
+            None if self.tini_mode => seccomp::Choice::Unconfined,
+            None => seccomp::Choice::Builtin(seccomp::Builtin::Default),
+        }
     }
 }
 
