@@ -1254,4 +1254,6 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
     assert_eq!(docker.clone().for_runtime(), docker);
 }
 
+/// The floor merged into profiles and into unconfined.
+mod floor;
 mod oracle;
