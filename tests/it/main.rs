@@ -7,6 +7,7 @@ mod inspect;
 mod landlock;
 mod launch;
 mod layout;
+mod node;
 mod pid1;
 mod privileges;
 mod runc;
