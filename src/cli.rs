@@ -262,6 +262,7 @@ impl Invocation {
                 .iter()
                 .find(|(k, _)| k == "HARDINIT_LANDLOCK_ABI")
                 .map(|(_, v)| v.to_string_lossy().into_owned()),
+            scope_signals: false,
         }
     }
 

@@ -3,7 +3,7 @@
 //! Everything here was prepared by the parent: the child makes system calls through [`Sys`]
 //! and nothing else, and the first failure stops it (fail closed) with the step that failed.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
 
@@ -48,6 +48,9 @@ pub struct Steps {
     /// (signal, the parent's pid): PR_SET_PDEATHSIG, then check the parent is still there.
     pub parent_death: Option<(i32, i32)>,
     pub no_new_privs: bool,
+    /// The read end of a pipe PID 1 writes to once it has locked itself down; set by
+    /// `spawn::start` just before fork.
+    pub init_ready: Option<OwnedFd>,
     pub landlock: Option<OwnedFd>,
     pub seccomp: Option<SeccompProgram>,
     /// The credentials to find before exec, and room to read the groups into.
@@ -72,12 +75,13 @@ pub enum Step {
     RaiseAmbient(u8),
     ParentDeathSignal,
     ParentGone,
+    AwaitInit,
     NoNewPrivs,
     Landlock,
     Seccomp,
     VerifyIds,
     Exec,
-    NotDumpable,
+    Dumpable,
 }
 
 /// The step that failed and why.
@@ -106,7 +110,9 @@ pub trait Sys {
     fn set_parent_death_signal(&mut self, signo: i32) -> Result<(), Errno>;
     fn parent_pid(&mut self) -> i32;
     fn set_no_new_privs(&mut self) -> Result<(), Errno>;
-    fn set_not_dumpable(&mut self) -> Result<(), Errno>;
+    /// Blocks until PID 1 writes its byte to `ready`; an empty read (PID 1 is gone) is ESRCH.
+    fn await_init(&mut self, ready: &OwnedFd) -> Result<(), Errno>;
+    fn set_dumpable(&mut self, on: bool) -> Result<(), Errno>;
     fn landlock_restrict(&mut self, ruleset: &OwnedFd) -> Result<(), Errno>;
     fn install_seccomp(&mut self, filter: &SeccompProgram) -> Result<(), Errno>;
     /// Real, effective and saved uid and gid, and the supplementary groups read into `buf`.
@@ -172,6 +178,12 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
         }
     }
 
+    // PID 1 locks itself down while the child hardens itself; no instant of the program may
+    // see it with its privileges or the program's uid, so wait for its word.
+    if let Some(ready) = &steps.init_ready {
+        sys.await_init(ready).map_err(fail(Step::AwaitInit))?;
+    }
+
     // 8. A non-root process may use neither Landlock nor seccomp without no_new_privs.
     if steps.no_new_privs {
         sys.set_no_new_privs().map_err(fail(Step::NoNewPrivs))?;
@@ -202,10 +214,13 @@ pub struct InitLockdown {
     pub bounding_drop: Vec<u8>,
     /// KEEPCAPS before the uid switch, when `caps` is not empty.
     pub keep_caps: bool,
-    /// The program's credentials: the same uid can signal everything the program starts.
+    /// The credentials PID 1 switches to (`policy::InitIdentity`); `None` keeps its own.
     pub switch_to: Option<Ids>,
-    /// CAP_KILL when the program could change its uid, else nothing.
+    /// CAP_KILL when PID 1 must signal another uid, else nothing.
     pub caps: CapSets,
+    /// Dumpable keeps PID 1's /proc files owned by its own uid; non-dumpable hands them to
+    /// root (and bars ptrace by PID 1's uid).
+    pub dumpable: bool,
 }
 
 /// The identity switch shared by the program and PID 1's lock-down, in the order the kernel
@@ -236,8 +251,9 @@ fn drop_to_ids<S: Sys>(
 }
 
 /// Takes from PID 1 everything it no longer needs, so a compromised program finds no
-/// privileged process to aim at: the program's ids, (almost) no capabilities,
-/// no_new_privs, and not dumpable, so the program cannot ptrace it.
+/// privileged process to aim at, nor one of its own uid: ids apart from the program's
+/// (`policy::InitIdentity`), no capability but CAP_KILL, no_new_privs, and dumpable only
+/// where that keeps its /proc files away from the program.
 pub fn lock_down_init<S: Sys>(sys: &mut S, lockdown: &InitLockdown) -> Result<(), Failure> {
     let fail = |step| move |errno| Failure { step, errno };
     drop_to_ids(
@@ -249,7 +265,9 @@ pub fn lock_down_init<S: Sys>(sys: &mut S, lockdown: &InitLockdown) -> Result<()
     sys.set_caps(lockdown.caps).map_err(fail(Step::SetCaps))?;
     sys.clear_ambient().map_err(fail(Step::ClearAmbient))?;
     sys.set_no_new_privs().map_err(fail(Step::NoNewPrivs))?;
-    sys.set_not_dumpable().map_err(fail(Step::NotDumpable))?;
+    // Last: a change of euid above has reset it to the kernel's suid_dumpable.
+    sys.set_dumpable(lockdown.dumpable)
+        .map_err(fail(Step::Dumpable))?;
     Ok(())
 }
 
@@ -324,8 +342,19 @@ impl Sys for RealSys {
     fn set_no_new_privs(&mut self) -> Result<(), Errno> {
         sys::set_no_new_privs()
     }
-    fn set_not_dumpable(&mut self) -> Result<(), Errno> {
-        sys::set_dumpable(false)
+    fn await_init(&mut self, ready: &OwnedFd) -> Result<(), Errno> {
+        let mut byte = [0u8; 1];
+        loop {
+            match nix::unistd::read(ready.as_raw_fd(), &mut byte) {
+                Ok(1) => return Ok(()),
+                Ok(_) => return Err(Errno::ESRCH),
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    fn set_dumpable(&mut self, on: bool) -> Result<(), Errno> {
+        sys::set_dumpable(on)
     }
     fn landlock_restrict(&mut self, ruleset: &OwnedFd) -> Result<(), Errno> {
         sys::landlock_restrict_self(ruleset.as_fd())
@@ -433,8 +462,11 @@ mod tests {
         fn set_no_new_privs(&mut self) -> Result<(), Errno> {
             self.call("no_new_privs".into())
         }
-        fn set_not_dumpable(&mut self) -> Result<(), Errno> {
-            self.call("not_dumpable".into())
+        fn await_init(&mut self, _ready: &OwnedFd) -> Result<(), Errno> {
+            self.call("await_init".into())
+        }
+        fn set_dumpable(&mut self, on: bool) -> Result<(), Errno> {
+            self.call(format!("dumpable {on}"))
         }
         fn landlock_restrict(&mut self, _ruleset: &OwnedFd) -> Result<(), Errno> {
             self.call("landlock_restrict_self".into())
@@ -472,6 +504,7 @@ mod tests {
             ambient: Some(vec![10]),
             parent_death: Some((9, 42)),
             no_new_privs: true,
+            init_ready: Some(std::fs::File::open("/dev/null").unwrap().into()),
             landlock: Some(ruleset),
             seccomp: Some(SeccompProgram {
                 program: vec![libc::sock_filter {
@@ -487,7 +520,7 @@ mod tests {
         }
     }
 
-    const FULL_ORDER: [&str; 22] = [
+    const FULL_ORDER: [&str; 23] = [
         "disposition 17 Default",
         "disposition 21 Ignore",
         "setpgid",
@@ -505,6 +538,7 @@ mod tests {
         "ambient_raise 10",
         "pdeathsig 9",
         "getppid",
+        "await_init",
         "no_new_privs",
         "landlock_restrict_self",
         "read_ids",
@@ -548,8 +582,8 @@ mod tests {
             (7, Step::DropBounding(1)),
             (11, Step::SetUid),
             (14, Step::RaiseAmbient(10)),
-            (18, Step::Landlock),
-            (20, Step::Seccomp),
+            (19, Step::Landlock),
+            (21, Step::Seccomp),
         ];
         for (at, step) in cases {
             let mut sys = Recorder::new(Some(at));
@@ -621,6 +655,7 @@ mod tests {
                 permitted: 0x20,
                 inheritable: 0,
             },
+            dumpable: true,
         };
         let mut sys = Recorder::new(None);
         assert_eq!(lock_down_init(&mut sys, &lockdown), Ok(()));
@@ -635,7 +670,7 @@ mod tests {
                 "capset p=0x20 e=0x20 i=0x0",
                 "ambient_clear",
                 "no_new_privs",
-                "not_dumpable"
+                "dumpable true"
             ]
         );
         for at in 0..sys.log.len() {

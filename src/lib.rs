@@ -129,7 +129,11 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
         return print(&profile.for_runtime().to_oci_json());
     }
     // The export needs neither the Landlock rules nor the kernel's ABI: resolved after it.
-    let landlock = plan::landlock::resolve(&inv.landlock_request())?;
+    // Signals are scoped in hardinit's own mode even without a Landlock flag; Landlock needs
+    // no_new_privs, which only --allow-new-privileges leaves unset.
+    let mut landlock_req = inv.landlock_request();
+    landlock_req.scope_signals = !inv.tini_mode && policy.no_new_privs;
+    let landlock = plan::landlock::resolve(&landlock_req)?;
     let seccomp = load_seccomp(&policy::seccomp_choice(&req), &seccomp_ctx)?;
     // Compiled before anything runs: a profile that cannot become a filter fails here.
     let filter = seccomp.as_ref().map(Profile::compile).transpose()?;
@@ -169,9 +173,8 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
             landlock: plan::landlock::create_ruleset(&landlock)?,
         },
     )?;
-    let program = spawn::spawn(&mut child_plan)?;
+    let started = spawn::start(&mut child_plan)?;
     drop(child_plan);
-    detach_from_launch_state();
     // Set-up read most of the binary; the loop needs a few pages of it. Only as PID 1, which
     // lives as long as the container: a short-lived wrapper would just make the next launch
     // read the binary from disk again. Before the lock-down, which takes the right to page
@@ -181,12 +184,19 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
             debug!("cannot page out hardinit's own binary: {e}");
         }
     }
+    // Before the program's exec: no instant of the program sees PID 1 with its privileges
+    // or its uid.
     if let Err(failure) = harden::lock_down_init(&mut RealSys, &lockdown) {
         // Fail closed: a PID 1 that kept its privileges is not what was asked for.
-        let _ = sys::send_signal(program.as_raw(), libc::SIGKILL);
-        let _ = nix::sys::wait::waitpid(program, None);
+        started.kill();
         return Err(Error::LockDownInit(StepError(failure)));
     }
+    if let Err(e) = started.let_run() {
+        started.kill();
+        return Err(e.into());
+    }
+    let program = started.await_exec()?;
+    detach_from_launch_state();
     if let Some(sig) = own_pdeathsig {
         // The credential change cleared it.
         sys::set_parent_death_signal(sig).map_err(Error::SetParentDeathSignal)?;

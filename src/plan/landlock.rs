@@ -10,7 +10,7 @@ use landlock::{
     AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, Ruleset,
     RulesetAttr, RulesetCreated, RulesetCreatedAttr, ABI,
 };
-use log::{debug, warn};
+use log::{debug, info, warn};
 use nix::errno::Errno;
 use thiserror::Error;
 
@@ -64,7 +64,13 @@ pub fn resolve(req: &LandlockRequest) -> Result<Landlock, PolicyError> {
     });
     let policy = Landlock::build(req, kernel_abi)?;
     for gap in &policy.unenforced {
-        warn!("landlock: not enforced: {gap}");
+        // What hardinit adds on its own while no flag asks for Landlock is no reason to
+        // warn at every start on an older kernel; --print-policy lists it all the same.
+        if policy.in_use() {
+            warn!("landlock: not enforced: {gap}");
+        } else {
+            info!("landlock: not enforced: {gap}");
+        }
     }
     Ok(policy)
 }
