@@ -119,7 +119,7 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     }
 
     let proc = read_process_state()?;
-    let db = read_databases()?;
+    let db = read_databases(needs_databases(&inv))?;
     let req = inv.request();
     let policy = Policy::build(&req, &db, &proc)?;
     let seccomp_ctx = policy.seccomp_context(&proc, read_kernel_version()?);
@@ -346,17 +346,28 @@ fn read_kernel_version() -> Result<(u32, u32), Error> {
         .ok_or_else(|| Error::ParseKernelRelease(release.into_owned()))
 }
 
-/// The image's user databases; a missing file is an empty database (numeric ids still work).
-fn read_databases() -> Result<Databases, Error> {
+/// Only `--user` and `--groups` look anything up, and `--print-policy` names the user: any
+/// other start (tini's included) reads no database, so none can keep it from starting.
+fn needs_databases(inv: &Invocation) -> bool {
+    let a = &inv.args;
+    a.user.is_some() || a.groups.is_some() || a.print_policy
+}
+
+/// The image's user databases, when `needed`; a missing file is an empty database (numeric
+/// ids still work).
+fn read_databases(needed: bool) -> Result<Databases, Error> {
+    if !needed {
+        return Ok(Databases::parse(b"", b""));
+    }
     let passwd = read_optional("/etc/passwd")?;
     let group = read_optional("/etc/group")?;
     Ok(Databases::parse(&passwd, &group))
 }
 
-fn read_optional(path: &str) -> Result<String, Error> {
-    match std::fs::read_to_string(path) {
+fn read_optional(path: &str) -> Result<Vec<u8>, Error> {
+    match std::fs::read(path) {
         Ok(text) => Ok(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(source) => Err(Error::ReadFile {
             path: path.to_string(),
             source,

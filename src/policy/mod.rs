@@ -403,9 +403,9 @@ impl fmt::Display for Policy {
         };
         writeln!(f, "groups          {groups}")?;
         let home = if self.set_home {
-            id.home.as_str()
+            id.home.to_string_lossy()
         } else {
-            "(inherited)"
+            "(inherited)".into()
         };
         writeln!(f, "HOME            {home}")?;
         let caps = match self.caps {
@@ -467,8 +467,8 @@ impl fmt::Display for InitIdentity {
 mod tests {
     use super::*;
 
-    const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n";
-    const GROUP: &str = "root:x:0:\nwheel:x:10:node\nnode:x:1000:\n";
+    const PASSWD: &[u8] = b"root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n";
+    const GROUP: &[u8] = b"root:x:0:\nwheel:x:10:node\nnode:x:1000:\n";
     const ALL: u64 = 0x1ff_ffff_ffff;
 
     fn root() -> ProcessState {
