@@ -199,7 +199,7 @@ fn last_mapped_id(map: &str) -> Option<u32> {
 fn program_env(policy: &Policy, mut env: Vec<(OsString, OsString)>) -> Vec<(OsString, OsString)> {
     if policy.set_home {
         env.retain(|(k, _)| k != "HOME");
-        env.push(("HOME".into(), policy.identity.home.clone().into()));
+        env.push(("HOME".into(), policy.identity.home.clone()));
     }
     env
 }
