@@ -116,13 +116,6 @@ pub struct Started {
     program: OsString,
 }
 
-/// Starts the program; returns its pid once execve has succeeded.
-pub fn spawn(plan: &mut ChildPlan) -> Result<Pid, SpawnError> {
-    let started = start(plan)?;
-    started.let_run()?;
-    started.await_exec()
-}
-
 /// Forks the child, which hardens itself and execs; the parent may settle in (lock itself
 /// down) before it waits for the exec with [`Started::await_exec`].
 pub fn start(plan: &mut ChildPlan) -> Result<Started, SpawnError> {
