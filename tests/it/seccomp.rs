@@ -471,8 +471,8 @@ fn the_export_loads_back_and_adds_only_the_launchers_calls() {
         rules[rules.len() - 2..],
         [
             json!({ "names": ["capset", "close_range", "getgroups", "getresgid", "getresuid",
-                "landlock_add_rule", "prctl", "rt_sigtimedwait", "seccomp", "setgroups",
-                "setpgid", "setresgid", "setresuid"],
+                "landlock_add_rule", "ppoll", "prctl", "rt_sigtimedwait", "seccomp",
+                "setgroups", "setpgid", "setresgid", "setresuid", "signalfd4"],
                 "action": "SCMP_ACT_ALLOW" }),
             json!({ "names": ["ioctl"], "action": "SCMP_ACT_ALLOW", "args": [
                 { "index": 1, "value": 0xffff_ffff_u64, "valueTwo": 0x5410, "op": "SCMP_CMP_MASKED_EQ" }

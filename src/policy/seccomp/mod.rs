@@ -163,7 +163,7 @@ impl Profile {
 /// the runtime layer (Docker, runc, Kubernetes) also filters hardinit, before hardinit installs
 /// its own filter for the program, so the export allows these as well. The static musl build
 /// uses the legacy `open`, `stat` and `fork` calls.
-const LAUNCHER_CALLS: [&str; 18] = [
+const LAUNCHER_CALLS: [&str; 21] = [
     "capset",
     "close_range",
     "fork",
@@ -174,6 +174,8 @@ const LAUNCHER_CALLS: [&str; 18] = [
     "landlock_create_ruleset",
     "landlock_restrict_self",
     "open",
+    "poll",
+    "ppoll",
     "prctl",
     "rt_sigtimedwait",
     "seccomp",
@@ -181,6 +183,7 @@ const LAUNCHER_CALLS: [&str; 18] = [
     "setpgid",
     "setresgid",
     "setresuid",
+    "signalfd4",
     "stat",
 ];
 
