@@ -61,6 +61,7 @@ fn find_descendant(root: i32, comm: &str) -> Option<i32> {
 /// What the `reach_init` probe must print: every attempt refused, no signal passed back.
 fn refused(pid1: bool, mode: &str) -> Vec<String> {
     let node = mode.ends_with("node");
+    let root_program = !mode.contains("user") && !mode.starts_with("full");
     let mut lines = vec![
         "kill EPERM",
         "kill-CONT EPERM",
@@ -96,13 +97,22 @@ fn refused(pid1: bool, mode: &str) -> Vec<String> {
         } else {
             "setpriority-pgrp EPERM"
         },
+        // PID 1 stays root for a non-root program, and PRIO_USER 0 names the caller's uid.
+        if root_program {
+            "setpriority-user EPERM"
+        } else {
+            "setpriority-user none"
+        },
         "sched_setaffinity EPERM",
         "sched_setscheduler EPERM",
+        "sched_setparam EPERM",
         "ioprio_set EPERM",
         "process_vm_readv EPERM",
         "process_vm_writev EPERM",
         "ptrace EPERM",
         "kcmp EPERM",
+        "get_robust_list EPERM",
+        "move_pages EPERM",
         "mem EACCES",
         "environ EACCES",
         "fd EACCES",
@@ -372,4 +382,35 @@ fn user_databases_are_bytes_and_read_only_when_needed() {
         out.stderr.starts_with("hardinit: cannot read /etc/passwd"),
         "{out}"
     );
+}
+
+#[test]
+fn the_end_reaches_descendants_that_changed_their_uid() {
+    if !util::privileged("the_end_reaches_descendants_that_changed_their_uid") {
+        return;
+    }
+    // A program that keeps CAP_SETUID leaves a sleeper of another uid behind: PID 1, at a
+    // uid of its own, must still SIGTERM it (CAP_KILL) and exit once it is gone.
+    let leave_sleeper = "setpriv --reuid 4321 --regid 4321 --clear-groups \
+        sh -c 'trap \"echo term; exit\" TERM; while :; do sleep 0.1; done' & sleep 0.5";
+    for pid1 in [false, true] {
+        for args in [
+            &["--cap-add", "SETUID,SETGID"][..],
+            &["--user", "1000", "--cap-add", "SETUID,SETGID"],
+        ] {
+            let mut cmd = in_pid_namespace(
+                pid1,
+                args,
+                &[
+                    OsStr::new("sh"),
+                    OsStr::new("-c"),
+                    OsStr::new(leave_sleeper),
+                ],
+            );
+            let out = util::run_with_timeout(&mut cmd, SECS(30));
+            out.expect_code(0);
+            assert_eq!(out.stdout, "term\n", "{args:?}, PID 1: {pid1}\n{out}");
+            assert!(!out.stderr.contains("cannot signal"), "{out}");
+        }
+    }
 }
