@@ -98,22 +98,46 @@ fn wait_for_program(program: Pid, opts: &Options) -> ChildEnd {
 
 /// Reaps every child that has exited; returns the program's status if it was among them.
 fn reap_available(program: Pid, opts: &Options) -> Option<ChildEnd> {
-    let mut program_status = None;
+    reap_exited(Some(program), opts).program
+}
+
+/// What one round of reaping found.
+struct Reaped {
+    /// The program's status, when it was among the reaped.
+    program: Option<ChildEnd>,
+    /// hardinit has no child left.
+    none_left: bool,
+    /// At least one child was reaped.
+    any: bool,
+}
+
+/// Reaps until no exited child is left; notes the status of `program` among them.
+fn reap_exited(program: Option<Pid>, opts: &Options) -> Reaped {
+    let mut reaped = Reaped {
+        program: None,
+        none_left: false,
+        any: false,
+    };
     loop {
         match sys::reap_child(false) {
-            Ok(None) | Err(Errno::ECHILD) => return program_status,
-            Ok(Some((pid, end))) => {
-                if pid == program.as_raw() {
-                    debug!("program ended: {end:?}");
-                    program_status = Some(end);
-                } else {
-                    note_zombie(pid, opts);
-                }
+            Err(Errno::ECHILD) => {
+                reaped.none_left = true;
+                return reaped;
+            }
+            Ok(None) => return reaped,
+            Ok(Some((pid, end))) if program.is_some_and(|p| p.as_raw() == pid) => {
+                debug!("program ended: {end:?}");
+                reaped.program = Some(end);
+                reaped.any = true;
+            }
+            Ok(Some((pid, _))) => {
+                note_zombie(pid, opts);
+                reaped.any = true;
             }
             Err(Errno::EINTR) => {}
             Err(e) => {
                 warn!("waitpid failed: {e}");
-                return program_status;
+                return reaped;
             }
         }
     }
@@ -165,7 +189,7 @@ pub fn kill_everything(program: Pid, is_pid1: bool) {
 /// process that cannot die, or that hardinit cannot find or signal): then it says so and
 /// leaves them.
 fn end_the_rest(opts: &Options) {
-    if reap_others(opts) != Reaped::AllGone {
+    if reap_others(opts) != Left::Nothing {
         if !opts.grace.is_zero() {
             info!("sending SIGTERM to the remaining processes");
             signal_rest(libc::SIGTERM, opts);
@@ -186,13 +210,13 @@ fn wait_for_the_rest(grace: Duration, opts: &Options) -> bool {
     {
         match sys::wait_for_signal(SIGCHLD_ONLY, Some(left)) {
             Ok(_) | Err(Errno::EINTR) => {}
-            Err(Errno::EAGAIN) => return reap_others(opts) == Reaped::AllGone,
+            Err(Errno::EAGAIN) => return reap_others(opts) == Left::Nothing,
             Err(e) => {
                 warn!("waiting for SIGCHLD failed: {e}");
                 std::thread::sleep(PAUSE_FIRST.min(left));
             }
         }
-        if reap_others(opts) == Reaped::AllGone {
+        if reap_others(opts) == Left::Nothing {
             return true;
         }
     }
@@ -212,12 +236,12 @@ fn kill_the_rest(opts: &Options) {
             Err(e) => warn!("waiting for SIGCHLD failed: {e}"),
         }
         match reap_others(opts) {
-            Reaped::AllGone => return,
-            Reaped::Some => {
+            Left::Nothing => return,
+            Left::Fewer => {
                 stalled = 0;
                 pause.reset();
             }
-            Reaped::None => stalled += 1,
+            Left::Same => stalled += 1,
         }
         if stalled == STALLED_ROUNDS {
             warn!(
@@ -228,35 +252,25 @@ fn kill_the_rest(opts: &Options) {
     }
 }
 
-/// What a round of reaping found.
+/// What a round of reaping others left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reaped {
-    /// hardinit has no child left.
-    AllGone,
+enum Left {
+    /// hardinit has no child left (so no descendant either: every descendant's chain of
+    /// parents ends at one of hardinit's children).
+    Nothing,
     /// Some exited; others are left.
-    Some,
+    Fewer,
     /// None exited (or waitpid failed).
-    None,
+    Same,
 }
 
-/// Reaps what has exited. No child left means no descendant either: every descendant's
-/// chain of parents ends at one of hardinit's children.
-fn reap_others(opts: &Options) -> Reaped {
-    let mut reaped = Reaped::None;
-    loop {
-        match sys::reap_child(false) {
-            Err(Errno::ECHILD) => return Reaped::AllGone,
-            Ok(None) => return reaped,
-            Ok(Some((pid, _))) => {
-                note_zombie(pid, opts);
-                reaped = Reaped::Some;
-            }
-            Err(Errno::EINTR) => {}
-            Err(e) => {
-                warn!("waitpid failed: {e}");
-                return reaped;
-            }
-        }
+/// Reaps what has exited.
+fn reap_others(opts: &Options) -> Left {
+    let reaped = reap_exited(None, opts);
+    match (reaped.none_left, reaped.any) {
+        (true, _) => Left::Nothing,
+        (false, true) => Left::Fewer,
+        (false, false) => Left::Same,
     }
 }
 

@@ -10,7 +10,6 @@ use std::os::unix::ffi::OsStringExt;
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sys::resource::Resource;
 use nix::unistd::Pid;
 
 /// A kernel signal set: bit N-1 stands for signal N (1..=64). The libc `sigset_t` helpers
@@ -167,7 +166,7 @@ pub enum Forked {
 
 /// Forks the calling process.
 pub fn fork() -> Result<Forked, Errno> {
-    // SAFETY: hardinit never starts a thread (DESIGN.md: PID 1 stays single-threaded), so the
+    // SAFETY: hardinit never starts a thread (docs/architecture.md: PID 1 stays single-threaded), so the
     // child is a full copy with no lock held by a vanished thread; it only makes system calls
     // and then execs or `_exit`s.
     match unsafe { nix::unistd::fork() }? {
@@ -257,94 +256,70 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
         .collect()
 }
 
-/// Calls prctl with integer arguments only.
-fn prctl(option: libc::c_int, arg2: libc::c_ulong) -> Result<libc::c_int, Errno> {
+/// Calls prctl with integer arguments only (the unused ones 0, as the kernel requires).
+fn prctl(
+    option: libc::c_int,
+    arg2: libc::c_ulong,
+    arg3: libc::c_ulong,
+) -> Result<libc::c_int, Errno> {
     // SAFETY: every option hardinit uses takes integer arguments only; no pointer is passed.
-    let rc = unsafe {
-        libc::prctl(
-            option,
-            arg2,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
+    let rc = unsafe { libc::prctl(option, arg2, arg3, 0 as libc::c_ulong, 0 as libc::c_ulong) };
     Errno::result(rc)
 }
 
 /// Removes capability `cap` from the bounding set (needs CAP_SETPCAP in the effective set).
 pub fn drop_bounding_cap(cap: u8) -> Result<(), Errno> {
-    prctl(libc::PR_CAPBSET_DROP, cap.into()).map(drop)
+    prctl(libc::PR_CAPBSET_DROP, cap.into(), 0).map(drop)
 }
 
 /// Whether capability `cap` is in the bounding set.
 pub fn bounding_has(cap: u8) -> Result<bool, Errno> {
-    prctl(libc::PR_CAPBSET_READ, cap.into()).map(|r| r == 1)
+    prctl(libc::PR_CAPBSET_READ, cap.into(), 0).map(|r| r == 1)
 }
 
 /// Sets or clears PR_SET_KEEPCAPS.
 pub fn set_keepcaps(on: bool) -> Result<(), Errno> {
-    prctl(libc::PR_SET_KEEPCAPS, on.into()).map(drop)
+    prctl(libc::PR_SET_KEEPCAPS, on.into(), 0).map(drop)
 }
 
 /// Clears the ambient set.
 pub fn clear_ambient() -> Result<(), Errno> {
-    // SAFETY: integer-only prctl option.
-    let rc = unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
-    Errno::result(rc).map(drop)
+    prctl(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+        0,
+    )
+    .map(drop)
 }
 
 /// Raises capability `cap` in the ambient set (it must be permitted and inheritable).
 pub fn raise_ambient(cap: u8) -> Result<(), Errno> {
-    // SAFETY: integer-only prctl option.
-    let rc = unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
-            libc::c_ulong::from(cap),
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
-    Errno::result(rc).map(drop)
+    prctl(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+        cap.into(),
+    )
+    .map(drop)
 }
 
 /// Sets the signal this process gets when its parent dies (0 clears it).
 pub fn set_parent_death_signal(signo: i32) -> Result<(), Errno> {
-    prctl(libc::PR_SET_PDEATHSIG, signo as libc::c_ulong).map(drop)
+    prctl(libc::PR_SET_PDEATHSIG, signo as libc::c_ulong, 0).map(drop)
 }
 
 /// Sets no_new_privs; it cannot be cleared again.
 pub fn set_no_new_privs() -> Result<(), Errno> {
-    // SAFETY: integer-only prctl option.
-    let rc = unsafe {
-        libc::prctl(
-            libc::PR_SET_NO_NEW_PRIVS,
-            1 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
-    Errno::result(rc).map(drop)
+    prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).map(drop)
 }
 
 /// Sets or clears the dumpable flag (0 also forbids ptrace by same-uid processes).
 pub fn set_dumpable(on: bool) -> Result<(), Errno> {
-    prctl(libc::PR_SET_DUMPABLE, on.into()).map(drop)
+    prctl(libc::PR_SET_DUMPABLE, on.into(), 0).map(drop)
 }
 
 /// Makes this process a child subreaper: orphans below it are re-parented to it.
 pub fn set_child_subreaper() -> Result<(), Errno> {
-    prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map(drop)
+    prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0).map(drop)
 }
 
 /// The three 64-bit capability sets of a thread.
@@ -562,26 +537,6 @@ pub fn set_groups(groups: &[u32]) -> Result<(), Errno> {
     Errno::result(rc).map(drop)
 }
 
-/// The resource limits hardinit knows by name (the `RLIMIT_` suffix, lowercase).
-pub const RLIMITS: &[(&str, Resource)] = &[
-    ("as", Resource::RLIMIT_AS),
-    ("core", Resource::RLIMIT_CORE),
-    ("cpu", Resource::RLIMIT_CPU),
-    ("data", Resource::RLIMIT_DATA),
-    ("fsize", Resource::RLIMIT_FSIZE),
-    ("locks", Resource::RLIMIT_LOCKS),
-    ("memlock", Resource::RLIMIT_MEMLOCK),
-    ("msgqueue", Resource::RLIMIT_MSGQUEUE),
-    ("nice", Resource::RLIMIT_NICE),
-    ("nofile", Resource::RLIMIT_NOFILE),
-    ("nproc", Resource::RLIMIT_NPROC),
-    ("rss", Resource::RLIMIT_RSS),
-    ("rtprio", Resource::RLIMIT_RTPRIO),
-    ("rttime", Resource::RLIMIT_RTTIME),
-    ("sigpending", Resource::RLIMIT_SIGPENDING),
-    ("stack", Resource::RLIMIT_STACK),
-];
-
 /// How a child ended, from a raw wait status. nix's `WaitStatus` cannot name real-time
 /// signals, and a program killed by SIGRTMIN+n must still be reported as 128+signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -612,7 +567,7 @@ pub fn reap_child(block: bool) -> Result<Option<(i32, ChildEnd)>, Errno> {
 
 /// The securebits flags (`SECBIT_*`).
 pub fn securebits() -> Result<u32, Errno> {
-    prctl(libc::PR_GET_SECUREBITS, 0).map(|bits| bits as u32)
+    prctl(libc::PR_GET_SECUREBITS, 0, 0).map(|bits| bits as u32)
 }
 
 /// The first field of `struct landlock_ruleset_attr`; the kernel accepts any prefix of the
@@ -719,3 +674,188 @@ mod tests {
         );
     }
 }
+
+/// Test-only: the kernel as the judge of a seccomp program. In a forked child with
+/// no_new_privs, installs a guard filter and then `program`, makes each probe call and
+/// returns the errno each one got, in order.
+///
+/// No call body ever runs, whatever `program` answers: the guard, installed first, answers
+/// every call with [`oracle::GUARD_ERRNO`] (the kernel applies the strongest action of all
+/// filters, and among equal ones the data of the newest) and kills x32 calls; it lets only
+/// the one seccomp call that installs `program` through. The child ends with an x32 call,
+/// which the guard kills: it needs no exit call, which the filters would answer too.
+#[cfg(test)]
+pub mod oracle {
+    use nix::errno::Errno;
+
+    use super::{fork, set_no_new_privs, Forked, X32_BIT};
+
+    /// What the guard answers; a probe that gets it was let through by `program`.
+    pub const GUARD_ERRNO: i32 = 4000;
+
+    /// Where the child reached and what each probe got, shared with the parent.
+    #[repr(C)]
+    struct Shared {
+        done: usize,
+    }
+
+    /// How the child ended and what the probes it made got.
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct Verdict {
+        /// The errno of each probe made; 0 for one that returned without error.
+        pub errnos: Vec<i32>,
+        /// The signal that ended the child (SIGSYS from the guard when all went well).
+        pub signal: Option<i32>,
+    }
+
+    pub fn errnos_under_filter(
+        program: &[libc::sock_filter],
+        probes: &[(u32, [u64; 6])],
+    ) -> Result<Verdict, Errno> {
+        let len = u16::try_from(program.len()).map_err(|_| Errno::EINVAL)?;
+        let fprog = libc::sock_fprog {
+            len,
+            filter: program.as_ptr().cast_mut(),
+        };
+        let fprog_addr = &fprog as *const libc::sock_fprog as u64;
+        let guard = guard_program(fprog_addr);
+        let guard_len = u16::try_from(guard.len()).map_err(|_| Errno::EINVAL)?;
+        let guard_prog = libc::sock_fprog {
+            len: guard_len,
+            filter: guard.as_ptr().cast_mut(),
+        };
+        let bytes = std::mem::size_of::<Shared>() + probes.len() * std::mem::size_of::<i32>();
+        // SAFETY: an anonymous shared mapping of `bytes` bytes at an address the kernel
+        // picks; no existing memory is touched. It is unmapped below.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        let shared = base.cast::<Shared>();
+        // SAFETY: the mapping is page-aligned and holds a `Shared` followed by one i32 per
+        // probe.
+        let results = unsafe { base.cast::<u8>().add(std::mem::size_of::<Shared>()) }.cast::<i32>();
+        let verdict = match fork() {
+            Err(e) => Err(e),
+            Ok(Forked::Child) => {
+                // SAFETY: the child writes only into the shared mapping, within its bounds,
+                // and makes raw system calls: it allocates nothing and takes no lock.
+                unsafe { probe_in_child(&guard_prog, &fprog, probes, shared, results) }
+            }
+            Ok(Forked::Parent(child)) => {
+                let status = nix::sys::wait::waitpid(child, None)?;
+                // SAFETY: the child is gone; the mapping is ours alone and initialised (zero
+                // pages where the child wrote nothing). `done` never exceeds the probe count.
+                let done = unsafe { (*shared).done }.min(probes.len());
+                // SAFETY: as above; `done` entries were written.
+                let errnos = unsafe { std::slice::from_raw_parts(results, done) }.to_vec();
+                let signal = match status {
+                    nix::sys::wait::WaitStatus::Signaled(_, signal, _) => Some(signal as i32),
+                    _ => None,
+                };
+                Ok(Verdict { errnos, signal })
+            }
+        };
+        // SAFETY: `base` and `bytes` are the mapping made above, no longer referenced.
+        unsafe { libc::munmap(base, bytes) };
+        verdict
+    }
+
+    /// # Safety
+    /// `shared` and `results` point into one live shared mapping with room for every probe.
+    unsafe fn probe_in_child(
+        guard: &libc::sock_fprog,
+        program: &libc::sock_fprog,
+        probes: &[(u32, [u64; 6])],
+        shared: *mut Shared,
+        results: *mut i32,
+    ) -> ! {
+        let install = |prog: &libc::sock_fprog| {
+            // SAFETY: prog points at a live program of its stated length; the kernel copies it.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_seccomp,
+                    libc::SECCOMP_SET_MODE_FILTER,
+                    0,
+                    prog as *const libc::sock_fprog,
+                )
+            }
+        };
+        if set_no_new_privs().is_ok() && install(guard) == 0 && install(program) == 0 {
+            for (i, &(nr, a)) in probes.iter().enumerate() {
+                // SAFETY: the guard answers this call with an errno or kills the process
+                // unless it is the seccomp call above: no call body runs, so no argument is
+                // ever used as a pointer.
+                let rc =
+                    unsafe { libc::syscall(i64::from(nr), a[0], a[1], a[2], a[3], a[4], a[5]) };
+                let errno = if rc == -1 { Errno::last_raw() } else { 0 };
+                // SAFETY: i < probes.len(), for which the mapping has room (see above).
+                unsafe {
+                    results.add(i).write(errno);
+                    (*shared).done = i + 1;
+                }
+            }
+        }
+        // SAFETY: an x32 call, which the guard kills before any body runs (without the
+        // guard the kernel refuses it, and the exit below runs).
+        unsafe { libc::syscall(i64::from(X32_BIT | libc::SYS_exit_group as u32), 0) };
+        super::exit_child(125)
+    }
+
+    /// nr has the x32 bit: kill. nr is seccomp with exactly the arguments that install the
+    /// program: allow. Anything else: GUARD_ERRNO.
+    fn guard_program(fprog_addr: u64) -> Vec<libc::sock_filter> {
+        const LD: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+        const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+        const JSET: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+        const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+        let insn = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+        // (offset in seccomp_data, the word it must hold) for the install call.
+        let words = [
+            (16, libc::SECCOMP_SET_MODE_FILTER),
+            (20, 0),
+            (24, 0),
+            (28, 0),
+            (32, fprog_addr as u32),
+            (36, (fprog_addr >> 32) as u32),
+        ];
+        let mut p = vec![
+            insn(LD, 0, 0, 0),
+            insn(JSET, 0, 1, X32_BIT),
+            insn(RET, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
+            insn(JEQ, 0, 0, libc::SYS_seccomp as u32),
+        ];
+        for (offset, word) in words {
+            p.push(insn(LD, 0, 0, offset));
+            p.push(insn(JEQ, 0, 0, word));
+        }
+        p.push(insn(RET, 0, 0, libc::SECCOMP_RET_ALLOW));
+        // Every comparison that fails jumps to the last instruction.
+        let refuse = p.len();
+        p.push(insn(
+            RET,
+            0,
+            0,
+            libc::SECCOMP_RET_ERRNO | GUARD_ERRNO as u32,
+        ));
+        for (at, i) in p.iter_mut().enumerate().skip(3) {
+            if i.code == JEQ {
+                i.jf = (refuse - at - 1) as u8;
+            }
+        }
+        p
+    }
+}
+
+/// x32 calls enter the x86_64 table with this bit set in the number.
+#[cfg(test)]
+const X32_BIT: u32 = 0x4000_0000;

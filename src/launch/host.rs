@@ -1,40 +1,27 @@
-//! The facts about the machine and the process that the policy is decided against, read once
-//! and before anything is changed: later hardening would cut access to the files.
+//! The host's facts the policy is decided against (`policy::Facts`), read once and before
+//! anything is changed: later hardening would cut access to the files.
+
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 
 use log::debug;
 
 use super::Error;
 use crate::policy::seccomp::{self, Choice};
 use crate::policy::user::Databases;
-use crate::policy::ProcessState;
+use crate::policy::{Facts, ProcessState};
 use crate::sys;
 
-/// Everything hardinit learns from the host before it decides anything.
-pub struct Host {
-    /// hardinit's own ids, capability sets and bounding set.
-    pub process: ProcessState,
-    /// The running kernel's (major, minor), which profiles' `minKernel` is compared with.
-    pub kernel: (u32, u32),
-    /// The kernel's Landlock ABI version; 0 when it offers none.
-    pub landlock_abi: u32,
-    /// The image's /etc/passwd and /etc/group.
-    pub databases: Databases,
-    /// The text of the seccomp profile file asked for, when it is a file.
-    pub profile: Option<String>,
-}
-
-impl Host {
-    /// Reads the host; `seccomp` names the profile whose file (if any) is read, and the user
-    /// databases are read only when `with_databases`.
-    pub fn read(seccomp: &Choice, with_databases: bool) -> Result<Host, Error> {
-        Ok(Host {
-            process: read_process_state()?,
-            databases: read_databases(with_databases)?,
-            kernel: read_kernel_version()?,
-            landlock_abi: read_landlock_abi(),
-            profile: read_profile(seccomp)?,
-        })
-    }
+/// Reads the host's facts; `seccomp` names the profile whose file (if any) is read, and the
+/// user databases are read only `with_databases`.
+pub fn read(seccomp: &Choice, with_databases: bool) -> Result<Facts, Error> {
+    Ok(Facts {
+        process: read_process_state()?,
+        databases: read_databases(with_databases)?,
+        kernel: read_kernel_version()?,
+        landlock_abi: read_landlock_abi(),
+        profile: read_profile(seccomp)?,
+    })
 }
 
 fn read_process_state() -> Result<ProcessState, Error> {
@@ -102,14 +89,61 @@ fn read_optional(path: &str) -> Result<Vec<u8>, Error> {
     }
 }
 
+/// A profile is a small JSON file: Docker's default is 13 KiB. Anything larger, or anything
+/// that is not a regular file (/dev/zero, a FIFO, a directory), is refused before it is read.
+const MAX_PROFILE_BYTES: u64 = 1 << 20;
+
 fn read_profile(choice: &Choice) -> Result<Option<String>, Error> {
     let Some(path) = choice.path() else {
         return Ok(None);
     };
-    std::fs::read_to_string(path)
+    let shown = || path.display().to_string();
+    let read_error = |source| Error::ReadFile {
+        path: shown(),
+        source,
+    };
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; the check below refuses it.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read_error)?;
+    let meta = file.metadata().map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(Error::ProfileNotRegular {
+            path: shown(),
+            kind: file_kind(meta.file_type()),
+        });
+    }
+    // The file may grow after the check: never read more than the limit and one byte.
+    let mut bytes = Vec::new();
+    file.take(MAX_PROFILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if meta.len() > MAX_PROFILE_BYTES || bytes.len() as u64 > MAX_PROFILE_BYTES {
+        return Err(Error::ProfileTooLarge {
+            path: shown(),
+            max: MAX_PROFILE_BYTES,
+        });
+    }
+    String::from_utf8(bytes)
         .map(Some)
-        .map_err(|source| Error::ReadFile {
-            path: path.display().to_string(),
-            source,
-        })
+        .map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
+fn file_kind(kind: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
 }

@@ -14,16 +14,15 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use thiserror::Error;
 
-use self::host::Host;
 use self::parent::{RealParent, Start};
 use crate::cli::{Invocation, Mode};
-use crate::harden::SeccompProgram;
+use crate::harden::Failure;
 use crate::inspect;
 use crate::plan::{self, Launch};
-use crate::policy::landlock::Landlock;
-use crate::policy::seccomp::{self, Filter, Profile, SeccompError};
-use crate::policy::{self as policy_mod, Bounding, Policy, PolicyError};
-use crate::spawn::{SpawnError, StepError};
+use crate::policy::landlock::LandlockRequest;
+use crate::policy::seccomp::{self, SeccompError};
+use crate::policy::{self, Bounding, Facts, Policy, PolicyError, Request};
+use crate::spawn::SpawnError;
 use crate::supervise;
 use crate::sys;
 
@@ -47,6 +46,10 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    #[error("seccomp profile {path} is {kind}, not a regular file")]
+    ProfileNotRegular { path: String, kind: &'static str },
+    #[error("seccomp profile {path} is larger than {max} bytes")]
+    ProfileTooLarge { path: String, max: u64 },
     #[error("cannot read hardinit's own credentials")]
     ReadCredentials(#[source] Errno),
     #[error(transparent)]
@@ -64,7 +67,7 @@ pub enum Error {
     #[error(transparent)]
     Spawn(#[from] SpawnError),
     #[error("lock down PID 1: {0}")]
-    LockDownInit(StepError),
+    LockDownInit(Failure),
     #[error(transparent)]
     Inspect(#[from] inspect::InspectError),
     #[error("cannot write to stdout")]
@@ -105,30 +108,34 @@ fn inspect_self(inv: &Invocation) -> Result<i32, Error> {
 }
 
 /// The profile is resolved against the capabilities the program would have, so the policy
-/// is decided too; the Landlock flags play no part.
+/// is decided too; of the Landlock flags only `--read-only` and the port lists play a part,
+/// through the floor, whose refusals end the export.
 fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
     own_parent_death_signal(inv)?;
-    let choice = seccomp::parse_choice(spec);
-    let host = Host::read(&choice, false)?;
-    let policy = Policy::build(&inv.request(), &host.databases, &host.process)?;
-    let ctx = policy.seccomp_context(&host.process, host.kernel);
-    let profile = load_seccomp(&choice, host.profile.as_deref(), &ctx)?;
-    let profile = profile.ok_or(Error::ExportUnconfined)?;
-    print(&profile.for_runtime().to_oci_json())
+    let asked = inv.request();
+    let req = Request {
+        seccomp: Some(spec.to_owned()),
+        landlock: LandlockRequest::default(),
+        ..asked.clone()
+    };
+    let (facts, policy) = read_and_decide(&req, false)?;
+    let profile = policy.seccomp.ok_or(Error::ExportUnconfined)?.for_runtime();
+    // The floor as the same command line would get it: `--read-only` and the port lists
+    // decide its parts, though the Landlock rules themselves are not resolved.
+    let profile = match policy::seccomp_floor(&req, &asked.landlock, facts.kernel) {
+        Some(floor) => profile.with_floor_entries(&floor),
+        None => profile,
+    };
+    print(&profile.to_oci_json())
 }
 
 fn print_policy(inv: &Invocation) -> Result<i32, Error> {
     own_parent_death_signal(inv)?;
-    let decided = decide(
-        inv,
-        &Host::read(&policy_mod::seccomp_choice(&inv.request()), true)?,
-    )?;
-    print(&format!(
-        "{}\n{}\n{}\n",
-        decided.policy,
-        decided.landlock,
-        describe_seccomp(decided.seccomp.as_ref())
-    ))
+    let policy = decide(&inv.request())?;
+    warn_unenforced(&policy);
+    // What cannot become a filter fails here as it would fail the run.
+    seccomp::compile(policy.seccomp.as_ref(), policy.floor.as_ref())?;
+    print(&format!("{policy}\n"))
 }
 
 /// The run mode: decide, start the program hardened, supervise it.
@@ -138,14 +145,15 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     if let Some(signo) = own_parent_death {
         sys::set_parent_death_signal(signo).map_err(Error::SetParentDeathSignal)?;
     }
+    let req = inv.request();
     // Only --user and --groups look a name up.
-    let names = args.user.is_some() || args.groups.is_some();
-    let host = Host::read(&policy_mod::seccomp_choice(&inv.request()), names)?;
-    let decided = decide(inv, &host)?;
+    let names = req.user.is_some() || req.groups.is_some();
+    let (facts, policy) = read_and_decide(&req, names)?;
+    warn_unenforced(&policy);
     if args.command.is_empty() {
         return Err(Error::NoProgram);
     }
-    report_policy(&decided.policy, inv.tini_mode);
+    report_policy(&policy, inv.tini_mode);
 
     let is_pid1 = std::process::id() == 1;
     let start = Start {
@@ -153,36 +161,19 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         subreaper_asked: inv.subreaper,
         own_parent_death,
     };
-    let Decided {
-        policy,
-        landlock,
-        filter,
-        ..
-    } = decided;
-    let program = parent::start(
-        &mut RealParent {
-            is_pid1,
-            started: None,
-        },
-        start,
-        |signals| {
-            Ok(plan::build(
-                &policy,
-                &host.process,
-                Launch {
-                    command: &args.command,
-                    env: inv.env.clone(),
-                    signals,
-                    parent_pid: std::process::id() as i32,
-                    seccomp: filter.map(|f| SeccompProgram {
-                        program: f.program,
-                        flags: f.flags,
-                    }),
-                    landlock: plan::landlock::create_ruleset(&landlock)?,
-                },
-            )?)
-        },
-    )?;
+    let parent = &mut RealParent {
+        is_pid1,
+        started: None,
+    };
+    let program = parent::start(parent, start, |signals| {
+        let launch = Launch {
+            command: &args.command,
+            env: inv.env.clone(),
+            signals,
+            parent_pid: std::process::id() as i32,
+        };
+        Ok(plan::build(&policy, &facts.process, launch)?)
+    })?;
     let opts = supervise::Options {
         kill_group: inv.kill_group,
         grace: Duration::from_secs(args.grace_period),
@@ -193,36 +184,24 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     Ok(supervise::supervise(program, &opts))
 }
 
-/// The three layers decided for this host.
-struct Decided {
-    policy: Policy,
-    landlock: Landlock,
-    seccomp: Option<Profile>,
-    filter: Option<Filter>,
+/// `--print-policy` names the user, so it reads the databases.
+fn decide(req: &Request) -> Result<Policy, Error> {
+    read_and_decide(req, true).map(|(_, policy)| policy)
 }
 
-fn decide(inv: &Invocation, host: &Host) -> Result<Decided, Error> {
-    let req = inv.request();
-    let policy = Policy::build(&req, &host.databases, &host.process)?;
-    // Signals are scoped in hardinit's own mode even without a Landlock flag; Landlock needs
-    // no_new_privs, which only --allow-new-privileges leaves unset.
-    let mut landlock_req = inv.landlock_request();
-    landlock_req.scope_signals = !inv.tini_mode && policy.no_new_privs;
-    let landlock = plan::landlock::resolve(&landlock_req, host.landlock_abi)?;
-    let ctx = policy.seccomp_context(&host.process, host.kernel);
-    let seccomp = load_seccomp(
-        &policy_mod::seccomp_choice(&req),
-        host.profile.as_deref(),
-        &ctx,
-    )?;
-    // Compiled before anything runs: a profile that cannot become a filter fails here.
-    let filter = seccomp.as_ref().map(Profile::compile).transpose()?;
-    Ok(Decided {
-        policy,
-        landlock,
-        seccomp,
-        filter,
-    })
+/// Reads the host once (the user databases only `with_databases`) and decides the policy
+/// against it.
+fn read_and_decide(req: &Request, with_databases: bool) -> Result<(Facts, Policy), Error> {
+    let facts = host::read(&policy::seccomp_choice(req), with_databases)?;
+    let policy = Policy::build(req, &facts)?;
+    if let Some(p) = &policy.seccomp {
+        debug!(
+            "seccomp: {}, {} x86_64 names skipped",
+            p.origin,
+            p.unknown_names.len()
+        );
+    }
+    Ok((facts, policy))
 }
 
 fn print(text: &str) -> Result<i32, Error> {
@@ -259,35 +238,24 @@ fn parse_signal(name: &str) -> Result<i32, Error> {
         .map_err(|_| Error::UnknownSignal(name.to_string()))
 }
 
+/// Best-effort is never silent: each Landlock rule the kernel will not enforce is named.
+fn warn_unenforced(policy: &Policy) {
+    for gap in &policy.landlock.unenforced {
+        // What hardinit adds on its own while no flag asks for Landlock (signal scoping) is
+        // no reason to warn at every start on an older kernel; --print-policy lists it.
+        if policy.landlock.in_use() {
+            warn!("landlock: not enforced: {gap}");
+        } else {
+            info!("landlock: not enforced: {gap}");
+        }
+    }
+}
+
 fn report_policy(policy: &Policy, tini_mode: bool) {
     if policy.identity.uid == 0 && !tini_mode {
         warn!("running as root; pass --user");
     }
     if policy.bounding == Bounding::CannotDrop {
         info!("cannot drop the bounding set without CAP_SETPCAP; harmless, as no_new_privs keeps exec from gaining anything");
-    }
-}
-
-/// Resolves a seccomp choice from the profile text the host read.
-fn load_seccomp(
-    choice: &seccomp::Choice,
-    contents: Option<&str>,
-    ctx: &seccomp::Context,
-) -> Result<Option<Profile>, Error> {
-    let profile = seccomp::resolve(choice, contents, ctx)?;
-    if let Some(p) = &profile {
-        debug!(
-            "seccomp: {}, {} x86_64 names skipped",
-            p.origin,
-            p.unknown_names.len()
-        );
-    }
-    Ok(profile)
-}
-
-fn describe_seccomp(profile: Option<&Profile>) -> String {
-    match profile {
-        Some(p) => p.summary().to_string(),
-        None => "seccomp: unconfined".to_string(),
     }
 }

@@ -1,5 +1,7 @@
-//! What the user asked for, validated against the image and the process hardinit runs in.
-//! Pure: no system calls; file contents and process facts are passed in.
+//! What the user asked for, validated against the image and the process hardinit runs in:
+//! one [`Policy`] holding all three layers (ids, capabilities, no_new_privs and rlimits; the
+//! seccomp profile; the Landlock rules). Pure: no system calls; the host's facts, file
+//! contents included, are passed in ([`Facts`]).
 
 pub mod caps;
 pub mod landlock;
@@ -8,26 +10,24 @@ pub mod user;
 
 use std::fmt;
 
+use ::caps::Capability::{self, CAP_KILL, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_SYS_ADMIN};
 use thiserror::Error;
 
 use self::caps::CapsError;
-use self::landlock::LandlockError;
+use self::landlock::{LandlockError, LandlockPolicy, LandlockRequest};
+use self::seccomp::{Profile, SeccompError};
 use self::user::{Databases, Identity, UserError};
 
-const CAP_KILL: u8 = 5;
-const CAP_SETGID: u8 = 6;
-const CAP_SETUID: u8 = 7;
-const CAP_SETPCAP: u8 = 8;
-const CAP_SYS_ADMIN: u8 = 21;
-
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Error)]
 pub enum PolicyError {
     #[error(transparent)]
     User(#[from] UserError),
     #[error(transparent)]
+    Seccomp(#[from] SeccompError),
+    #[error(transparent)]
     Caps(#[from] CapsError),
     #[error(transparent)]
-    Landlock(#[from] LandlockError),
+    LandlockPolicy(#[from] LandlockError),
     #[error("--rlimit: {0}")]
     Rlimit(String),
     #[error("--user: hardinit runs as uid {uid} without CAP_SETUID and CAP_SETGID, so it cannot switch to {want}; start the container as root or drop --user")]
@@ -38,6 +38,8 @@ pub enum PolicyError {
     BoundingWithoutNoNewPrivs,
     #[error("--seccomp {profile}: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install a filter, and the program will not hold it; drop --allow-new-privileges, use --seccomp unconfined, or --cap-add SYS_ADMIN")]
     SeccompWithoutNoNewPrivs { profile: String },
+    #[error("--allow-new-privileges: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install hardinit's seccomp floor, and hardinit does not hold it; drop --allow-new-privileges, or start hardinit with CAP_SYS_ADMIN")]
+    FloorWithoutNoNewPrivs,
 }
 
 /// The options that decide the policy, as the command line gave them.
@@ -53,6 +55,21 @@ pub struct Request {
     pub rlimits: Vec<String>,
     /// `--seccomp PROFILE`: `default`, `node`, `unconfined` or a path.
     pub seccomp: Option<String>,
+    pub landlock: LandlockRequest,
+}
+
+/// What the host tells about itself, read once before anything is decided.
+pub struct Facts {
+    /// hardinit's own ids, capability sets and bounding set.
+    pub process: ProcessState,
+    /// The running kernel's (major, minor), which profiles' `minKernel` is compared with.
+    pub kernel: (u32, u32),
+    /// The kernel's Landlock ABI version; 0 when it offers none.
+    pub landlock_abi: u32,
+    /// The image's /etc/passwd and /etc/group.
+    pub databases: Databases,
+    /// The text of the seccomp profile file the request names, when it names a file.
+    pub profile: Option<String>,
 }
 
 /// Facts about the process hardinit runs in, read by the caller.
@@ -69,8 +86,9 @@ pub struct ProcessState {
 }
 
 impl ProcessState {
-    fn has(&self, cap: u8) -> bool {
-        self.effective & (1u64 << cap) != 0
+    /// Whether hardinit holds `cap` in its effective set.
+    pub fn has(&self, cap: Capability) -> bool {
+        self.effective & cap.bitmask() != 0
     }
 }
 
@@ -112,6 +130,16 @@ pub struct Policy {
     /// PID 1 keeps CAP_KILL: to signal a program of another uid, or one that could change
     /// its uid and so escape a same-uid signal.
     pub init_keeps_kill: bool,
+    /// The program's seccomp profile; `None`: unconfined.
+    pub seccomp: Option<Profile>,
+    /// hardinit's seccomp floor, merged into the program's filter; `None` for the tini
+    /// personality.
+    pub floor: Option<seccomp::Floor>,
+    /// Install the filter before the identity switch, while the child still holds
+    /// CAP_SYS_ADMIN: without no_new_privs that is the only way to give the floor to a
+    /// program that will not hold it (`--allow-new-privileges --seccomp unconfined`).
+    pub seccomp_early: bool,
+    pub landlock: LandlockPolicy,
 }
 
 /// The uid PID 1 holds once the program runs. Signals, prlimit, setpriority, the scheduler
@@ -133,12 +161,10 @@ pub enum InitIdentity {
 }
 
 impl Policy {
-    /// Validates `req` against the image's user databases and hardinit's own process.
-    pub fn build(
-        req: &Request,
-        db: &Databases,
-        proc: &ProcessState,
-    ) -> Result<Policy, PolicyError> {
+    /// Validates `req` against the host: the image's user databases, hardinit's own process,
+    /// the kernel's version and Landlock ABI, the profile file's text.
+    pub fn build(req: &Request, facts: &Facts) -> Result<Policy, PolicyError> {
+        let (db, proc) = (&facts.databases, &facts.process);
         let hardened = !req.tini_mode;
         let can_switch = proc.has(CAP_SETUID) && proc.has(CAP_SETGID);
         let identity = resolve_identity(req, db, proc, can_switch)?;
@@ -164,10 +190,29 @@ impl Policy {
             Some(_) if no_new_privs => Bounding::CannotDrop,
             Some(_) => return Err(PolicyError::BoundingWithoutNoNewPrivs),
         };
-        check_filter_installable(req, &identity, caps, no_new_privs, proc)?;
-        let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & (1 << CAP_SETUID) != 0);
-        let has_kill = proc.permitted & (1 << CAP_KILL) != 0;
+        let seccomp_early = check_filter_installable(req, &identity, caps, no_new_privs, proc)?;
+        let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & CAP_SETUID.bitmask() != 0);
+        let has_kill = proc.permitted & CAP_KILL.bitmask() != 0;
         let init = choose_init_identity(identity.uid, proc, has_kill, can_switch, may_change_uid);
+        // Includes/excludes see the capabilities the program ends up with: the allow-list,
+        // or the bounding set when nothing is dropped (the set Docker compares with).
+        let seccomp_ctx = seccomp::Context {
+            caps: caps.unwrap_or(proc.bounding),
+            kernel: facts.kernel,
+        };
+        let seccomp =
+            seccomp::resolve(&seccomp_choice(req), facts.profile.as_deref(), &seccomp_ctx)?;
+        let floor = seccomp_floor(req, &req.landlock, facts.kernel);
+        // A profile under which the program could never start or end fails here, before
+        // anything runs (and in --print-policy).
+        seccomp::check_program_can_run(seccomp.as_ref(), floor.as_ref())?;
+        // Signals are scoped in hardinit's own mode even without a Landlock flag; Landlock
+        // needs no_new_privs, which only --allow-new-privileges leaves unset.
+        let landlock_req = LandlockRequest {
+            scope_signals: hardened && no_new_privs,
+            ..req.landlock.clone()
+        };
+        let landlock = LandlockPolicy::build(&landlock_req, facts.landlock_abi)?;
         Ok(Policy {
             identity,
             switch_identity,
@@ -182,6 +227,10 @@ impl Policy {
                 .collect::<Result<_, _>>()?,
             init,
             init_keeps_kill: has_kill && (init != InitIdentity::Shared || may_change_uid),
+            seccomp,
+            floor,
+            seccomp_early,
+            landlock,
         })
     }
 
@@ -254,11 +303,13 @@ fn resolve_caps(req: &Request, proc: &ProcessState) -> Result<Option<u64>, Polic
         .any(|n| n.trim().eq_ignore_ascii_case("all"));
     let mut allow = caps::parse_cap_list(&all_held, proc.last_cap)?;
     if wants_all {
-        allow |= proc.permitted & caps::all_caps(proc.last_cap);
+        allow |= proc.permitted & crate::kernel::all_caps(proc.last_cap);
     }
     let missing = allow & !proc.permitted;
     if missing != 0 {
-        return Err(PolicyError::CapNotHeld(caps::cap_names(missing).join(", ")));
+        return Err(PolicyError::CapNotHeld(
+            crate::kernel::cap_names(missing).join(", "),
+        ));
     }
     Ok(Some(allow))
 }
@@ -295,21 +346,48 @@ fn join_ids(ids: &[u32]) -> String {
 
 /// The kernel refuses a seccomp filter from a process that has neither no_new_privs nor
 /// CAP_SYS_ADMIN; say so before anything runs instead of failing at the child's last step.
+/// Returns whether the filter must go in before the identity switch: the floor alone (no
+/// profile) allows every set-up call, so it can be installed while the child still holds
+/// CAP_SYS_ADMIN; a profile cannot.
 fn check_filter_installable(
     req: &Request,
     identity: &Identity,
     caps: Option<u64>,
     no_new_privs: bool,
     proc: &ProcessState,
-) -> Result<(), PolicyError> {
+) -> Result<bool, PolicyError> {
     let held = caps.unwrap_or(if identity.uid == 0 { proc.permitted } else { 0 });
-    let filtered = seccomp_choice(req) != seccomp::Choice::Unconfined;
-    if filtered && !no_new_privs && held & (1 << CAP_SYS_ADMIN) == 0 {
+    if no_new_privs || held & CAP_SYS_ADMIN.bitmask() != 0 {
+        return Ok(false);
+    }
+    if seccomp_choice(req) != seccomp::Choice::Unconfined {
         return Err(PolicyError::SeccompWithoutNoNewPrivs {
             profile: req.seccomp.clone().unwrap_or_else(|| "default".into()),
         });
     }
-    Ok(())
+    if req.tini_mode {
+        return Ok(false);
+    }
+    if !proc.has(CAP_SYS_ADMIN) {
+        return Err(PolicyError::FloorWithoutNoNewPrivs);
+    }
+    Ok(true)
+}
+
+/// hardinit's seccomp floor for a launch (see `seccomp::floor`); none for the tini
+/// personality, which changes nothing it is not asked to.
+pub fn seccomp_floor(
+    req: &Request,
+    landlock: &landlock::LandlockRequest,
+    kernel: (u32, u32),
+) -> Option<seccomp::Floor> {
+    (!req.tini_mode).then(|| {
+        seccomp::floor(&seccomp::FloorOptions {
+            read_only: landlock.read_only,
+            port_lists: !landlock.allow_bind.is_empty() || !landlock.allow_connect.is_empty(),
+            kernel,
+        })
+    })
 }
 
 /// The seccomp profile asked for: `--seccomp`, else Docker's default profile, or none when
@@ -322,18 +400,6 @@ pub fn seccomp_choice(req: &Request) -> seccomp::Choice {
     }
 }
 
-impl Policy {
-    /// What a profile's includes/excludes are evaluated against: the capabilities the program
-    /// ends up with — the allow-list, or the bounding set when nothing is dropped (the set
-    /// Docker compares with) — and the running kernel.
-    pub fn seccomp_context(&self, proc: &ProcessState, kernel: (u32, u32)) -> seccomp::Context {
-        seccomp::Context {
-            caps: self.caps.unwrap_or(proc.bounding),
-            kernel,
-        }
-    }
-}
-
 /// Parses `NAME=SOFT[:HARD]`; a missing HARD equals SOFT; `unlimited` is allowed.
 pub fn parse_rlimit(spec: &str) -> Result<Rlimit, PolicyError> {
     let bad = |why: String| PolicyError::Rlimit(format!("'{spec}': {why}"));
@@ -342,11 +408,11 @@ pub fn parse_rlimit(spec: &str) -> Result<Rlimit, PolicyError> {
         .ok_or_else(|| bad("expected NAME=SOFT[:HARD]".into()))?;
     let name = name.trim().to_ascii_lowercase();
     let name = name.strip_prefix("rlimit_").unwrap_or(&name);
-    let index = crate::sys::RLIMITS
+    let index = crate::kernel::RLIMITS
         .iter()
         .position(|(n, _)| *n == name)
         .ok_or_else(|| {
-            let known: Vec<&str> = crate::sys::RLIMITS.iter().map(|(n, _)| *n).collect();
+            let known: Vec<&str> = crate::kernel::RLIMITS.iter().map(|(n, _)| *n).collect();
             bad(format!(
                 "unknown resource '{name}' (known: {})",
                 known.join(", ")
@@ -411,7 +477,7 @@ impl fmt::Display for Policy {
         let caps = match self.caps {
             None => "unchanged (tini defaults)".to_string(),
             Some(0) => "none".to_string(),
-            Some(set) => caps::cap_names(set).join(", "),
+            Some(set) => crate::kernel::cap_names(set).join(", "),
         };
         writeln!(f, "capabilities    {caps}")?;
         let bounding = match self.bounding {
@@ -435,7 +501,7 @@ impl fmt::Display for Policy {
             .rlimits
             .iter()
             .map(|r| {
-                let name = crate::sys::RLIMITS[usize::from(r.index)].0;
+                let name = crate::kernel::RLIMITS[usize::from(r.index)].0;
                 format!("{name}={}:{}", format_limit(r.soft), format_limit(r.hard))
             })
             .collect();
@@ -445,7 +511,13 @@ impl fmt::Display for Policy {
             limits.join(" ")
         };
         writeln!(f, "rlimits         {limits}")?;
-        write!(f, "PID 1           {}", self.init)
+        writeln!(f, "PID 1           {}", self.init)?;
+        writeln!(f, "{}", self.landlock)?;
+        write!(
+            f,
+            "{}",
+            seccomp::describe(self.seccomp.as_ref(), self.floor.as_ref())
+        )
     }
 }
 
@@ -496,7 +568,14 @@ mod tests {
     }
 
     fn build(req: Request, proc: &ProcessState) -> Result<Policy, PolicyError> {
-        Policy::build(&req, &Databases::parse(PASSWD, GROUP), proc)
+        let facts = Facts {
+            process: proc.clone(),
+            kernel: (6, 18),
+            landlock_abi: 0,
+            databases: Databases::parse(PASSWD, GROUP),
+            profile: None,
+        };
+        Policy::build(&req, &facts)
     }
 
     #[test]
@@ -602,10 +681,10 @@ mod tests {
             allow_new_privileges: true,
             ..Request::default()
         };
-        assert_eq!(
+        assert!(matches!(
             build(req, &non_root()),
             Err(PolicyError::BoundingWithoutNoNewPrivs)
-        );
+        ));
         let req = Request {
             user: Some("0".into()),
             ..Request::default()
@@ -642,8 +721,8 @@ mod tests {
         assert_eq!(init(req, &root()), (InitIdentity::Shared, true));
         // Without CAP_KILL PID 1 could not signal another uid: it shares the program's.
         let no_kill = ProcessState {
-            permitted: ALL & !(1 << CAP_KILL),
-            effective: ALL & !(1 << CAP_KILL),
+            permitted: ALL & !CAP_KILL.bitmask(),
+            effective: ALL & !CAP_KILL.bitmask(),
             ..root()
         };
         assert_eq!(init(user("1000"), &no_kill), (InitIdentity::Shared, false));
@@ -662,39 +741,135 @@ mod tests {
             cap_add: cap_add.iter().map(|c| c.to_string()).collect(),
             ..Request::default()
         };
-        assert_eq!(
+        assert!(matches!(
             build(req(None, &[]), &root()),
-            Err(PolicyError::SeccompWithoutNoNewPrivs {
-                profile: "default".into()
-            })
-        );
+            Err(PolicyError::SeccompWithoutNoNewPrivs { profile }) if profile == "default"
+        ));
         assert_eq!(
             build(req(Some("node"), &[]), &root())
                 .unwrap_err()
                 .to_string(),
             "--seccomp node: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install a filter, and the program will not hold it; drop --allow-new-privileges, use --seccomp unconfined, or --cap-add SYS_ADMIN"
         );
-        assert!(build(req(Some("unconfined"), &[]), &root()).is_ok());
-        assert!(build(req(None, &["sys_admin"]), &root()).is_ok());
+        // The floor alone goes in before the uid switch, while the child holds CAP_SYS_ADMIN.
+        let p = build(req(Some("unconfined"), &[]), &root()).unwrap();
+        assert!(p.seccomp_early);
+        let p = build(req(None, &["sys_admin"]), &root()).unwrap();
+        assert!(!p.seccomp_early);
+        assert!(!build(Request::default(), &root()).unwrap().seccomp_early);
+        // hardinit without CAP_SYS_ADMIN (a plain `docker run`) cannot do even that.
+        let docker = ProcessState {
+            permitted: 0xa804_25fb,
+            effective: 0xa804_25fb,
+            bounding: 0xa804_25fb,
+            ..root()
+        };
+        assert_eq!(
+            build(req(Some("unconfined"), &[]), &docker).unwrap_err().to_string(),
+            "--allow-new-privileges: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install hardinit's seccomp floor, and hardinit does not hold it; drop --allow-new-privileges, or start hardinit with CAP_SYS_ADMIN"
+        );
+        // The tini personality installs no floor, so nothing is needed.
+        let tini = Request {
+            tini_mode: true,
+            ..req(Some("unconfined"), &[])
+        };
+        assert!(!build(tini, &docker).unwrap().seccomp_early);
+    }
+
+    #[test]
+    fn the_floor_is_hardinits_own_and_follows_the_landlock_flags() {
+        let ll = |read_only: bool, bind: Vec<u16>, connect: Vec<u16>| landlock::LandlockRequest {
+            read_only,
+            writable: vec![],
+            writable_exec: vec![],
+            allow_bind: bind,
+            allow_connect: connect,
+            compat: landlock::Compat::Hard,
+            abi_cap: None,
+            scope_signals: false,
+        };
+        let tini = Request {
+            tini_mode: true,
+            ..Request::default()
+        };
+        assert_eq!(
+            seccomp_floor(&tini, &ll(true, vec![80], vec![]), (6, 18)),
+            None
+        );
+        let want = |read_only, port_lists| {
+            Some(seccomp::floor(&seccomp::FloorOptions {
+                read_only,
+                port_lists,
+                kernel: (6, 18),
+            }))
+        };
+        let req = Request::default();
+        assert_eq!(
+            seccomp_floor(&req, &ll(false, vec![], vec![]), (6, 18)),
+            want(false, false)
+        );
+        assert_eq!(
+            seccomp_floor(&req, &ll(true, vec![], vec![443]), (6, 18)),
+            want(true, true)
+        );
+        assert_eq!(
+            seccomp_floor(&req, &ll(false, vec![0], vec![]), (6, 18)),
+            want(false, true)
+        );
+    }
+
+    #[test]
+    fn one_policy_holds_the_seccomp_profile_and_the_landlock_rules() {
+        let p = build(Request::default(), &root()).unwrap();
+        let profile = p.seccomp.as_ref().map(|s| s.origin.to_string());
+        assert_eq!(profile.as_deref(), Some("built-in profile `default`"));
+        assert!(!p.landlock.read_only);
+        let tini = Request {
+            tini_mode: true,
+            ..Request::default()
+        };
+        assert_eq!(build(tini, &root()).unwrap().seccomp, None);
+        let read_only = Request {
+            landlock: LandlockRequest {
+                read_only: true,
+                ..LandlockRequest::default()
+            },
+            ..Request::default()
+        };
+        // The helper's kernel has no Landlock: under `hard` that is refused.
+        assert!(matches!(
+            build(read_only, &root()),
+            Err(PolicyError::LandlockPolicy(
+                LandlockError::Unsupported { .. }
+            ))
+        ));
+        let file = Request {
+            seccomp: Some("/p.json".into()),
+            ..Request::default()
+        };
+        assert!(matches!(
+            build(file, &root()),
+            Err(PolicyError::Seccomp(SeccompError::MissingContents { .. }))
+        ));
     }
 
     #[test]
     fn rlimits_parse_exactly() {
-        let nofile = crate::sys::RLIMITS
+        let nofile = crate::kernel::RLIMITS
             .iter()
             .position(|(n, _)| *n == "nofile")
             .unwrap() as u8;
         assert_eq!(
-            parse_rlimit("nofile=1024:4096"),
-            Ok(Rlimit {
+            parse_rlimit("nofile=1024:4096").ok(),
+            Some(Rlimit {
                 index: nofile,
                 soft: 1024,
                 hard: 4096
             })
         );
         assert_eq!(
-            parse_rlimit("NOFILE=10"),
-            Ok(Rlimit {
+            parse_rlimit("NOFILE=10").ok(),
+            Some(Rlimit {
                 index: nofile,
                 soft: 10,
                 hard: 10

@@ -188,7 +188,8 @@ fn nobody_json(userns_allowed: bool) -> Value {
             "bounding": [], "permitted": [], "effective": [], "inheritable": [], "ambient": []
         },
         "no_new_privs": true,
-        "seccomp": {"mode": "disabled", "filters": 0},
+        // `unconfined`: hardinit's floor alone.
+        "seccomp": {"mode": "filter", "filters": 1},
         // hardinit scopes the program's signals in its own mode, even without a Landlock
         // flag: one layer.
         "landlock": {
@@ -214,7 +215,7 @@ fn nobody_json(userns_allowed: bool) -> Value {
             "signal_pid1": denied("EPERM")
         },
         "expectations": {
-            "non-root": true, "no-caps": true, "no-new-privs": true, "seccomp": false,
+            "non-root": true, "no-caps": true, "no-new-privs": true, "seccomp": true,
             "read-only-root": true, "no-userns": !userns_allowed, "no-mount": true,
             "landlock": true
         }

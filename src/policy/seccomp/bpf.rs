@@ -1,4 +1,14 @@
-//! The classic-BPF program for a `Plan`, and an interpreter to check it.
+//! The classic-BPF program for a `FilterPlan`, and an interpreter to check it.
+//!
+//! Why hardinit emits its own BPF instead of using seccompiler (0.5): seccompiler gives one
+//! match action and one default action per filter, and an OCI profile mixes ALLOW, ERRNO
+//! with different values, KILL, TRAP and LOG in one filter (stacking several filters costs a
+//! run of each on every call); it cannot express runc's ENOSYS answer for the numbers above
+//! the highest one the profile names, nor an x32 guard (its arch check kills on a mismatch,
+//! and an x32 call has the native arch); and its name table is frozen behind the kernel's,
+//! refusing names it does not know where a profile must still load (runc skips them). Its
+//! linear chain also walks ~5 instructions per listed call where a search walks ~20 in all.
+//! The kernel checks this emitter: `tests/oracle.rs` runs random filters in a real one.
 //!
 //! Shape, in the order the kernel walks it:
 //! 1. arch must be AUDIT_ARCH_X86_64, else KILL_PROCESS (i386 `int 0x80` never gets through);
@@ -14,9 +24,16 @@
 //! The program is built back to front, so every jump target already has a position; a target
 //! further than a conditional jump's 8-bit offset is reached through a `ja` trampoline.
 
-use std::fmt;
+// The emitter encodes x86_64's AUDIT_ARCH, x32 guard and system call table, and reads each
+// 64-bit argument as (low word, high word) at increasing offsets, which is little-endian
+// order. Another architecture needs its own constants, table and tests before it can build.
+#[cfg(not(all(target_arch = "x86_64", target_endian = "little")))]
+compile_error!(
+    "hardinit's seccomp emitter knows x86_64 only: add this architecture's AUDIT_ARCH, system \
+     call table and tests (src/policy/seccomp/bpf.rs, syscalls.rs)"
+);
 
-use super::eval::{Decision, Plan};
+use super::eval::{Decision, FilterPlan};
 use super::model::{Action, ArgCmp, Op};
 use super::SeccompError;
 
@@ -44,38 +61,6 @@ pub const MAX_INSTRUCTIONS: usize = libc::BPF_MAXINSNS as usize;
 /// A conditional jump can skip 255 instructions; one less leaves room for the trampoline
 /// the other branch of the same jump may need.
 const NEAR: usize = 254;
-
-/// A compiled filter, ready for seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog).
-#[derive(Clone)]
-pub struct Filter {
-    pub program: Vec<libc::sock_filter>,
-    /// SECCOMP_FILTER_FLAG_* bits the profile asked for.
-    pub flags: u32,
-}
-
-impl Filter {
-    pub fn len(&self) -> usize {
-        self.program.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.program.is_empty()
-    }
-
-    /// The most instructions any call can walk, whatever its number and arguments.
-    pub fn worst_case_walk(&self) -> usize {
-        worst_case_walk(&self.program)
-    }
-}
-
-impl fmt::Debug for Filter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Filter")
-            .field("len", &self.program.len())
-            .field("flags", &self.flags)
-            .finish()
-    }
-}
 
 /// The input a filter sees (`struct seccomp_data`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,7 +169,7 @@ pub fn worst_case_walk(program: &[libc::sock_filter]) -> usize {
 }
 
 /// Compiles a plan into one filter.
-pub(crate) fn emit(plan: &Plan) -> Result<Vec<libc::sock_filter>, SeccompError> {
+pub(crate) fn emit(plan: &FilterPlan) -> Result<Vec<libc::sock_filter>, SeccompError> {
     let mut b = Builder::default();
     let intervals = intervals(plan);
     let search = b.search(&intervals);
@@ -197,6 +182,9 @@ pub(crate) fn emit(plan: &Plan) -> Result<Vec<libc::sock_filter>, SeccompError> 
     b.load(OFFSET_ARCH);
     if b.rev.len() > MAX_INSTRUCTIONS {
         return Err(SeccompError::FilterTooLong { len: b.rev.len() });
+    }
+    if b.out_of_reach {
+        return Err(SeccompError::JumpOutOfReach);
     }
     b.rev.reverse();
     Ok(b.rev)
@@ -211,7 +199,7 @@ enum Leaf<'a> {
 
 /// `(first number, leaf)`, sorted, the first starting at 0; each runs to the next's start.
 /// Neighbours with the same constant are merged, which is what keeps the search short.
-fn intervals(plan: &Plan) -> Vec<(u32, Leaf<'_>)> {
+fn intervals(plan: &FilterPlan) -> Vec<(u32, Leaf<'_>)> {
     let default = Leaf::Ret(plan.default.ret());
     let mut out: Vec<(u32, Leaf<'_>)> = vec![(0, default)];
     for (&nr, decision) in &plan.decisions {
@@ -258,6 +246,8 @@ struct Builder {
     /// The nearest `ret` already emitted for each value, to share it while in reach. A
     /// profile has a handful of distinct values: a list beats hashing each lookup.
     rets: Vec<(u32, usize)>,
+    /// A jump was asked for that its offset field cannot hold: the program is wrong.
+    out_of_reach: bool,
 }
 
 type Label = usize;
@@ -295,7 +285,7 @@ impl Builder {
         if self.distance(target) <= NEAR {
             target
         } else {
-            let k = self.distance(target) as u32;
+            let k = self.offset(target);
             self.push(JA, 0, 0, k)
         }
     }
@@ -303,9 +293,18 @@ impl Builder {
     fn jump(&mut self, code: u16, k: u32, on_true: Label, on_false: Label) -> Label {
         let on_true = self.near(on_true);
         let on_false = self.near(on_false);
-        let jt = self.distance(on_true) as u8;
-        let jf = self.distance(on_false) as u8;
+        let jt = self.offset(on_true);
+        let jf = self.offset(on_false);
         self.push(code, jt, jf, k)
+    }
+
+    /// The distance to `target` in the width of the field it goes into (8 bits for `jt`/`jf`,
+    /// 32 for `ja`); one that does not fit marks the program as wrong instead of wrapping.
+    fn offset<T: TryFrom<usize> + Default>(&mut self, target: Label) -> T {
+        T::try_from(self.distance(target)).unwrap_or_else(|_| {
+            self.out_of_reach = true;
+            T::default()
+        })
     }
 
     /// A load falls through: callers add it right after (in front of) its successor.
@@ -411,5 +410,28 @@ impl Builder {
             self.and(mask);
         }
         self.load(offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_offset_too_far_for_its_field_marks_the_program_wrong() {
+        let mut b = Builder::default();
+        let target = b.ret(0);
+        for _ in 0..255 {
+            b.load(OFFSET_NR);
+        }
+        assert_eq!((b.offset::<u8>(target), b.out_of_reach), (255, false));
+        b.load(OFFSET_NR);
+        assert_eq!((b.offset::<u8>(target), b.out_of_reach), (0, true));
+        let mut b = Builder::default();
+        let target = b.ret(0);
+        for _ in 0..300 {
+            b.load(OFFSET_NR);
+        }
+        assert_eq!((b.offset::<u32>(target), b.out_of_reach), (300, false));
     }
 }

@@ -18,6 +18,7 @@ mod bpf;
 mod builtin;
 mod eval;
 mod export;
+mod floor;
 mod model;
 mod summary;
 pub mod syscalls;
@@ -25,10 +26,13 @@ pub mod syscalls;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use bpf::{simulate, Filter, SeccompData, Walk, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
+use crate::kernel::SeccompFilter;
+
+pub use bpf::{simulate, worst_case_walk, SeccompData, Walk, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
 pub use builtin::Builtin;
+pub use floor::{floor, Floor, FloorOptions, Refusal};
 pub use model::{Action, ArgCmp, Op};
-pub use summary::{Outcome, Summary};
+pub use summary::{Summary, Treatment};
 
 /// What `--seccomp` asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,16 +149,97 @@ impl Profile {
         export::oci_json(self)
     }
 
+    /// The profile alone, without the floor.
     pub fn summary(&self) -> Summary {
-        summary::summarize(self)
+        summary::summarize(Some(self), &eval::plan(self))
     }
 
-    pub fn compile(&self) -> Result<Filter, SeccompError> {
-        let program = bpf::emit(&eval::plan(self))?;
-        Ok(Filter {
-            program,
-            flags: self.flags,
-        })
+    /// The profile alone as BPF, without the floor and without asking whether a program
+    /// could run under it.
+    pub fn compile(&self) -> Result<SeccompFilter, SeccompError> {
+        emit(&eval::plan(self), self.flags)
+    }
+
+    /// The floor's refusals appended as entries, so an exported profile shows them and gives
+    /// them back when read with `--seccomp FILE`. An entry already there (an exported file
+    /// exported again) is not repeated.
+    pub fn with_floor_entries(mut self, floor: &Floor) -> Profile {
+        for refusal in &floor.refusals {
+            for (name, args) in &refusal.rules {
+                let present = self
+                    .rules
+                    .iter()
+                    .any(|r| r.names == [*name] && r.action == refusal.action && r.args == *args);
+                if syscalls::number(name).is_some() && !present {
+                    self.push_rule(vec![name.to_string()], refusal.action, args.clone());
+                }
+            }
+        }
+        self
+    }
+}
+
+/// The whole filter as data: the profile's plan (or, unconfined, one that allows everything)
+/// with the floor merged in.
+fn full_plan(profile: Option<&Profile>, floor: Option<&Floor>) -> Option<eval::FilterPlan> {
+    let mut plan = match profile {
+        Some(p) => eval::plan(p),
+        None => eval::FilterPlan::allow_all(),
+    };
+    match (profile, floor) {
+        (None, None) => return None,
+        (_, Some(floor)) => eval::add_floor(&mut plan, floor),
+        (Some(_), None) => {}
+    }
+    Some(plan)
+}
+
+/// The filter for the program: the profile (`None`: unconfined) with the floor (`None`: the
+/// tini personality) merged in; `None` when there is neither.
+pub fn compile(
+    profile: Option<&Profile>,
+    floor: Option<&Floor>,
+) -> Result<Option<SeccompFilter>, SeccompError> {
+    full_plan(profile, floor)
+        .map(|plan| emit(&plan, profile.map_or(0, |p| p.flags)))
+        .transpose()
+}
+
+/// A profile that refuses a call every program needs (execve, exit_group) is an error: the
+/// program could never start, or never end. Decided from the plan the filter is compiled
+/// from, floor included, so the default, `errnoRet` 0, kills and argument rules all count.
+pub fn check_program_can_run(
+    profile: Option<&Profile>,
+    floor: Option<&Floor>,
+) -> Result<(), SeccompError> {
+    let (Some(p), Some(plan)) = (profile, full_plan(profile, floor)) else {
+        return Ok(());
+    };
+    match eval::refused_need(&plan) {
+        Some((call, action)) => Err(SeccompError::RefusesNeededCall {
+            profile: p.origin.to_string(),
+            call,
+            action: action.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn emit(plan: &eval::FilterPlan, flags: u32) -> Result<SeccompFilter, SeccompError> {
+    Ok(SeccompFilter {
+        program: bpf::emit(plan)?,
+        flags,
+    })
+}
+
+/// What `--print-policy` says about seccomp: the profile's (or unconfined) actions and BPF,
+/// floor included, then the floor's refusals.
+pub fn describe(profile: Option<&Profile>, floor: Option<&Floor>) -> String {
+    let summary = full_plan(profile, floor).map(|plan| summary::summarize(profile, &plan));
+    match (summary, floor) {
+        (Some(summary), Some(floor)) => format!("{summary}\n{floor}"),
+        (Some(summary), None) => summary.to_string(),
+        (None, _) => "seccomp: unconfined".to_string(),
     }
 }
 
@@ -229,10 +314,14 @@ impl Profile {
     }
 
     fn push_allow(&mut self, names: Vec<String>, args: Vec<ArgCmp>) {
+        self.push_rule(names, Action::Allow, args);
+    }
+
+    fn push_rule(&mut self, names: Vec<String>, action: Action, args: Vec<ArgCmp>) {
         self.rules.push(Rule {
             entry: self.rules.len(),
             names,
-            action: Action::Allow,
+            action,
             args,
         });
     }
@@ -276,6 +365,33 @@ impl fmt::Display for At {
     }
 }
 
+/// What is wrong with a part of a profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    #[error("SCMP_ACT_NOTIFY needs a seccomp agent, which hardinit does not run")]
+    Notify,
+    #[error("errnoRet {0} is above the largest errno, 4095")]
+    ErrnoRange(u32),
+    #[error("argument index {0} is out of range (a system call has arguments 0 to 5)")]
+    ArgIndex(u64),
+    #[error("unknown comparison {0:?}")]
+    UnknownOp(String),
+    #[error("the entry names no system call")]
+    NoNames,
+    #[error("a system call name is empty")]
+    EmptyName,
+    #[error("both `name` and `names` are given; use one")]
+    NameAndNames,
+    #[error("both `architectures` and `archMap` are given; use one")]
+    ArchitecturesAndArchMap,
+    #[error("minKernel {0:?} is not \"<kernel>.<major>\"")]
+    MinKernel(String),
+    #[error("unknown flag {0:?}")]
+    UnknownFlag(String),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SeccompError {
     #[error("no contents were read for seccomp profile {}", path.display())]
@@ -285,50 +401,44 @@ pub enum SeccompError {
         profile: String,
         source: serde_json::Error,
     },
-    #[error("seccomp profile {profile}: {at}: unknown action {action:?}")]
-    UnknownAction {
+    /// Something a profile says is wrong: which profile, where in it, and what.
+    #[error("seccomp profile {profile}: {}{problem}", .at.as_ref().map(|at| format!("{at}: ")).unwrap_or_default())]
+    Invalid {
         profile: String,
-        at: String,
+        /// `syscalls[3] ("socket") args[1]`, `defaultAction`; `None` for the whole profile.
+        at: Option<String>,
+        problem: Problem,
+    },
+    #[error("seccomp profile {profile} refuses {call} to the program ({action}), so it could never start or end; allow {call}")]
+    RefusesNeededCall {
+        profile: String,
+        call: &'static str,
         action: String,
     },
-    #[error("seccomp profile {profile}: {at}: SCMP_ACT_NOTIFY needs a seccomp agent, which hardinit does not run")]
-    Notify { profile: String, at: String },
-    #[error("seccomp profile {profile}: {at}: errnoRet {errno} is above the largest errno, 4095")]
-    ErrnoRange {
-        profile: String,
-        at: String,
-        errno: u32,
-    },
-    #[error("seccomp profile {profile}: {at}: argument index {index} is out of range (a system call has arguments 0 to 5)")]
-    ArgIndex {
-        profile: String,
-        at: String,
-        index: u64,
-    },
-    #[error("seccomp profile {profile}: {at}: unknown comparison {op:?}")]
-    UnknownOp {
-        profile: String,
-        at: String,
-        op: String,
-    },
-    #[error("seccomp profile {profile}: {at}: the entry names no system call")]
-    NoNames { profile: String, at: String },
-    #[error("seccomp profile {profile}: {at}: a system call name is empty")]
-    EmptyName { profile: String, at: String },
-    #[error("seccomp profile {profile}: {at}: both `name` and `names` are given; use one")]
-    NameAndNames { profile: String, at: String },
-    #[error("seccomp profile {profile}: both `architectures` and `archMap` are given; use one")]
-    ArchitecturesAndArchMap { profile: String },
-    #[error("seccomp profile {profile}: {at}: minKernel {value:?} is not \"<kernel>.<major>\"")]
-    MinKernel {
-        profile: String,
-        at: String,
-        value: String,
-    },
-    #[error("seccomp profile {profile}: unknown flag {flag:?}")]
-    UnknownFlag { profile: String, flag: String },
     #[error("the seccomp filter has {len} instructions, more than the kernel's limit of 4096")]
     FilterTooLong { len: usize },
+    #[error("the seccomp filter needs a jump further than BPF can encode (a bug in hardinit)")]
+    JumpOutOfReach,
+}
+
+impl SeccompError {
+    /// `problem` at `at` in `profile`.
+    pub(crate) fn at(profile: &str, at: impl ToString, problem: Problem) -> SeccompError {
+        SeccompError::Invalid {
+            profile: profile.to_owned(),
+            at: Some(at.to_string()),
+            problem,
+        }
+    }
+
+    /// `problem` with `profile` as a whole.
+    pub(crate) fn whole(profile: &str, problem: Problem) -> SeccompError {
+        SeccompError::Invalid {
+            profile: profile.to_owned(),
+            at: None,
+            problem,
+        }
+    }
 }
 
 #[cfg(test)]

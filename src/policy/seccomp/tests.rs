@@ -43,11 +43,11 @@ fn nr(name: &str) -> u32 {
     syscalls::number(name).unwrap()
 }
 
-fn run(filter: &Filter, nr: u32, args: [u64; 6]) -> Walk {
+fn run(filter: &SeccompFilter, nr: u32, args: [u64; 6]) -> Walk {
     simulate(&filter.program, &SeccompData::native(nr, args)).unwrap()
 }
 
-fn ret(filter: &Filter, name: &str, args: [u64; 6]) -> u32 {
+fn ret(filter: &SeccompFilter, name: &str, args: [u64; 6]) -> u32 {
     run(filter, nr(name), args).ret
 }
 
@@ -101,7 +101,7 @@ fn probing_args(values: &[u64], rng: &mut XorShift) -> Vec<[u64; 6]> {
 
 /// Every number, with argument vectors around the profile's constants, gets from the BPF
 /// exactly what the reference semantics say.
-fn assert_filter_matches_reference(p: &Profile, filter: &Filter) {
+fn assert_filter_matches_reference(p: &Profile, filter: &SeccompFilter) {
     let mut constants: Vec<u64> = p
         .rules
         .iter()
@@ -227,18 +227,18 @@ fn kernel_release_gives_major_and_minor() {
 #[test]
 fn docker_default_with_docker_caps_matches_the_documented_counts() {
     let s = builtin(Builtin::Default, &docker_ctx()).summary();
-    assert_eq!(s.count(Outcome::Always(Action::Allow)), 306);
+    assert_eq!(s.count(Treatment::Always(Action::Allow)), 306);
     assert_eq!(
-        s.names(Outcome::ByArguments),
+        s.names(Treatment::ByArguments),
         ["socket", "clone", "personality"]
     );
-    assert_eq!(s.names(Outcome::Always(Action::Errno(38))), ["clone3"]);
-    assert_eq!(s.count(Outcome::Default), 70);
+    assert_eq!(s.names(Treatment::Always(Action::Errno(38))), ["clone3"]);
+    assert_eq!(s.count(Treatment::Default), 70);
     // Linux 6.15 and 6.17 added calls above the highest one Docker's profile names
     // (removexattrat, 466): runc's stub answers them ENOSYS, not EPERM.
     assert_eq!(s.enosys_above, Some(466));
     assert_eq!(
-        s.names(Outcome::AboveHighest),
+        s.names(Treatment::AboveHighest),
         ["open_tree_attr", "file_getattr", "file_setattr"]
     );
     assert_eq!(s.groups.len(), 5);
@@ -250,7 +250,7 @@ fn docker_default_with_docker_caps_matches_the_documented_counts() {
 fn docker_default_denies_exactly_these_with_eperm() {
     let s = builtin(Builtin::Default, &docker_ctx()).summary();
     assert_eq!(
-        s.names(Outcome::Default),
+        s.names(Treatment::Default),
         [
             "syslog",
             "uselib",
@@ -421,7 +421,7 @@ fn unconditional_allows_read_only_nr_and_arch_so_the_kernel_caches_them() {
         let p = builtin(which, &docker_ctx());
         let f = p.compile().unwrap();
         let s = p.summary();
-        let allowed = s.names(Outcome::Always(Action::Allow));
+        let allowed = s.names(Treatment::Always(Action::Allow));
         assert!(!allowed.is_empty());
         let mut longest = 0;
         for name in allowed {
@@ -549,7 +549,7 @@ fn an_allow_only_profile_compiles_to_this_exact_program() {
     let want: Vec<(u16, u8, u8, u32)> = want.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect();
     assert_eq!(got, want);
     assert_eq!(f.len(), 8);
-    assert_eq!(f.worst_case_walk(), 6);
+    assert_eq!(worst_case_walk(&f.program), 6);
     assert_eq!(f.flags, 0);
 }
 
@@ -659,7 +659,10 @@ fn an_unconditional_entry_wins_over_conditional_ones_with_the_same_action() {
     let f = p.compile().unwrap();
     assert_eq!(run(&f, 0, arg0(2)).ret, ALLOW);
     assert!(!run(&f, 0, arg0(2)).read_beyond_nr_arch);
-    assert_eq!(p.summary().names(Outcome::Always(Action::Allow)), ["read"]);
+    assert_eq!(
+        p.summary().names(Treatment::Always(Action::Allow)),
+        ["read"]
+    );
 }
 
 #[test]
@@ -989,7 +992,7 @@ fn export_is_oci_json_that_resolves_to_the_same_filter() {
     assert_eq!(again.unknown_names, Vec::<String>::new());
     assert_eq!(again.to_oci_json(), json);
     let (a, b) = (p.compile().unwrap(), again.compile().unwrap());
-    let words = |f: &Filter| -> Vec<(u16, u8, u8, u32)> {
+    let words = |f: &SeccompFilter| -> Vec<(u16, u8, u8, u32)> {
         f.program
             .iter()
             .map(|i| (i.code, i.jt, i.jf, i.k))
@@ -1176,11 +1179,14 @@ fn node_profile_refuses_what_the_issue_lists() {
 #[test]
 fn node_profile_counts() {
     let s = builtin(Builtin::Node, &docker_ctx()).summary();
-    assert_eq!(s.count(Outcome::Always(Action::Allow)), 119);
-    assert_eq!(s.names(Outcome::ByArguments), ["ioctl", "socket", "clone"]);
-    assert_eq!(s.names(Outcome::Always(Action::Errno(38))), ["clone3"]);
-    assert_eq!(s.count(Outcome::Default), 237);
-    assert_eq!(s.count(Outcome::AboveHighest), 23);
+    assert_eq!(s.count(Treatment::Always(Action::Allow)), 119);
+    assert_eq!(
+        s.names(Treatment::ByArguments),
+        ["ioctl", "socket", "clone"]
+    );
+    assert_eq!(s.names(Treatment::Always(Action::Errno(38))), ["clone3"]);
+    assert_eq!(s.count(Treatment::Default), 237);
+    assert_eq!(s.count(Treatment::AboveHighest), 23);
     assert_eq!(s.unknown_names, 0);
     assert_eq!(s.bpf, Some((144, 28)));
 }
@@ -1218,11 +1224,13 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
     let rules = node.rules.len();
     let runtime = node.clone().for_runtime();
     assert_eq!(runtime.rules.len(), rules + 2);
-    // node already allows two Landlock calls (for --inspect) and musl's legacy calls.
+    // node already allows two Landlock calls (for --inspect), musl's legacy calls and the
+    // poll of hardinit's exec wait.
     let already = [
         "landlock_create_ruleset",
         "landlock_restrict_self",
         "open",
+        "poll",
         "stat",
         "fork",
     ];
@@ -1247,3 +1255,7 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
     let docker = builtin(Builtin::Default, &docker_ctx());
     assert_eq!(docker.clone().for_runtime(), docker);
 }
+
+/// The floor merged into profiles and into unconfined.
+mod floor;
+mod oracle;
