@@ -69,7 +69,7 @@ pub struct Args {
         long,
         value_name = "SECONDS",
         default_value_t = 5,
-        value_parser = clap::value_parser!(u64).range(0..=crate::supervise::MAX_GRACE.as_secs()),
+        value_parser = clap::value_parser!(u64).range(0..=MAX_GRACE_SECONDS),
         help_heading = "Init"
     )]
     pub grace_period: u64,
@@ -221,6 +221,9 @@ pub enum Mode<'a> {
     /// Harden and start the program, then supervise it.
     Run,
 }
+
+/// The longest `--grace-period`: a day.
+const MAX_GRACE_SECONDS: u64 = 86_400;
 
 /// The names under which hardinit behaves like tini.
 const TINI_NAMES: &[&str] = &["tini", "tini-static", "docker-init"];

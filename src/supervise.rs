@@ -14,9 +14,6 @@ use crate::sys::{self, sig_bit, ChildEnd, ALL_SIGNALS};
 
 const SIGCHLD_ONLY: sys::SigMask = sig_bit(libc::SIGCHLD);
 
-/// The longest grace period: a day (`--grace-period` refuses more).
-pub const MAX_GRACE: Duration = Duration::from_secs(86_400);
-
 /// The pause after a failed call, doubled with each failure in a row up to the most.
 const PAUSE_FIRST: Duration = Duration::from_millis(100);
 const PAUSE_MOST: Duration = Duration::from_millis(1600);
@@ -193,7 +190,7 @@ fn end_the_rest(opts: &Options) {
         if !opts.grace.is_zero() {
             info!("sending SIGTERM to the remaining processes");
             signal_rest(libc::SIGTERM, opts);
-            if wait_for_the_rest(opts.grace.min(MAX_GRACE), opts) {
+            if wait_for_the_rest(opts.grace, opts) {
                 return;
             }
         }
@@ -201,9 +198,18 @@ fn end_the_rest(opts: &Options) {
     }
 }
 
+/// `now + grace`; a grace period too long for the clock (`--grace-period` refuses one)
+/// ends as late as the clock can say, never in a panic.
+fn deadline_after(now: Instant, grace: Duration) -> Instant {
+    (0..64)
+        .map(|halvings| grace / (1 << halvings))
+        .find_map(|g| now.checked_add(g))
+        .unwrap_or(now)
+}
+
 /// Reaps until nothing is left (true) or `grace` has passed (false).
 fn wait_for_the_rest(grace: Duration, opts: &Options) -> bool {
-    let deadline = Instant::now() + grace;
+    let deadline = deadline_after(Instant::now(), grace);
     while let Some(left) = deadline
         .checked_duration_since(Instant::now())
         .filter(|d| !d.is_zero())
@@ -356,6 +362,16 @@ mod tests {
         assert_eq!(parse_parent("42 (a) b) S 7 42 42 0"), Some(7));
         assert_eq!(parse_parent("1 (init) S 0 1 1"), Some(0));
         assert_eq!(parse_parent("garbage"), None);
+    }
+
+    #[test]
+    fn a_grace_period_beyond_the_clock_does_not_panic() {
+        let now = Instant::now();
+        assert!(deadline_after(now, Duration::MAX) > now + Duration::from_secs(1 << 40));
+        assert_eq!(
+            deadline_after(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
     }
 
     #[test]
