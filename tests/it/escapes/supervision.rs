@@ -217,6 +217,8 @@ fn without_proc_the_end_gives_up_instead_of_spinning() {
     drop(stdin);
     let status = bg.wait(SECS(60));
     let alive = Path::new(&format!("/proc/{sleeper}")).exists();
+    // stderr is read by a thread of its own: let it catch up with the last line.
+    util::wait_until(SECS(5), || bg.stderr().contains("giving up"));
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(sleeper),
         nix::sys::signal::Signal::SIGKILL,
