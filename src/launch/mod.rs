@@ -132,6 +132,7 @@ fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
 fn print_policy(inv: &Invocation) -> Result<i32, Error> {
     own_parent_death_signal(inv)?;
     let policy = decide(&inv.request())?;
+    policy.kernel_files.check().map_err(PolicyError::from)?;
     warn_unenforced(&policy);
     // What cannot become a filter fails here as it would fail the run.
     seccomp::compile(policy.seccomp.as_ref(), policy.floor.as_ref())?;
@@ -149,6 +150,7 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     // Only --user and --groups look a name up.
     let names = req.user.is_some() || req.groups.is_some();
     let (facts, policy) = read_and_decide(&req, names)?;
+    policy.kernel_files.check().map_err(PolicyError::from)?;
     warn_unenforced(&policy);
     if args.command.is_empty() {
         return Err(Error::NoProgram);
@@ -239,11 +241,14 @@ fn parse_signal(name: &str) -> Result<i32, Error> {
 }
 
 /// Best-effort is never silent: each Landlock rule the kernel will not enforce is named.
+/// Best-effort is never silent. What most kernels in use lack (device ioctl, pathname unix
+/// sockets) is said at info level; --print-policy lists it.
 fn warn_unenforced(policy: &Policy) {
+    if let Some(warning) = policy.kernel_files.warning() {
+        warn!("{warning}");
+    }
     for gap in &policy.landlock.unenforced {
-        // What hardinit adds on its own while no flag asks for Landlock (signal scoping) is
-        // no reason to warn at every start on an older kernel; --print-policy lists it.
-        if policy.landlock.in_use() {
+        if gap.warns() {
             warn!("landlock: not enforced: {gap}");
         } else {
             info!("landlock: not enforced: {gap}");

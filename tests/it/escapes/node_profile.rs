@@ -69,3 +69,22 @@ fn node_profile_argument_rules_hold_against_payloads() {
         assert_eq!(out.stdout, want, "{prefix:?}");
     }
 }
+
+/// setpriority passes the node filter, but PID 1 keeps a uid of its own (root, the program
+/// being 65534): the kernel refuses to lower its priority as much as to raise it.
+#[test]
+fn the_program_can_neither_lower_nor_raise_pid1s_priority() {
+    if !util::privileged("the_program_can_neither_lower_nor_raise_pid1s_priority") {
+        return;
+    }
+    let script = "renice -n 19 -p 1 >/dev/null 2>&1 && echo lowered || echo not-lowered; \
+        renice -n 0 -p 1 >/dev/null 2>&1 && echo raised || echo not-raised";
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc"])
+        .arg(util::hardinit())
+        .args(HARDENING)
+        .args(["--", "sh", "-c", script]);
+    let out = util::run_with_timeout(&mut cmd, Duration::from_secs(10));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "not-lowered\nnot-raised\n");
+}
