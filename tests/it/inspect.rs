@@ -268,7 +268,7 @@ fn nobody_json(userns_allowed: bool, sockets: Value) -> Value {
         "expectations": {
             "non-root": true, "no-caps": true, "no-new-privs": true, "seccomp": false,
             "read-only-root": true, "no-userns": !userns_allowed, "no-mount": !userns_allowed,
-            "landlock": false, "no-runtime-socket": true
+            "landlock": true, "no-runtime-socket": true
         }
     })
 }
