@@ -194,7 +194,7 @@ fn decide(req: &Request) -> Result<Policy, Error> {
 /// Reads the host once (the user databases only `with_databases`) and decides the policy
 /// against it.
 fn read_and_decide(req: &Request, with_databases: bool) -> Result<(Facts, Policy), Error> {
-    let facts = host::read(&policy::seccomp_choice(req), with_databases)?;
+    let facts = host::read(&req.seccomp_choice(), with_databases)?;
     let policy = Policy::build(req, &facts)?;
     if let Some(p) = &policy.seccomp {
         debug!(
