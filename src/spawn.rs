@@ -1,19 +1,20 @@
 //! Fork; the child runs `harden::apply` and execve. A failure travels back to the parent as
 //! (step, errno) over a CLOEXEC pipe: if the pipe closes empty, the exec succeeded.
 
-use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
+use std::ffi::OsString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
+use log::debug;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::poll::PollTimeout;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::unistd::Pid;
 use thiserror::Error;
 
 use crate::harden::{self, ErrnoText, Failure, RealSys, Step};
-use crate::listener::{Readiness, Server};
+use crate::listener::Server;
 use crate::plan::ChildPlan;
-use crate::sys::{self, Forked};
+use crate::sys::{self, sig_bit, Forked, ALL_SIGNALS};
 
 /// The exit status the child uses when it reports a failure; the parent never passes it on.
 const CHILD_FAILED: i32 = 125;
@@ -26,6 +27,10 @@ pub enum SpawnError {
     Fork(#[source] Errno),
     #[error("cannot read the child's report")]
     ReadReport(#[source] std::io::Error),
+    #[error("cannot watch for signals while the program starts")]
+    WatchSignals(#[source] Errno),
+    #[error("cannot wait for the program to start")]
+    AwaitExec(#[source] Errno),
     #[error("{0}")]
     Harden(Failure),
     #[error("cannot execute {program}: {reason}")]
@@ -47,38 +52,49 @@ impl SpawnError {
     }
 }
 
-/// Starts the program; returns its pid once execve has succeeded.
-pub fn spawn(plan: &mut ChildPlan) -> Result<Pid, SpawnError> {
-    spawn_serving(plan, None)
+/// A forked child that has not yet reported its exec.
+pub struct Started {
+    pub pid: Pid,
+    report: OwnedFd,
+    /// Written to once PID 1 has locked itself down: the child execs only then.
+    init_ready: OwnedFd,
+    program: OsString,
 }
 
-/// `spawn` for learning and complain mode: while the child sets up and execs, PID 1 takes
-/// the listener the child hands over and answers its notifications (the execve itself is
-/// notified: a plain wait for the exec report would deadlock).
-pub fn spawn_serving(plan: &mut ChildPlan, server: Option<&mut Server>) -> Result<Pid, SpawnError> {
+/// Forks the child, which hardens itself and execs; the parent may settle in (lock itself
+/// down) before it waits for the exec with [`Started::await_exec`].
+pub fn start(plan: &mut ChildPlan) -> Result<Started, SpawnError> {
     let (read_end, write_end) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(SpawnError::CreatePipe)?;
+    let (ready_read, ready_write) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(SpawnError::CreatePipe)?;
+    plan.steps.init_ready = Some(ready_read);
     match sys::fork().map_err(SpawnError::Fork)? {
         Forked::Child => {
             drop(read_end);
+            drop(ready_write);
             run_child(plan, &write_end)
         }
         Forked::Parent(child) => {
             drop(write_end);
+            plan.steps.init_ready = None;
             // Both sides set the group, so neither the parent's signals nor the terminal race
             // the child's setpgid; EACCES means the child already exec'd and did it itself.
             let _ = nix::unistd::setpgid(child, child);
             // The child's end of the listener socket: only the child may hold it, so the
             // socket ends when the child does.
             drop(plan.steps.listener_to.take());
-            let report = read_report(read_end, server)?;
-            check_report(child, &report, plan)
+            Ok(Started {
+                pid: child,
+                report: read_end,
+                init_ready: ready_write,
+                program: plan.program.clone(),
+            })
         }
     }
 }
 
 fn run_child(plan: &mut ChildPlan, report: &OwnedFd) -> ! {
-    use std::os::fd::AsFd;
     let failure = match harden::apply(&mut RealSys, &mut plan.steps) {
         Ok(()) => Failure {
             step: Step::Exec,
@@ -92,48 +108,118 @@ fn run_child(plan: &mut ChildPlan, report: &OwnedFd) -> ! {
     sys::exit_child(CHILD_FAILED)
 }
 
-/// Everything the child wrote before the pipe closed (at its exec, or its exit).
-fn read_report(read_end: OwnedFd, server: Option<&mut Server>) -> Result<Vec<u8>, SpawnError> {
-    let mut buf = Vec::with_capacity(8);
-    let mut pipe = std::fs::File::from(read_end);
-    let Some(server) = server else {
-        pipe.read_to_end(&mut buf).map_err(SpawnError::ReadReport)?;
-        return Ok(buf);
-    };
-    loop {
-        match server.poll_serving(pipe.as_fd(), PollTimeout::NONE) {
-            Ok(Readiness::Fd) => {}
-            Ok(_) | Err(Errno::EINTR) => continue,
-            Err(e) => return Err(SpawnError::ReadReport(e.into())),
-        }
-        // Readable or at its end: this read does not block.
-        let mut chunk = [0u8; 64];
-        match pipe.read(&mut chunk) {
-            Ok(0) => return Ok(buf),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(SpawnError::ReadReport(e)),
-        }
-    }
-}
+/// The most a report can hold; the child writes 8 bytes.
+const REPORT_MAX: usize = 64;
 
-fn check_report(child: Pid, buf: &[u8], plan: &ChildPlan) -> Result<Pid, SpawnError> {
-    if buf.is_empty() {
-        return Ok(child);
+impl Started {
+    /// Tells the child PID 1 is locked down: it may exec the program.
+    pub fn let_run(&self) -> Result<(), SpawnError> {
+        match sys::write_all(self.init_ready.as_fd(), &[1]) {
+            // The child is gone already: its report says why.
+            Ok(()) | Err(Errno::EPIPE) => Ok(()),
+            Err(e) => Err(SpawnError::AwaitExec(e)),
+        }
     }
-    // The child exits right after its report; reap it so no zombie is left.
-    let _ = nix::sys::wait::waitpid(child, None);
-    let failure = decode(buf).unwrap_or(Failure {
-        step: Step::Exec,
-        errno: Errno::EIO,
-    });
-    Err(match failure.step {
-        Step::Exec => SpawnError::Exec {
-            program: plan.program.to_string_lossy().into_owned(),
-            reason: ErrnoText(failure.errno),
-        },
-        _ => SpawnError::Harden(failure),
-    })
+
+    /// Fail closed: SIGKILL the child and reap it.
+    pub fn kill(self) {
+        let _ = sys::send_signal(self.pid.as_raw(), libc::SIGKILL);
+        let _ = nix::sys::wait::waitpid(self.pid, None);
+    }
+
+    /// Waits until the child has exec'd (its report pipe closes empty) or reports a failure.
+    /// Signals are served meanwhile: each is passed to the child, which already has the
+    /// dispositions the program gets, so a SIGTERM ends a child that never gets to exec.
+    /// SIGCHLD stays pending for the supervisor. In learning and complain mode the same poll
+    /// takes the listener the child hands over and answers its notifications: the execve
+    /// itself is notified, so a wait for the report alone would deadlock.
+    pub fn await_exec(self, server: Option<&mut Server>) -> Result<Pid, SpawnError> {
+        let report = match self.read_report(server) {
+            Ok(report) => report,
+            Err(e) => {
+                self.kill();
+                return Err(e);
+            }
+        };
+        if report.is_empty() {
+            return Ok(self.pid);
+        }
+        // The child exits right after its report; reap it so no zombie is left.
+        let _ = nix::sys::wait::waitpid(self.pid, None);
+        let failure = decode(&report).unwrap_or(Failure {
+            step: Step::Exec,
+            errno: Errno::EIO,
+        });
+        Err(match failure.step {
+            Step::Exec => SpawnError::Exec {
+                program: self.program.to_string_lossy().into_owned(),
+                reason: ErrnoText(failure.errno),
+            },
+            _ => SpawnError::Harden(failure),
+        })
+    }
+
+    fn read_report(&self, mut server: Option<&mut Server>) -> Result<Vec<u8>, SpawnError> {
+        let signals = sys::signal_fd(ALL_SIGNALS & !sig_bit(libc::SIGCHLD))
+            .map_err(SpawnError::WatchSignals)?;
+        let mut report = Vec::with_capacity(8);
+        let mut chunk = [0u8; REPORT_MAX];
+        let readable = PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR;
+        loop {
+            let served = server.as_deref().and_then(Server::watched);
+            let watch = served.map(|(_, w)| w);
+            let mut fds = vec![
+                PollFd::new(self.report.as_fd(), PollFlags::POLLIN),
+                PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+            ];
+            fds.extend(served.map(|(fd, _)| PollFd::new(fd, PollFlags::POLLIN)));
+            match nix::poll::poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(SpawnError::AwaitExec(e)),
+            }
+            let events = |fd: &PollFd| fd.revents().unwrap_or(PollFlags::empty());
+            let (report_ready, signal_ready) = (
+                events(&fds[0]).intersects(readable),
+                events(&fds[1]).intersects(readable),
+            );
+            let served_events = fds.get(2).map(events);
+            drop(fds);
+            if let (Some(server), Some(watch), Some(ev)) =
+                (server.as_deref_mut(), watch, served_events)
+            {
+                if !ev.is_empty() {
+                    let gone = PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL;
+                    server.ready(watch, ev.contains(PollFlags::POLLIN), ev.intersects(gone));
+                }
+            }
+            if signal_ready {
+                self.pass_signals(&signals)?;
+            }
+            if report_ready {
+                match nix::unistd::read(self.report.as_raw_fd(), &mut chunk) {
+                    Ok(0) => return Ok(report),
+                    Ok(n) => report.extend_from_slice(&chunk[..n]),
+                    Err(Errno::EINTR) => {}
+                    Err(e) => return Err(SpawnError::ReadReport(e.into())),
+                }
+                if report.len() > REPORT_MAX {
+                    return Ok(report);
+                }
+            }
+        }
+    }
+
+    /// Passes every signal queued on `signals` to the child.
+    fn pass_signals(&self, signals: &OwnedFd) -> Result<(), SpawnError> {
+        while let Some(signo) = sys::read_signal(signals.as_fd()).map_err(SpawnError::AwaitExec)? {
+            debug!("passing signal {signo} to the program before its exec");
+            match sys::send_signal(self.pid.as_raw(), signo) {
+                Ok(()) | Err(Errno::ESRCH) => {}
+                Err(e) => return Err(SpawnError::AwaitExec(e)),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// 8 bytes: the step's code and argument, 2 spare, errno (native endian: the reader is our

@@ -110,10 +110,12 @@ pub fn wait_for_signal(mask: SigMask, timeout: Option<Duration>) -> Result<SigIn
     })
 }
 
-/// A non-blocking, close-on-exec signalfd for `mask` (which must be blocked), built from the
-/// kernel's 64-bit set: nix's SigSet goes through sigaddset, which refuses 32..=34.
-pub fn signalfd(mask: SigMask) -> Result<OwnedFd, Errno> {
-    // SAFETY: the mask is a live kernel sigset of the size passed; fd -1 creates a new one.
+/// A non-blocking, close-on-exec signalfd for `mask` (which must be blocked): signals in it
+/// become readable there, so one poll can wait for them and for descriptors together.
+/// The raw call, so the signals libc reserves (32..=34) can be in the mask.
+pub fn signal_fd(mask: SigMask) -> Result<OwnedFd, Errno> {
+    // SAFETY: the mask pointer refers to a live 8-byte kernel sigset for the call; -1 asks
+    // for a new descriptor, which is ours alone once the call returns it.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_signalfd4,
@@ -123,31 +125,30 @@ pub fn signalfd(mask: SigMask) -> Result<OwnedFd, Errno> {
             libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
         )
     };
-    let fd = Errno::result(rc)? as libc::c_int;
-    // SAFETY: the kernel just created this descriptor and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let fd = Errno::result(rc)?;
+    // SAFETY: the kernel just returned this descriptor and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// Takes one pending signal from a signalfd; EAGAIN when none is pending.
-pub fn read_signalfd(fd: BorrowedFd<'_>) -> Result<SigInfo, Errno> {
-    // SAFETY: signalfd_siginfo is plain data and zeroed is valid.
+/// The next signal queued on a [`signal_fd`]; `None` when none is pending.
+pub fn read_signal(fd: BorrowedFd<'_>) -> Result<Option<i32>, Errno> {
+    // SAFETY: signalfd_siginfo is plain data; zeroed is valid.
     let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
     let size = std::mem::size_of::<libc::signalfd_siginfo>();
-    // SAFETY: `info` has room for exactly `size` bytes, which the kernel writes whole.
-    let n = unsafe {
+    // SAFETY: `info` is a live buffer of exactly `size` bytes that read may fill.
+    let rc = unsafe {
         libc::read(
             fd.as_raw_fd(),
             (&mut info as *mut libc::signalfd_siginfo).cast(),
             size,
         )
     };
-    let n = Errno::result(n)?;
-    if n as usize != size {
-        return Err(Errno::EIO);
+    match Errno::result(rc) {
+        Ok(n) if n as usize == size => Ok(Some(info.ssi_signo as i32)),
+        Ok(_) => Err(Errno::EIO),
+        Err(Errno::EAGAIN) => Ok(None),
+        Err(e) => Err(e),
     }
-    Ok(SigInfo {
-        signo: info.ssi_signo as i32,
-    })
 }
 
 /// Sends `signo` (any number 1..=64, real-time included) to `pid` (negative: a process group).
