@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 pub use bpf::{simulate, Filter, SeccompData, Walk, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
 pub use builtin::Builtin;
+pub use export::SpoError;
 pub use model::{Action, ArgCmp, Op};
 pub use summary::{Outcome, Summary};
 
@@ -93,6 +94,34 @@ impl fmt::Display for Origin {
     }
 }
 
+impl Origin {
+    /// A Kubernetes object name (lowercase letters, digits, '-', '.'; 253 at most) for the
+    /// profile: `hardinit-node` for a built-in one, the file's stem for a file.
+    pub fn spo_name(&self) -> String {
+        let stem = match self {
+            Origin::Builtin(b) => return format!("hardinit-{b}"),
+            Origin::File(path) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default(),
+        };
+        let name: String = stem
+            .chars()
+            .map(|c| match c {
+                'a'..='z' | '0'..='9' | '-' | '.' => c,
+                _ => '-',
+            })
+            .take(253)
+            .collect();
+        let name = name.trim_matches(|c| c == '-' || c == '.');
+        if name.is_empty() {
+            "hardinit-profile".to_string()
+        } else {
+            name.to_string()
+        }
+    }
+}
+
 /// A profile as it applies here: includes/excludes evaluated, names not on x86_64 dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
@@ -131,11 +160,42 @@ pub fn resolve(
             None => return Err(SeccompError::MissingContents { path: path.clone() }),
         },
     };
-    let raw = serde_json::from_str(json).map_err(|source| SeccompError::ParseProfile {
+    let parse_error = |source| SeccompError::ParseProfile {
         profile: origin.to_string(),
         source,
-    })?;
+    };
+    let value: serde_json::Value = serde_json::from_str(json).map_err(parse_error)?;
+    let value = unwrap_spo(value, &origin)?;
+    let raw = serde_json::from_value(value).map_err(parse_error)?;
     eval::resolve_raw(raw, origin, ctx).map(Some)
+}
+
+/// A Security Profiles Operator `SeccompProfile` object (what `--format spo` writes) holds an
+/// OCI profile in its `spec`; anything else is the profile itself. A base profile is refused:
+/// it lives in the cluster, so what it adds cannot be known here.
+fn unwrap_spo(
+    value: serde_json::Value,
+    origin: &Origin,
+) -> Result<serde_json::Value, SeccompError> {
+    let is_spo = value.get("kind").and_then(|k| k.as_str()) == Some(export::SPO_KIND)
+        && value
+            .get("apiVersion")
+            .and_then(|v| v.as_str())
+            .is_some_and(|v| v.starts_with("security-profiles-operator.x-k8s.io/"));
+    if !is_spo {
+        return Ok(value);
+    }
+    let mut value = value;
+    let spec = value
+        .get_mut("spec")
+        .map(serde_json::Value::take)
+        .unwrap_or_default();
+    if spec.get("baseProfileName").is_some() {
+        return Err(SeccompError::SpoBaseProfile {
+            profile: origin.to_string(),
+        });
+    }
+    Ok(spec)
 }
 
 impl Profile {
@@ -143,6 +203,12 @@ impl Profile {
     /// `docker run --security-opt seccomp=FILE`. Keys and entries keep a fixed order.
     pub fn to_oci_json(&self) -> String {
         export::oci_json(self)
+    }
+
+    /// The profile as a Security Profiles Operator `SeccompProfile` object (JSON), for the
+    /// native arch; refused when the CRD cannot say what the profile does.
+    pub fn to_spo_json(&self) -> Result<String, SpoError> {
+        export::spo_json(self, &self.origin.spo_name())
     }
 
     pub fn summary(&self) -> Summary {
@@ -324,6 +390,8 @@ pub enum SeccompError {
     },
     #[error("seccomp profile {profile}: unknown flag {flag:?}")]
     UnknownFlag { profile: String, flag: String },
+    #[error("seccomp profile {profile}: a SeccompProfile with a baseProfileName needs that base profile from the cluster; merge it into this file first")]
+    SpoBaseProfile { profile: String },
     #[error("the seccomp filter has {len} instructions, more than the kernel's limit of 4096")]
     FilterTooLong { len: usize },
 }

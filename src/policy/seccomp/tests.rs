@@ -1247,3 +1247,132 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
     let docker = builtin(Builtin::Default, &docker_ctx());
     assert_eq!(docker.clone().for_runtime(), docker);
 }
+
+fn program_words(f: &Filter) -> Vec<(u16, u8, u8, u32)> {
+    f.program
+        .iter()
+        .map(|i| (i.code, i.jt, i.jf, i.k))
+        .collect()
+}
+
+#[test]
+fn spo_export_round_trips_to_the_same_filter() {
+    for which in [Builtin::Default, Builtin::Node] {
+        let p = builtin(which, &docker_ctx()).for_runtime();
+        let spo = p.to_spo_json().unwrap();
+        let head = format!(
+            "{{\n  \"apiVersion\": \"security-profiles-operator.x-k8s.io/v1beta1\",\n  \"kind\": \"SeccompProfile\",\n  \"metadata\": {{\n    \"name\": \"hardinit-{which}\"\n  }},\n  \"spec\": {{\n    \"defaultAction\": \"SCMP_ACT_ERRNO\",\n    \"architectures\": [\n      \"SCMP_ARCH_X86_64\"\n    ],\n    \"syscalls\": [\n"
+        );
+        assert!(spo.starts_with(&head), "{spo}");
+        assert!(!spo.contains("includes") && !spo.contains("defaultErrnoRet"));
+        let again = profile(&spo);
+        assert_eq!(again.default_action, p.default_action);
+        assert_eq!(again.rules.len(), p.rules.len());
+        assert_eq!(
+            program_words(&again.compile().unwrap()),
+            program_words(&p.compile().unwrap())
+        );
+        // And the OCI export of what was read back is the OCI export of the original.
+        assert_eq!(again.to_oci_json(), p.to_oci_json());
+    }
+}
+
+#[test]
+fn spo_export_keeps_errno_args_and_flags_as_the_crd_wants() {
+    let p = profile(
+        r#"{"defaultAction": "SCMP_ACT_KILL_PROCESS", "flags": ["SECCOMP_FILTER_FLAG_LOG"],
+            "syscalls": [
+            {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+            {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+             "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+            {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]}"#,
+    );
+    let want = r#"{
+  "apiVersion": "security-profiles-operator.x-k8s.io/v1beta1",
+  "kind": "SeccompProfile",
+  "metadata": {
+    "name": "p"
+  },
+  "spec": {
+    "defaultAction": "SCMP_ACT_KILL_PROCESS",
+    "architectures": [
+      "SCMP_ARCH_X86_64"
+    ],
+    "flags": [
+      "SECCOMP_FILTER_FLAG_LOG"
+    ],
+    "syscalls": [
+      {
+        "names": [
+          "clone3"
+        ],
+        "action": "SCMP_ACT_ERRNO",
+        "errnoRet": 38
+      },
+      {
+        "names": [
+          "socket"
+        ],
+        "action": "SCMP_ACT_ALLOW",
+        "args": [
+          {
+            "index": 0,
+            "value": 2,
+            "valueTwo": 0,
+            "op": "SCMP_CMP_EQ"
+          }
+        ]
+      }
+    ]
+  }
+}
+"#;
+    assert_eq!(p.to_spo_json().unwrap(), want);
+}
+
+#[test]
+fn spo_export_refuses_what_the_crd_cannot_say() {
+    let p = profile(r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38}"#);
+    assert_eq!(p.to_spo_json(), Err(SpoError::DefaultErrno(38)));
+    let p = profile(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]}"#,
+    );
+    assert_eq!(
+        p.to_spo_json().unwrap_err().to_string(),
+        "--format spo: syscalls[1] returns errno 0, which a SeccompProfile cannot hold (its errnoRet omits 0, and the runtime would use EPERM); use --format oci"
+    );
+}
+
+#[test]
+fn spo_objects_are_read_by_their_spec_and_base_profiles_refused() {
+    let spo = r#"{"apiVersion": "security-profiles-operator.x-k8s.io/v1beta1",
+        "kind": "SeccompProfile", "metadata": {"name": "x"},
+        "spec": {"defaultAction": "SCMP_ACT_ERRNO",
+                 "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}}"#;
+    let p = profile(spo);
+    assert_eq!(p.default_action, Action::Errno(1));
+    assert_eq!(p.rules[0].names, ["read"]);
+    let based = r#"{"apiVersion": "security-profiles-operator.x-k8s.io/v1beta1",
+        "kind": "SeccompProfile",
+        "spec": {"defaultAction": "SCMP_ACT_ERRNO", "baseProfileName": "runc-v1.1.0"}}"#;
+    assert_eq!(
+        error(based),
+        "seccomp profile p.json: a SeccompProfile with a baseProfileName needs that base profile from the cluster; merge it into this file first"
+    );
+    // Another kind with a `spec` is not unwrapped: it is no profile.
+    let other =
+        r#"{"apiVersion": "v1", "kind": "Pod", "spec": {"defaultAction": "SCMP_ACT_ALLOW"}}"#;
+    assert_eq!(error(other), "malformed JSON in seccomp profile p.json");
+}
+
+#[test]
+fn spo_names_are_kubernetes_object_names() {
+    let name = |p: &str| Origin::File(PathBuf::from(p)).spo_name();
+    assert_eq!(name("/etc/My_Profile.json"), "my-profile");
+    assert_eq!(name("-x-.json"), "x");
+    assert_eq!(name("__.json"), "hardinit-profile");
+    assert_eq!(Origin::Builtin(Builtin::Node).spo_name(), "hardinit-node");
+}
