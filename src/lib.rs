@@ -10,6 +10,8 @@ pub mod inspect;
 pub mod logging;
 pub mod plan;
 pub mod policy;
+pub mod probe;
+pub mod signal;
 pub mod spawn;
 pub mod supervise;
 pub mod sys;
@@ -20,7 +22,6 @@ use std::time::Duration;
 
 use log::{debug, info, warn};
 use nix::errno::Errno;
-use nix::sys::signal::Signal;
 use thiserror::Error;
 
 use crate::cli::Invocation;
@@ -60,6 +61,8 @@ pub enum Error {
     Seccomp(#[from] SeccompError),
     #[error("`unconfined` is no seccomp profile, so there is nothing to export")]
     ExportUnconfined,
+    #[error(transparent)]
+    ExportSpo(#[from] seccomp::SpoError),
     #[error("cannot read the kernel release")]
     ReadKernelRelease(#[source] Errno),
     #[error("cannot tell the kernel version from its release {0:?}")]
@@ -104,6 +107,12 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     if args.version {
         return print(&format!("{}\n", inv.version_line()));
     }
+    if let Some(target) = &args.probe {
+        return Ok(probe::run(
+            target,
+            args.probe_timeout.unwrap_or(probe::DEFAULT_TIMEOUT),
+        ));
+    }
     if args.inspect {
         let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
         return Ok(inspect::run(
@@ -125,8 +134,11 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     let seccomp_ctx = policy.seccomp_context(&proc, read_kernel_version()?);
     if let Some(spec) = &args.export_seccomp {
         let profile = load_seccomp(&seccomp::parse_choice(spec), &seccomp_ctx)?;
-        let profile = profile.ok_or(Error::ExportUnconfined)?;
-        return print(&profile.for_runtime().to_oci_json());
+        let profile = profile.ok_or(Error::ExportUnconfined)?.for_runtime();
+        return match args.format.as_deref() {
+            Some("spo") => print(&profile.to_spo_json()?),
+            _ => print(&profile.to_oci_json()),
+        };
     }
     // The export needs neither the Landlock rules nor the kernel's ABI: resolved after it.
     let landlock = plan::landlock::resolve(&inv.landlock_request())?;
@@ -135,7 +147,8 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     let filter = seccomp.as_ref().map(Profile::compile).transpose()?;
     if args.print_policy {
         return print(&format!(
-            "{policy}\n{landlock}\n{}\n",
+            "{}{policy}\n{landlock}\n{}\n",
+            inv.describe_settings(),
             describe_seccomp(seccomp.as_ref())
         ));
     }
@@ -150,6 +163,7 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
     if !is_pid1 {
         sys::set_child_subreaper().map_err(Error::BecomeSubreaper)?;
         debug!("not PID 1: registered as a child subreaper");
+        note_init_above();
     } else if inv.subreaper {
         debug!("-s has no effect: hardinit is PID 1");
     }
@@ -197,6 +211,8 @@ pub fn run(inv: Invocation) -> Result<i32, Error> {
         warn_zombies: args.warn_zombies,
         is_pid1,
         remap_exit: args.remap_exit.clone(),
+        rewrite: args.rewrite.clone(),
+        stop_delay: Duration::from_secs(args.stop_delay),
     };
     Ok(supervise::supervise(program, &opts))
 }
@@ -210,20 +226,7 @@ fn print(text: &str) -> Result<i32, Error> {
 
 /// Accepts `SIGKILL`, `KILL`, `kill` or a number.
 fn parse_signal(name: &str) -> Result<i32, Error> {
-    if let Ok(n) = name.parse::<i32>() {
-        if (1..=64).contains(&n) {
-            return Ok(n);
-        }
-    }
-    let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    full.parse::<Signal>()
-        .map(|s| s as i32)
-        .map_err(|_| Error::UnknownSignal(name.to_string()))
+    signal::parse_signal(name).ok_or_else(|| Error::UnknownSignal(name.to_string()))
 }
 
 fn take_over_signals() -> Result<SignalState, Error> {
@@ -235,6 +238,18 @@ fn take_over_signals() -> Result<SignalState, Error> {
         changed.push((signo, old));
     }
     Ok(SignalState { mask, changed })
+}
+
+/// Says so when hardinit's parent is its namespace's PID 1: another init (Docker's `--init`,
+/// a pod's pause-less sandbox, a shell's `exec`) runs above it, and hardinit only supervises.
+fn note_init_above() {
+    if nix::unistd::getppid().as_raw() != 1 {
+        return;
+    }
+    let name = std::fs::read_to_string("/proc/1/comm")
+        .map(|n| n.trim().to_string())
+        .unwrap_or_else(|_| "unknown".to_string());
+    info!("running below another init (PID 1 is {name}, e.g. Docker's --init): hardinit is a child subreaper here and still reaps, forwards and hardens; the init above adds nothing");
 }
 
 /// PID 1 pins no mount and leaks no descriptor: the program kept its own cwd and fds.

@@ -13,8 +13,9 @@ extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> lib
     let inv = match hardinit::cli::parse(argv, hardinit::environment()) {
         Ok(inv) => inv,
         Err(e) => {
-            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
-            let _ = e.print();
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2);
+            // a bad HARDINIT_* variable is hardinit's own bad input (125).
+            e.print();
             exit(e.exit_code());
         }
     };

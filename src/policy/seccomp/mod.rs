@@ -165,25 +165,29 @@ pub fn resolve(
         source,
     };
     let value: serde_json::Value = serde_json::from_str(json).map_err(parse_error)?;
-    let value = unwrap_spo(value, &origin)?;
-    let raw = serde_json::from_value(value).map_err(parse_error)?;
+    // A plain profile is read from its text again, so that errors keep their line and column.
+    let raw = match spo_spec(value, &origin)? {
+        Some(spec) => serde_json::from_value(spec),
+        None => serde_json::from_str(json),
+    }
+    .map_err(parse_error)?;
     eval::resolve_raw(raw, origin, ctx).map(Some)
 }
 
-/// A Security Profiles Operator `SeccompProfile` object (what `--format spo` writes) holds an
-/// OCI profile in its `spec`; anything else is the profile itself. A base profile is refused:
+/// The `spec` of a Security Profiles Operator `SeccompProfile` object (what `--format spo`
+/// writes), which holds an OCI profile; `None` for anything else, the profile itself. A base profile is refused:
 /// it lives in the cluster, so what it adds cannot be known here.
-fn unwrap_spo(
+fn spo_spec(
     value: serde_json::Value,
     origin: &Origin,
-) -> Result<serde_json::Value, SeccompError> {
+) -> Result<Option<serde_json::Value>, SeccompError> {
     let is_spo = value.get("kind").and_then(|k| k.as_str()) == Some(export::SPO_KIND)
         && value
             .get("apiVersion")
             .and_then(|v| v.as_str())
             .is_some_and(|v| v.starts_with("security-profiles-operator.x-k8s.io/"));
     if !is_spo {
-        return Ok(value);
+        return Ok(None);
     }
     let mut value = value;
     let spec = value
@@ -195,7 +199,7 @@ fn unwrap_spo(
             profile: origin.to_string(),
         });
     }
-    Ok(spec)
+    Ok(Some(spec))
 }
 
 impl Profile {
