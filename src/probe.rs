@@ -217,7 +217,7 @@ pub fn probe(target: &Target, timeout: Duration) -> Result<String, ProbeError> {
     })?;
     let mut stream = connect_any(&addrs, &left, timeout)?;
     let Some(path) = &target.path else {
-        return Ok(format!("tcp://{}:{}: connected", target.host, target.port));
+        return Ok("connected".to_string());
     };
     let request = format!(
         "GET {path} HTTP/1.0\r\nHost: {}:{}\r\nUser-Agent: hardinit-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n",

@@ -2,12 +2,15 @@
 //! Every spawned process has a timeout; a failure prints command, status, stdout and stderr.
 
 mod docker;
+mod environment;
 mod escapes;
 mod inspect;
 mod landlock;
 mod pid1;
 mod privileges;
+mod probe;
 mod runc;
 mod seccomp;
+mod stop;
 #[allow(dead_code)] // each test module uses its own subset of the helpers
 mod util;
