@@ -248,7 +248,8 @@ pub struct Args {
 #[derive(Debug)]
 pub struct Invocation {
     pub args: Args,
-    /// Invoked as `tini`/`docker-init` with no `HARDINIT_*` option set: tini's defaults.
+    /// Invoked as `tini`/`docker-init` and no hardening option's variable set: tini's
+    /// defaults. A variable such as HARDINIT_USER asks for hardinit, defaults included.
     pub tini_mode: bool,
     /// 0 errors, 1 warnings (default), 2 info, 3 debug, 4+ trace.
     pub verbosity: u8,
@@ -331,7 +332,7 @@ pub fn parse(
     let landlock_abi_cap =
         lookup("HARDINIT_LANDLOCK_ABI").map(|v| v.to_string_lossy().into_owned());
     Ok(Invocation {
-        tini_mode: named_as_tini && !from_env.any,
+        tini_mode: named_as_tini && !from_env.hardening,
         verbosity,
         subreaper: args.subreaper || lookup("TINI_SUBREAPER").is_some(),
         kill_group: args.kill_group || lookup("TINI_KILL_PROCESS_GROUP").is_some(),
@@ -833,6 +834,13 @@ mod tests {
     fn hardinit_variables_turn_the_tini_names_into_hardinit() {
         let inv = parse_strs(&["docker-init", "--", "node"], &[("TINI_SUBREAPER", "")]).unwrap();
         assert!(inv.tini_mode);
+        // An init option's variable keeps tini's defaults: it asks for no hardening.
+        let env = [("HARDINIT_VERBOSE", "1"), ("HARDINIT_STOP_DELAY", "5")];
+        assert!(
+            parse_strs(&["docker-init", "--", "node"], &env)
+                .unwrap()
+                .tini_mode
+        );
         let env = [("HARDINIT_USER", "1000"), ("HARDINIT_SECCOMP", "node")];
         let inv = parse_strs(&["docker-init", "--", "node"], &env).unwrap();
         assert!(!inv.tini_mode);

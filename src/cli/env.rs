@@ -85,8 +85,8 @@ pub(crate) struct FromEnv {
     /// The variable that set each id.
     pub variables: Vec<(String, String)>,
     pub overridden: Vec<Overridden>,
-    /// Some HARDINIT_* option variable was present (used or overridden).
-    pub any: bool,
+    /// Some variable of a hardening option was present (used or overridden).
+    pub hardening: bool,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -191,7 +191,7 @@ pub(crate) fn words_from(
     vars.sort();
     for (name, value) in vars {
         let arg = option_for(cmd, &name)?;
-        out.any = true;
+        out.hardening |= arg.get_help_heading() == Some("Hardening");
         let id = arg.get_id().as_str();
         if given.value_source(id) == Some(ValueSource::CommandLine) {
             out.overridden.push(Overridden {
