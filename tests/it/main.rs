@@ -7,6 +7,7 @@ mod escapes;
 mod inspect;
 mod landlock;
 mod pid1;
+mod podman;
 mod privileges;
 mod probe;
 mod runc;
