@@ -1376,3 +1376,5 @@ fn spo_names_are_kubernetes_object_names() {
     assert_eq!(name("__.json"), "hardinit-profile");
     assert_eq!(Origin::Builtin(Builtin::Node).spo_name(), "hardinit-node");
 }
+
+mod oracle;
