@@ -28,23 +28,35 @@ Examples:
       the full checklist for a Node.js service
   hardinit --user 1000 --cap-add NET_BIND_SERVICE -- node server.js
       a non-root service that may bind port 80
+  HARDINIT_USER=node HARDINIT_READ_ONLY=1 HARDINIT_WRITABLE=/tmp:/app/data hardinit -- node server.js
+      the same options from the environment (docker run -e, a pod's env:)
   hardinit --user node --print-policy -- node server.js
-      show what would be applied, run nothing
+      show what would be applied, and where each value came from; run nothing
   hardinit --user node -- hardinit --inspect --expect hardened
       prove it: the hardened child inspects itself (exit 1 names what does not hold)
+  hardinit --rewrite TERM:QUIT --stop-delay 10 -- nginx -g 'daemon off;'
+      on SIGTERM wait 10 s (a second SIGTERM: at once), then send SIGQUIT
+  hardinit --probe http://127.0.0.1:3000/healthz
+      a health check without curl: exit 0 on 2xx/3xx within 3 s, else 1
   hardinit --export-seccomp node > node-seccomp.json
       the built-in Node.js profile as OCI JSON, to extend and pass back with --seccomp FILE
+  hardinit --export-seccomp node --format spo > seccompprofile.json
+      the same as a Security Profiles Operator SeccompProfile (kubectl apply -f)
 
 Invoked as `tini` or `docker-init`, hardinit keeps tini's defaults (nothing dropped, no
-seccomp) unless a hardening flag asks for more.
+seccomp) unless a hardening flag, or a hardening option's HARDINIT_* variable, asks for more.
 
-Environment: TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP (set = on), TINI_VERBOSITY (a number;
-overrides -v), HARDINIT_LANDLOCK_ABI=N (testing aid: use at most Landlock ABI N, as on an older kernel).
+Environment: every option that configures a run reads HARDINIT_<OPTION> when the flag is
+not given (HARDINIT_USER=node, HARDINIT_READ_ONLY=1, HARDINIT_WRITABLE=/tmp:/app/data,
+HARDINIT_CAP_ADD=NET_BIND_SERVICE,KILL, HARDINIT_WARN_ZOMBIES=1 for -w); an unknown HARDINIT_*
+variable or a bad value exits 125 naming it; the program does not get them. Also
+TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP (set = on), TINI_VERBOSITY (a number; overrides -v),
+HARDINIT_LANDLOCK_ABI=N (testing aid: use at most Landlock ABI N, as on an older kernel).
 
 Exit status: the program's exit code, or 128+N when signal N killed it (0 for codes given
 to -e); 125 when hardinit itself fails (setup, hardening, bad input); 126 when the program
 cannot be executed; 127 when it is not found; 2 for usage errors; with --inspect, 1 when an
-expectation fails.";
+expectation fails; with --probe, 1 when unhealthy.";
 
 /// hardinit: a PID-1 launcher that reaps zombies, forwards signals and applies the
 /// container-hardening checklist before it execs PROGRAM.
@@ -53,7 +65,7 @@ expectation fails.";
     name = "hardinit",
     disable_version_flag = true,
     after_help = EXAMPLES,
-    override_usage = "hardinit [OPTIONS] [--] PROGRAM [ARGS]...\n       hardinit --inspect [--json] [--expect LIST]\n       hardinit --export-seccomp PROFILE"
+    override_usage = "hardinit [OPTIONS] [--] PROGRAM [ARGS]...\n       hardinit --inspect [--json] [--expect LIST]\n       hardinit --export-seccomp PROFILE [--format oci|spo]\n       hardinit --probe URL [--probe-timeout SECONDS]"
 )]
 pub struct Args {
     /// Register as a child subreaper (automatic when hardinit is not PID 1)

@@ -1378,3 +1378,21 @@ fn spo_names_are_kubernetes_object_names() {
 }
 
 mod oracle;
+
+#[test]
+fn the_kubernetes_example_holds_the_spo_export_of_node() {
+    // examples/kubernetes/seccompprofile.json is `hardinit --export-seccomp node --format spo`
+    // run as root without flags (no capabilities kept) on Linux 6.18.
+    let ctx = Context {
+        caps: 0,
+        kernel: (6, 18),
+    };
+    let spo = builtin(Builtin::Node, &ctx)
+        .for_runtime()
+        .to_spo_json()
+        .unwrap();
+    assert_eq!(
+        spo,
+        include_str!("../../../examples/kubernetes/seccompprofile.json")
+    );
+}
