@@ -10,7 +10,6 @@ use std::os::unix::ffi::OsStringExt;
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sys::resource::Resource;
 use nix::unistd::Pid;
 
 /// A kernel signal set: bit N-1 stands for signal N (1..=64). The libc `sigset_t` helpers
@@ -520,26 +519,6 @@ pub fn set_groups(groups: &[u32]) -> Result<(), Errno> {
     let rc = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
     Errno::result(rc).map(drop)
 }
-
-/// The resource limits hardinit knows by name (the `RLIMIT_` suffix, lowercase).
-pub const RLIMITS: &[(&str, Resource)] = &[
-    ("as", Resource::RLIMIT_AS),
-    ("core", Resource::RLIMIT_CORE),
-    ("cpu", Resource::RLIMIT_CPU),
-    ("data", Resource::RLIMIT_DATA),
-    ("fsize", Resource::RLIMIT_FSIZE),
-    ("locks", Resource::RLIMIT_LOCKS),
-    ("memlock", Resource::RLIMIT_MEMLOCK),
-    ("msgqueue", Resource::RLIMIT_MSGQUEUE),
-    ("nice", Resource::RLIMIT_NICE),
-    ("nofile", Resource::RLIMIT_NOFILE),
-    ("nproc", Resource::RLIMIT_NPROC),
-    ("rss", Resource::RLIMIT_RSS),
-    ("rtprio", Resource::RLIMIT_RTPRIO),
-    ("rttime", Resource::RLIMIT_RTTIME),
-    ("sigpending", Resource::RLIMIT_SIGPENDING),
-    ("stack", Resource::RLIMIT_STACK),
-];
 
 /// How a child ended, from a raw wait status. nix's `WaitStatus` cannot name real-time
 /// signals, and a program killed by SIGRTMIN+n must still be reported as 128+signal.

@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 
 use super::probes::{in_child, ChildEnd};
 use super::InspectError;
-use crate::policy::caps::cap_names;
+use crate::kernel::cap_names;
 use crate::sys;
 
 /// Everything `--inspect` reads; the field names are the JSON names (docs/inspect.md).

@@ -10,13 +10,12 @@ use landlock::{
     AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, Ruleset,
     RulesetAttr, RulesetCreated, RulesetCreatedAttr, ABI,
 };
-use log::{debug, warn};
+use log::debug;
 use nix::errno::Errno;
 use thiserror::Error;
 
 use super::PlanError;
-use crate::policy::landlock::{exec_roots, Grant, Landlock, LandlockRequest, PathRule};
-use crate::policy::PolicyError;
+use crate::policy::landlock::{exec_roots, Grant, Landlock, PathRule};
 use crate::sys;
 
 #[derive(Debug, Error)]
@@ -52,16 +51,6 @@ pub enum LandlockSetupError {
     },
     #[error("the landlock crate returned no ruleset for ABI {0}")]
     MissingRuleset(u32),
-}
-
-/// Validates the request against the kernel's Landlock ABI and warns about each rule that
-/// will not be enforced: best-effort is never silent.
-pub fn resolve(req: &LandlockRequest, kernel_abi: u32) -> Result<Landlock, PolicyError> {
-    let policy = Landlock::build(req, kernel_abi)?;
-    for gap in &policy.unenforced {
-        warn!("landlock: not enforced: {gap}");
-    }
-    Ok(policy)
 }
 
 /// Creates the ruleset the child restricts itself with; `None` when nothing is enforced.

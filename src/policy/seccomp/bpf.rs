@@ -24,8 +24,6 @@
 //! The program is built back to front, so every jump target already has a position; a target
 //! further than a conditional jump's 8-bit offset is reached through a `ja` trampoline.
 
-use std::fmt;
-
 // The emitter encodes x86_64's AUDIT_ARCH, x32 guard and system call table, and reads each
 // 64-bit argument as (low word, high word) at increasing offsets, which is little-endian
 // order. Another architecture needs its own constants, table and tests before it can build.
@@ -63,38 +61,6 @@ pub const MAX_INSTRUCTIONS: usize = libc::BPF_MAXINSNS as usize;
 /// A conditional jump can skip 255 instructions; one less leaves room for the trampoline
 /// the other branch of the same jump may need.
 const NEAR: usize = 254;
-
-/// A compiled filter, ready for seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog).
-#[derive(Clone)]
-pub struct Filter {
-    pub program: Vec<libc::sock_filter>,
-    /// SECCOMP_FILTER_FLAG_* bits the profile asked for.
-    pub flags: u32,
-}
-
-impl Filter {
-    pub fn len(&self) -> usize {
-        self.program.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.program.is_empty()
-    }
-
-    /// The most instructions any call can walk, whatever its number and arguments.
-    pub fn worst_case_walk(&self) -> usize {
-        worst_case_walk(&self.program)
-    }
-}
-
-impl fmt::Debug for Filter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Filter")
-            .field("len", &self.program.len())
-            .field("flags", &self.flags)
-            .finish()
-    }
-}
 
 /// The input a filter sees (`struct seccomp_data`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,7 +25,9 @@ pub mod syscalls;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use bpf::{simulate, Filter, SeccompData, Walk, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
+use crate::kernel::SeccompFilter;
+
+pub use bpf::{simulate, worst_case_walk, SeccompData, Walk, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
 pub use builtin::Builtin;
 pub use export::SpoError;
 pub use model::{Action, ArgCmp, Op};
@@ -219,9 +221,9 @@ impl Profile {
         summary::summarize(self)
     }
 
-    pub fn compile(&self) -> Result<Filter, SeccompError> {
+    pub fn compile(&self) -> Result<SeccompFilter, SeccompError> {
         let program = bpf::emit(&eval::plan(self))?;
-        Ok(Filter {
+        Ok(SeccompFilter {
             program,
             flags: self.flags,
         })
