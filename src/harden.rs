@@ -14,7 +14,7 @@ use crate::sys::{self, CapSets, Disposition, SigMask};
 
 /// The credentials the program must end up with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ids {
+pub struct Credentials {
     pub uid: u32,
     pub gid: u32,
     pub groups: Vec<u32>,
@@ -36,7 +36,7 @@ pub struct Steps {
     /// PR_SET_KEEPCAPS before the uid switch, so allowed capabilities survive it.
     pub keep_caps: bool,
     /// The credentials to switch to; `None` keeps the current ones.
-    pub switch_to: Option<Ids>,
+    pub switch_to: Option<Credentials>,
     /// Permitted, effective and inheritable sets after the switch; `None` leaves them alone.
     pub caps: Option<CapSets>,
     /// Capabilities to raise in the ambient set (after clearing it); `None` leaves it alone.
@@ -47,7 +47,7 @@ pub struct Steps {
     pub landlock: Option<OwnedFd>,
     pub seccomp: Option<SeccompFilter>,
     /// The credentials to find before exec, and room to read the groups into.
-    pub verify: Option<Ids>,
+    pub verify: Option<Credentials>,
     pub verify_buf: Vec<u32>,
 }
 
@@ -183,7 +183,7 @@ pub trait Sys {
     fn read_ids(&mut self, buf: &mut [u32]) -> Result<([u32; 3], [u32; 3], usize), Errno>;
 }
 
-/// Runs the steps in the one order the kernel allows (DESIGN.md section 3). Returns at the
+/// Runs the steps in the one order the kernel allows (docs/architecture.md). Returns at the
 /// first failure; the caller reports it and never execs.
 pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
     let fail = |step| move |errno| Failure { step, errno };
@@ -273,7 +273,7 @@ pub struct InitLockdown {
     /// KEEPCAPS before the uid switch, when `caps` is not empty.
     pub keep_caps: bool,
     /// The program's credentials: the same uid can signal everything the program starts.
-    pub switch_to: Option<Ids>,
+    pub switch_to: Option<Credentials>,
     /// CAP_KILL when the program could change its uid, else nothing.
     pub caps: CapSets,
 }
@@ -284,7 +284,7 @@ fn drop_to_ids<S: Sys>(
     sys: &mut S,
     bounding_drop: &[u8],
     keep_caps: bool,
-    switch_to: Option<&Ids>,
+    switch_to: Option<&Credentials>,
 ) -> Result<(), Failure> {
     let fail = |step| move |errno| Failure { step, errno };
     // PR_CAPBSET_DROP needs CAP_SETPCAP in the effective set: before the uid switch.
@@ -323,7 +323,7 @@ pub fn lock_down_init<S: Sys>(sys: &mut S, lockdown: &InitLockdown) -> Result<()
     Ok(())
 }
 
-fn verify_ids<S: Sys>(sys: &mut S, want: &Ids, buf: &mut [u32]) -> Result<(), Errno> {
+fn verify_ids<S: Sys>(sys: &mut S, want: &Credentials, buf: &mut [u32]) -> Result<(), Errno> {
     let (uids, gids, n) = sys.read_ids(buf)?;
     // Sorted in place and compared without duplicates: the child allocates nothing after fork.
     let groups = &mut buf[..n];
@@ -548,7 +548,7 @@ mod tests {
     const CAP_NET_BIND_SERVICE: u8 = 10;
 
     fn full_steps() -> Steps {
-        let ids = Ids {
+        let ids = Credentials {
             uid: 1000,
             gid: 1000,
             groups: vec![10, 20],
@@ -701,7 +701,7 @@ mod tests {
         );
         assert_eq!(sys.log, up_to(&Call::Getppid));
         let mut steps = full_steps();
-        steps.verify = Some(Ids {
+        steps.verify = Some(Credentials {
             uid: 1000,
             gid: 1000,
             groups: vec![10],
@@ -727,7 +727,7 @@ mod tests {
         let lockdown = InitLockdown {
             bounding_drop: vec![0],
             keep_caps: true,
-            switch_to: Some(Ids {
+            switch_to: Some(Credentials {
                 uid: 1000,
                 gid: 1000,
                 groups: vec![],

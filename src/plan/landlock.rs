@@ -15,7 +15,7 @@ use nix::errno::Errno;
 use thiserror::Error;
 
 use super::PlanError;
-use crate::policy::landlock::{exec_roots, Grant, Landlock, PathRule};
+use crate::policy::landlock::{exec_roots, Grant, LandlockPolicy, PathRule};
 use crate::sys;
 
 #[derive(Debug, Error)]
@@ -54,13 +54,13 @@ pub enum LandlockSetupError {
 }
 
 /// Creates the ruleset the child restricts itself with; `None` when nothing is enforced.
-pub fn create_ruleset(policy: &Landlock) -> Result<Option<OwnedFd>, PlanError> {
+pub fn create_ruleset(policy: &LandlockPolicy) -> Result<Option<OwnedFd>, PlanError> {
     Ok(build_ruleset(policy)?)
 }
 
 /// The crate runs at its hard-requirement level: `policy` asks only for rights its ABI has,
 /// so any mismatch is a bug to report, not a right to drop silently.
-fn build_ruleset(policy: &Landlock) -> Result<Option<OwnedFd>, LandlockSetupError> {
+fn build_ruleset(policy: &LandlockPolicy) -> Result<Option<OwnedFd>, LandlockSetupError> {
     if !policy.enforces_anything() {
         return Ok(None);
     }
@@ -98,7 +98,7 @@ fn build_ruleset(policy: &Landlock) -> Result<Option<OwnedFd>, LandlockSetupErro
 
 fn add_path_rules(
     mut created: RulesetCreated,
-    policy: &Landlock,
+    policy: &LandlockPolicy,
 ) -> Result<RulesetCreated, LandlockSetupError> {
     let abi = policy.crate_abi();
     let mut noexec = Vec::new();

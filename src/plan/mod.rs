@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use caps::Capability::{CAP_KILL, CAP_SETPCAP};
 use thiserror::Error;
 
-use crate::harden::{Ids, InitLockdown, Steps};
+use crate::harden::{Credentials, InitLockdown, Steps};
 use crate::kernel;
 use crate::policy::seccomp::{Profile, SeccompError};
 use crate::policy::{Policy, ProcessState};
@@ -76,7 +76,7 @@ pub fn build(
         .collect();
     let image = ExecImage::new(path.into_os_string(), launch.command.to_vec(), envp)
         .map_err(PlanError::PrepareExec)?;
-    let ids = Ids {
+    let ids = Credentials {
         uid: policy.identity.uid,
         gid: policy.identity.gid,
         groups: policy.identity.groups.clone(),
@@ -137,7 +137,7 @@ fn program_caps(allow: u64, uid: u32) -> CapSets {
     }
 }
 
-fn init_lockdown(policy: &Policy, proc: &ProcessState, ids: &Ids) -> InitLockdown {
+fn init_lockdown(policy: &Policy, proc: &ProcessState, ids: &Credentials) -> InitLockdown {
     let keep = if policy.init_keeps_kill {
         CAP_KILL.bitmask()
     } else {
@@ -207,11 +207,11 @@ pub fn resolve_program(program: &OsStr, path: &OsStr) -> PathBuf {
 }
 
 /// The ids hardinit runs with, groups sorted and without duplicates as `verify_ids` reads them.
-fn current_ids(proc: &ProcessState) -> Ids {
+fn current_ids(proc: &ProcessState) -> Credentials {
     let mut groups = proc.groups.clone();
     groups.sort_unstable();
     groups.dedup();
-    Ids {
+    Credentials {
         uid: proc.uid,
         gid: proc.gid,
         groups,

@@ -14,7 +14,7 @@ use ::caps::Capability::{self, CAP_KILL, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CA
 use thiserror::Error;
 
 use self::caps::CapsError;
-use self::landlock::{Landlock, LandlockError, LandlockRequest};
+use self::landlock::{LandlockError, LandlockPolicy, LandlockRequest};
 use self::seccomp::{Profile, SeccompError};
 use self::user::{Databases, Identity, UserError};
 
@@ -27,7 +27,7 @@ pub enum PolicyError {
     #[error(transparent)]
     Caps(#[from] CapsError),
     #[error(transparent)]
-    Landlock(#[from] LandlockError),
+    LandlockPolicy(#[from] LandlockError),
     #[error("--rlimit: {0}")]
     Rlimit(String),
     #[error("--user: hardinit runs as uid {uid} without CAP_SETUID and CAP_SETGID, so it cannot switch to {want}; start the container as root or drop --user")]
@@ -128,7 +128,7 @@ pub struct Policy {
     pub init_keeps_kill: bool,
     /// The program's seccomp profile; `None`: unconfined.
     pub seccomp: Option<Profile>,
-    pub landlock: Landlock,
+    pub landlock: LandlockPolicy,
 }
 
 impl Policy {
@@ -171,7 +171,7 @@ impl Policy {
         };
         let seccomp =
             seccomp::resolve(&seccomp_choice(req), facts.profile.as_deref(), &seccomp_ctx)?;
-        let landlock = Landlock::build(&req.landlock, facts.landlock_abi)?;
+        let landlock = LandlockPolicy::build(&req.landlock, facts.landlock_abi)?;
         Ok(Policy {
             identity,
             switch_identity,
@@ -644,7 +644,9 @@ mod tests {
         // The helper's kernel has no Landlock: under `hard` that is refused.
         assert!(matches!(
             build(read_only, &root()),
-            Err(PolicyError::Landlock(LandlockError::Unsupported { .. }))
+            Err(PolicyError::LandlockPolicy(
+                LandlockError::Unsupported { .. }
+            ))
         ));
         let file = Request {
             seccomp: Some("/p.json".into()),

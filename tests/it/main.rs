@@ -6,6 +6,7 @@ mod environment;
 mod escapes;
 mod inspect;
 mod landlock;
+mod layout;
 mod pid1;
 mod podman;
 mod privileges;

@@ -1,4 +1,4 @@
-//! The classic-BPF program for a `Plan`, and an interpreter to check it.
+//! The classic-BPF program for a `FilterPlan`, and an interpreter to check it.
 //!
 //! Why hardinit emits its own BPF instead of using seccompiler (0.5): seccompiler gives one
 //! match action and one default action per filter, and an OCI profile mixes ALLOW, ERRNO
@@ -33,7 +33,7 @@ compile_error!(
      call table and tests (src/policy/seccomp/bpf.rs, syscalls.rs)"
 );
 
-use super::eval::{Decision, Plan};
+use super::eval::{Decision, FilterPlan};
 use super::model::{Action, ArgCmp, Op};
 use super::SeccompError;
 
@@ -169,7 +169,7 @@ pub fn worst_case_walk(program: &[libc::sock_filter]) -> usize {
 }
 
 /// Compiles a plan into one filter.
-pub(crate) fn emit(plan: &Plan) -> Result<Vec<libc::sock_filter>, SeccompError> {
+pub(crate) fn emit(plan: &FilterPlan) -> Result<Vec<libc::sock_filter>, SeccompError> {
     let mut b = Builder::default();
     let intervals = intervals(plan);
     let search = b.search(&intervals);
@@ -199,7 +199,7 @@ enum Leaf<'a> {
 
 /// `(first number, leaf)`, sorted, the first starting at 0; each runs to the next's start.
 /// Neighbours with the same constant are merged, which is what keeps the search short.
-fn intervals(plan: &Plan) -> Vec<(u32, Leaf<'_>)> {
+fn intervals(plan: &FilterPlan) -> Vec<(u32, Leaf<'_>)> {
     let default = Leaf::Ret(plan.default.ret());
     let mut out: Vec<(u32, Leaf<'_>)> = vec![(0, default)];
     for (&nr, decision) in &plan.decisions {

@@ -227,18 +227,18 @@ fn kernel_release_gives_major_and_minor() {
 #[test]
 fn docker_default_with_docker_caps_matches_the_documented_counts() {
     let s = builtin(Builtin::Default, &docker_ctx()).summary();
-    assert_eq!(s.count(Outcome::Always(Action::Allow)), 306);
+    assert_eq!(s.count(Treatment::Always(Action::Allow)), 306);
     assert_eq!(
-        s.names(Outcome::ByArguments),
+        s.names(Treatment::ByArguments),
         ["socket", "clone", "personality"]
     );
-    assert_eq!(s.names(Outcome::Always(Action::Errno(38))), ["clone3"]);
-    assert_eq!(s.count(Outcome::Default), 70);
+    assert_eq!(s.names(Treatment::Always(Action::Errno(38))), ["clone3"]);
+    assert_eq!(s.count(Treatment::Default), 70);
     // Linux 6.15 and 6.17 added calls above the highest one Docker's profile names
     // (removexattrat, 466): runc's stub answers them ENOSYS, not EPERM.
     assert_eq!(s.enosys_above, Some(466));
     assert_eq!(
-        s.names(Outcome::AboveHighest),
+        s.names(Treatment::AboveHighest),
         ["open_tree_attr", "file_getattr", "file_setattr"]
     );
     assert_eq!(s.groups.len(), 5);
@@ -250,7 +250,7 @@ fn docker_default_with_docker_caps_matches_the_documented_counts() {
 fn docker_default_denies_exactly_these_with_eperm() {
     let s = builtin(Builtin::Default, &docker_ctx()).summary();
     assert_eq!(
-        s.names(Outcome::Default),
+        s.names(Treatment::Default),
         [
             "syslog",
             "uselib",
@@ -421,7 +421,7 @@ fn unconditional_allows_read_only_nr_and_arch_so_the_kernel_caches_them() {
         let p = builtin(which, &docker_ctx());
         let f = p.compile().unwrap();
         let s = p.summary();
-        let allowed = s.names(Outcome::Always(Action::Allow));
+        let allowed = s.names(Treatment::Always(Action::Allow));
         assert!(!allowed.is_empty());
         let mut longest = 0;
         for name in allowed {
@@ -659,7 +659,10 @@ fn an_unconditional_entry_wins_over_conditional_ones_with_the_same_action() {
     let f = p.compile().unwrap();
     assert_eq!(run(&f, 0, arg0(2)).ret, ALLOW);
     assert!(!run(&f, 0, arg0(2)).read_beyond_nr_arch);
-    assert_eq!(p.summary().names(Outcome::Always(Action::Allow)), ["read"]);
+    assert_eq!(
+        p.summary().names(Treatment::Always(Action::Allow)),
+        ["read"]
+    );
 }
 
 #[test]
@@ -1176,11 +1179,14 @@ fn node_profile_refuses_what_the_issue_lists() {
 #[test]
 fn node_profile_counts() {
     let s = builtin(Builtin::Node, &docker_ctx()).summary();
-    assert_eq!(s.count(Outcome::Always(Action::Allow)), 119);
-    assert_eq!(s.names(Outcome::ByArguments), ["ioctl", "socket", "clone"]);
-    assert_eq!(s.names(Outcome::Always(Action::Errno(38))), ["clone3"]);
-    assert_eq!(s.count(Outcome::Default), 237);
-    assert_eq!(s.count(Outcome::AboveHighest), 23);
+    assert_eq!(s.count(Treatment::Always(Action::Allow)), 119);
+    assert_eq!(
+        s.names(Treatment::ByArguments),
+        ["ioctl", "socket", "clone"]
+    );
+    assert_eq!(s.names(Treatment::Always(Action::Errno(38))), ["clone3"]);
+    assert_eq!(s.count(Treatment::Default), 237);
+    assert_eq!(s.count(Treatment::AboveHighest), 23);
     assert_eq!(s.unknown_names, 0);
     assert_eq!(s.bpf, Some((144, 28)));
 }
@@ -1360,7 +1366,7 @@ fn spo_objects_are_read_by_their_spec_and_base_profiles_refused() {
         "spec": {"defaultAction": "SCMP_ACT_ERRNO", "baseProfileName": "runc-v1.1.0"}}"#;
     assert_eq!(
         error(based),
-        "seccomp profile p.json: a SeccompProfile with a baseProfileName needs that base profile from the cluster; merge it into this file first"
+        "seccomp profile p.json: spec.baseProfileName: a SeccompProfile with a baseProfileName needs that base profile from the cluster; merge it into this file first"
     );
     // Another kind with a `spec` is not unwrapped: it is no profile.
     let other =
