@@ -218,7 +218,7 @@ pub struct Args {
         help_heading = "Reports"
     )]
     pub format: Option<String>,
-    /// Health check: exit 0 if URL answers (http://HOST:PORT/PATH with a 2xx/3xx status, tcp://HOST:PORT accepting), else 1; starts nothing
+    /// Health check: exit 0 if URL answers (http://HOST:PORT/PATH with a 2xx/3xx status, tcp://HOST:PORT accepting), else 1; HOST an address or a name in /etc/hosts; starts nothing
     #[arg(
         long,
         value_name = "URL",
@@ -227,7 +227,7 @@ pub struct Args {
         help_heading = "Reports"
     )]
     pub probe: Option<Target>,
-    /// With --probe: the whole probe's time limit, connect and answer included (seconds, fractions allowed; default 3)
+    /// With --probe: the whole probe's time limit, connect and answer included (seconds, up to 3 decimals; default 3)
     #[arg(
         long,
         value_name = "SECONDS",

@@ -9,9 +9,8 @@
 //! bytes cannot hold it longer.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::str::FromStr;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
@@ -37,7 +36,7 @@ pub struct Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Host {
     Ip(IpAddr),
-    /// A name, resolved when the probe runs (/etc/hosts, then DNS), within the deadline.
+    /// A name, looked up in /etc/hosts when the probe runs.
     Name(String),
 }
 
@@ -152,18 +151,28 @@ fn parse_host(host: &str) -> Result<Host, String> {
     Ok(Host::Name(host.to_ascii_lowercase()))
 }
 
-/// `--probe-timeout SECONDS`: a positive number of seconds, fractions allowed, an hour at most.
+/// `--probe-timeout SECONDS`: a positive number of seconds with up to three decimals
+/// (`0.5`), an hour at most. Parsed by hand: float parsing would add ~30 kB to the binary.
 pub fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !secs.is_finite() || secs < 0.001 || secs > MAX_TIMEOUT.as_secs_f64() {
-        return Err(format!(
-            "{text} is not between 0.001 and {} seconds",
+    let bad = || {
+        format!(
+            "{text:?} is not a number of seconds from 0.001 to {}",
             MAX_TIMEOUT.as_secs()
-        ));
+        )
+    };
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let fraction_ok = !text.contains('.') || (digits(fraction) && fraction.len() <= 3);
+    if !digits(whole) || !fraction_ok {
+        return Err(bad());
     }
-    Ok(Duration::from_secs_f64(secs))
+    let secs: u64 = whole.parse().map_err(|_| bad())?;
+    let millis: u64 = format!("{fraction:0<3}").parse().map_err(|_| bad())?;
+    let timeout = Duration::from_secs(secs) + Duration::from_millis(millis);
+    if timeout.is_zero() || timeout > MAX_TIMEOUT {
+        return Err(bad());
+    }
+    Ok(timeout)
 }
 
 /// Why a probe found the target unhealthy.
@@ -171,13 +180,7 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
 pub enum ProbeError {
     #[error("no answer within {0:?}")]
     Timeout(Duration),
-    #[error("cannot resolve {name}")]
-    Resolve {
-        name: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{name} resolves to no address")]
+    #[error("{name} is not in /etc/hosts (hardinit --probe does not ask DNS; use an address)")]
     NoAddress { name: String },
     #[error("cannot connect to {addr}")]
     Connect {
@@ -208,13 +211,11 @@ pub fn probe(target: &Target, timeout: Duration) -> Result<String, ProbeError> {
             .filter(|d| !d.is_zero())
             .ok_or(ProbeError::Timeout(timeout))
     };
-    let addrs = resolve(&target.host, target.port, left()?).map_err(|e| {
-        if matches!(e, ProbeError::Timeout(_)) {
-            ProbeError::Timeout(timeout)
-        } else {
-            e
-        }
-    })?;
+    let hosts = match &target.host {
+        Host::Name(_) => std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
+        Host::Ip(_) => String::new(),
+    };
+    let addrs = resolve(&target.host, target.port, &hosts)?;
     let mut stream = connect_any(&addrs, &left, timeout)?;
     let Some(path) = &target.path else {
         return Ok("connected".to_string());
@@ -238,28 +239,42 @@ pub fn probe(target: &Target, timeout: Duration) -> Result<String, ProbeError> {
     }
 }
 
-/// An address literal as it is; a name through the system resolver (/etc/hosts, then DNS) on
-/// a thread, abandoned at the deadline: the resolver's own timeouts are not ours.
-fn resolve(host: &Host, port: u16, left: Duration) -> Result<Vec<SocketAddr>, ProbeError> {
+/// An address literal as it is; a name from /etc/hosts (`localhost` even without it). No
+/// DNS: the resolver's own timeouts and retries are not bounded by ours, and a health check
+/// of the container's own service needs a loopback address or a name the image's hosts file
+/// gives.
+fn resolve(host: &Host, port: u16, hosts: &str) -> Result<Vec<SocketAddr>, ProbeError> {
     let name = match host {
         Host::Ip(ip) => return Ok(vec![SocketAddr::new(*ip, port)]),
-        Host::Name(name) => name.clone(),
+        Host::Name(name) => name,
     };
-    let (tx, rx) = mpsc::channel();
-    let query = name.clone();
-    std::thread::spawn(move || {
-        let _ = tx.send(
-            (query.as_str(), port)
-                .to_socket_addrs()
-                .map(Iterator::collect::<Vec<_>>),
-        );
-    });
-    match rx.recv_timeout(left) {
-        Ok(Ok(addrs)) if addrs.is_empty() => Err(ProbeError::NoAddress { name }),
-        Ok(Ok(addrs)) => Ok(addrs),
-        Ok(Err(source)) => Err(ProbeError::Resolve { name, source }),
-        Err(_) => Err(ProbeError::Timeout(left)),
+    let mut addrs: Vec<SocketAddr> = hosts_addresses(hosts, name)
+        .into_iter()
+        .map(|ip| SocketAddr::new(ip, port))
+        .collect();
+    if addrs.is_empty() && name == "localhost" {
+        addrs = vec![
+            SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), port),
+            SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST), port),
+        ];
     }
+    if addrs.is_empty() {
+        return Err(ProbeError::NoAddress { name: name.clone() });
+    }
+    Ok(addrs)
+}
+
+/// The addresses /etc/hosts gives `name` (case-insensitive; `#` starts a comment), in order.
+fn hosts_addresses(hosts: &str, name: &str) -> Vec<IpAddr> {
+    hosts
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let ip: IpAddr = fields.next()?.parse().ok()?;
+            fields.any(|n| n.eq_ignore_ascii_case(name)).then_some(ip)
+        })
+        .collect()
 }
 
 /// Tries each address in turn until one accepts; the last refusal is the answer.
@@ -458,9 +473,34 @@ mod tests {
     fn timeouts_are_positive_and_bounded() {
         assert_eq!(parse_timeout("3"), Ok(Duration::from_secs(3)));
         assert_eq!(parse_timeout("0.25"), Ok(Duration::from_millis(250)));
-        for bad in ["0", "-1", "3601", "inf", "NaN", "x", ""] {
+        assert_eq!(parse_timeout("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_timeout("3600"), Ok(Duration::from_secs(3600)));
+        for bad in [
+            "0", "0.000", "-1", "3601", "3600.001", "0.0001", "1.", ".5", "1e3", "inf", "NaN", "x",
+            "",
+        ] {
             assert!(parse_timeout(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn names_come_from_the_hosts_file() {
+        let hosts = "127.0.0.1 localhost\n::1 localhost ip6-localhost # both\n10.0.0.2 db DB.internal\n# 10.0.0.3 db\n";
+        let v4 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            hosts_addresses(hosts, "localhost"),
+            [v4("127.0.0.1"), v4("::1")]
+        );
+        assert_eq!(hosts_addresses(hosts, "db.internal"), [v4("10.0.0.2")]);
+        assert_eq!(hosts_addresses(hosts, "db"), [v4("10.0.0.2")]);
+        assert_eq!(hosts_addresses(hosts, "web"), Vec::<IpAddr>::new());
+        let name = Host::Name("localhost".into());
+        assert_eq!(resolve(&name, 80, "").unwrap().len(), 2);
+        let web = Host::Name("web".into());
+        assert_eq!(
+            resolve(&web, 80, hosts).unwrap_err().to_string(),
+            "web is not in /etc/hosts (hardinit --probe does not ask DNS; use an address)"
+        );
     }
 
     #[test]
