@@ -313,8 +313,9 @@ pub fn parse(
         .is_some_and(|n| TINI_NAMES.contains(&n));
     let mut cmd = <Args as clap::CommandFactory>::command();
     // Only to learn which options the command line sets; its errors are reported below.
-    let given = cmd
-        .clone()
+    // A second command, not a clone of the first: the builder code exists once, Clone's would
+    // add to the binary.
+    let given = <Args as clap::CommandFactory>::command()
         .ignore_errors(true)
         .try_get_matches_from(argv.clone())?;
     let from_env = env::words_from(&cmd, &given, &env).map_err(ParseError::Env)?;

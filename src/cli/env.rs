@@ -174,7 +174,7 @@ pub(crate) fn words_from(
     env: &[(OsString, OsString)],
 ) -> Result<FromEnv, EnvError> {
     let mut out = FromEnv::default();
-    let mut vars: Vec<(String, &OsString)> = Vec::new();
+    let mut vars: Vec<(&str, &OsString)> = Vec::new();
     for (key, value) in env {
         let Some(name) = key.to_str() else {
             if key.as_encoded_bytes().starts_with(PREFIX.as_bytes()) {
@@ -183,16 +183,25 @@ pub(crate) fn words_from(
             continue;
         };
         if name.starts_with(PREFIX) && !NOT_OPTIONS.contains(&name) {
-            vars.push((name.to_string(), value));
+            vars.push((name, value));
         }
     }
-    // A fixed order, so that the first bad variable reported does not depend on the
-    // environment's order.
-    vars.sort();
-    for (name, value) in vars {
-        let arg = option_for(cmd, &name)?;
-        out.hardening |= arg.get_help_heading() == Some("Hardening");
+    // The smallest wrong name is reported, so the error does not depend on the environment's
+    // order; the others are then taken in --help's order.
+    if let Some(e) = vars
+        .iter()
+        .filter_map(|(name, _)| option_for(cmd, name).err())
+        .min_by(|a, b| a.to_string().cmp(&b.to_string()))
+    {
+        return Err(e);
+    }
+    for arg in cmd.get_arguments() {
         let id = arg.get_id().as_str();
+        let name = variable_for(id);
+        let Some((_, value)) = vars.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        out.hardening |= arg.get_help_heading() == Some("Hardening");
         if given.value_source(id) == Some(ValueSource::CommandLine) {
             out.overridden.push(Overridden {
                 variable: name,

@@ -166,44 +166,33 @@ pub fn resolve(
         profile: origin.to_string(),
         source,
     };
-    let value: serde_json::Value = serde_json::from_str(json).map_err(parse_error)?;
-    // A plain profile is read from its text again, so that errors keep their line and column.
-    let raw = match spo_spec(value, &origin)? {
-        Some(spec) => serde_json::from_value(spec),
-        None => serde_json::from_str(json),
-    }
-    .map_err(parse_error)?;
+    // Read straight from the text, so that errors keep their line and column; the object's
+    // header first, with the same deserializer, so the profile's code exists once.
+    let header: model::RawObjectHeader = serde_json::from_str(json).map_err(parse_error)?;
+    let raw = if header.is_spo() {
+        let object: model::RawSpoObject = serde_json::from_str(json).map_err(parse_error)?;
+        refuse_base_profile(object.spec, &origin)?
+    } else {
+        serde_json::from_str(json).map_err(parse_error)?
+    };
     eval::resolve_raw(raw, origin, ctx).map(Some)
 }
 
 /// The `spec` of a Security Profiles Operator `SeccompProfile` object (what `--format spo`
-/// writes), which holds an OCI profile; `None` for anything else, the profile itself. A base profile is refused:
-/// it lives in the cluster, so what it adds cannot be known here.
-fn spo_spec(
-    value: serde_json::Value,
+/// writes) is an OCI profile. One with a base profile is refused: that lives in the cluster,
+/// so what it adds cannot be known here.
+fn refuse_base_profile(
+    spec: model::RawProfile,
     origin: &Origin,
-) -> Result<Option<serde_json::Value>, SeccompError> {
-    let is_spo = value.get("kind").and_then(|k| k.as_str()) == Some(export::SPO_KIND)
-        && value
-            .get("apiVersion")
-            .and_then(|v| v.as_str())
-            .is_some_and(|v| v.starts_with("security-profiles-operator.x-k8s.io/"));
-    if !is_spo {
-        return Ok(None);
-    }
-    let mut value = value;
-    let spec = value
-        .get_mut("spec")
-        .map(serde_json::Value::take)
-        .unwrap_or_default();
-    if spec.get("baseProfileName").is_some() {
+) -> Result<model::RawProfile, SeccompError> {
+    if spec.base_profile_name.is_some() {
         return Err(SeccompError::Invalid {
             profile: origin.to_string(),
             at: Some("spec.baseProfileName".to_string()),
             problem: Problem::SpoBaseProfile,
         });
     }
-    Ok(Some(spec))
+    Ok(spec)
 }
 
 impl Profile {
