@@ -1383,18 +1383,28 @@ fn spo_names_are_kubernetes_object_names() {
     assert_eq!(Origin::Builtin(Builtin::Node).spo_name(), "hardinit-node");
 }
 
+/// The floor merged into profiles and into unconfined.
+mod floor;
 mod oracle;
 
 #[test]
 fn the_kubernetes_example_holds_the_spo_export_of_node() {
     // examples/kubernetes/seccompprofile.json is `hardinit --export-seccomp node --format spo`
-    // run as root without flags (no capabilities kept) on Linux 6.18.
+    // run as root without flags (no capabilities kept) on Linux 6.18: regenerate it so when
+    // this fails.
     let ctx = Context {
         caps: 0,
         kernel: (6, 18),
     };
+    // With the floor's entries, as the export writes them (no --read-only, no port lists).
+    let floor = floor(&FloorOptions {
+        read_only: false,
+        port_lists: false,
+        kernel: (6, 18),
+    });
     let spo = builtin(Builtin::Node, &ctx)
         .for_runtime()
+        .with_floor_entries(&floor)
         .to_spo_json()
         .unwrap();
     assert_eq!(
