@@ -21,10 +21,11 @@ use crate::plan::{self, Launch};
 use crate::policy::landlock::LandlockRequest;
 use crate::policy::seccomp::{self, SeccompError};
 use crate::policy::{self, Bounding, Facts, Policy, PolicyError, Request};
+use crate::probe;
+use crate::signal;
 use crate::spawn::SpawnError;
 use crate::supervise;
 use crate::sys;
-use crate::{probe, signal};
 
 /// hardinit's own failures. Each maps to an exit code (see `exit_code`).
 #[derive(Debug, Error)]
