@@ -7,6 +7,7 @@ mod escapes;
 mod inspect;
 mod landlock;
 mod layout;
+mod node;
 mod pid1;
 mod podman;
 mod privileges;

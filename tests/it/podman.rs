@@ -106,9 +106,9 @@ impl Podman {
         hardening_fields(&self.ok(&["exec", id, "cat", &format!("/proc/{pid}/status")]))
     }
 
-    /// The pid of the one `comm` process whose parent is PID 1 in container `id`.
+    /// The pid of the one Node.js process whose parent is PID 1 in container `id`.
     #[track_caller]
-    fn child_of_pid1(&self, id: &str, comm: &str) -> u32 {
+    fn node_under_pid1(&self, id: &str) -> u32 {
         let stats = self.ok(&[
             "exec",
             id,
@@ -117,7 +117,7 @@ impl Podman {
             "cat /proc/[0-9]*/stat 2>/dev/null; true",
         ]);
         let procs: Vec<docker::Proc> = stats.lines().map(docker::Proc::parse).collect();
-        docker::child_of_pid1(&procs, comm)
+        docker::node_under_pid1(&procs)
     }
 }
 
@@ -225,7 +225,7 @@ fn podman_rootful_and_rootless_run_the_example_hardened() {
             id,
         };
         wait_until_healthy(&podman, &c.id);
-        let node = podman.child_of_pid1(&c.id, "node");
+        let node = podman.node_under_pid1(&c.id);
         // Podman's filter and hardinit's node filter; node is in no supplementary group.
         assert_eq!(
             podman.hardening_of(&c.id, node),
@@ -390,7 +390,7 @@ fn podman_kube_play_runs_the_example_pod_hardened() {
         "http://127.0.0.1:3000/healthz",
     ]);
     assert_eq!(probe, "http://127.0.0.1:3000/healthz: HTTP/1.1 200 OK");
-    let node = podman.child_of_pid1(app, "node");
+    let node = podman.node_under_pid1(app);
     // runAsUser/fsGroup 1000 from the pod, the Localhost profile and hardinit's node filter.
     assert_eq!(podman.hardening_of(app, node), hardened_node("1000", "2"));
     // Stopped as `kubectl delete` would: SIGTERM, which hardinit forwards; node exits 0.
