@@ -50,8 +50,7 @@ Environment: every option that configures a run reads HARDINIT_<OPTION> when the
 not given (HARDINIT_USER=node, HARDINIT_READ_ONLY=1, HARDINIT_WRITABLE=/tmp:/app/data,
 HARDINIT_CAP_ADD=NET_BIND_SERVICE,KILL, HARDINIT_WARN_ZOMBIES=1 for -w); an unknown HARDINIT_*
 variable or a bad value exits 125 naming it; the program does not get them. Also
-TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP (set = on), TINI_VERBOSITY (a number; overrides -v),
-HARDINIT_LANDLOCK_ABI=N (testing aid: use at most Landlock ABI N, as on an older kernel).
+TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP (set = on), TINI_VERBOSITY (a number; overrides -v).
 
 Exit status: the program's exit code, or 128+N when signal N killed it (0 for codes given
 to -e); 125 when hardinit itself fails (setup, hardening, bad input); 126 when the program
@@ -202,6 +201,10 @@ pub struct Args {
         help_heading = "Hardening"
     )]
     pub landlock_compat: Compat,
+    /// Testing aid: use at most Landlock ABI N, as on an older kernel (hidden; shown by
+    /// --print-policy and warned about)
+    #[arg(long, value_name = "N", hide = true, help_heading = "Hardening")]
+    pub landlock_abi: Option<u32>,
     /// Print the resolved policy and exit without running anything
     #[arg(long, help_heading = "Hardening")]
     pub print_policy: bool,
@@ -242,7 +245,7 @@ pub struct Args {
     /// With --inspect: print one JSON object
     #[arg(long, requires = "inspect", help_heading = "Reports")]
     pub json: bool,
-    /// With --inspect: exit 1 unless these hold (non-root, no-caps, no-new-privs, seccomp, read-only-root, no-userns, no-mount, landlock, hardened)
+    /// With --inspect: exit 1 unless these hold (non-root, no-caps, no-new-privs, seccomp, read-only-root, no-userns, no-mount, landlock, no-runtime-socket, hardened)
     #[arg(
         long,
         value_name = "LIST",
@@ -273,8 +276,6 @@ pub struct Invocation {
     pub settings: Vec<env::Setting>,
     /// Variables not used because the command line gives their option.
     pub overridden: Vec<env::Overridden>,
-    /// The HARDINIT_LANDLOCK_ABI testing aid, read before the environment is cleaned.
-    landlock_abi_cap: Option<String>,
 }
 
 /// What a command line asks hardinit to do. When several report flags are given, the first
@@ -342,8 +343,6 @@ pub fn parse(
     let verbosity = lookup("TINI_VERBOSITY")
         .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<u8>().ok()))
         .unwrap_or(1 + args.verbose);
-    let landlock_abi_cap =
-        lookup("HARDINIT_LANDLOCK_ABI").map(|v| v.to_string_lossy().into_owned());
     Ok(Invocation {
         tini_mode: named_as_tini && !from_env.hardening,
         verbosity,
@@ -355,7 +354,6 @@ pub fn parse(
             .collect(),
         settings,
         overridden: from_env.overridden,
-        landlock_abi_cap,
         args,
     })
 }
@@ -492,7 +490,7 @@ impl Invocation {
         }
     }
 
-    /// The Landlock part of the request, with the HARDINIT_LANDLOCK_ABI testing aid.
+    /// The Landlock part of the request, with the `--landlock-abi` testing aid.
     pub fn landlock_request(&self) -> LandlockRequest {
         let a = &self.args;
         LandlockRequest {
@@ -502,7 +500,8 @@ impl Invocation {
             allow_bind: a.allow_bind.clone(),
             allow_connect: a.allow_connect.clone(),
             compat: a.landlock_compat,
-            abi_cap: self.landlock_abi_cap.clone(),
+            proc_files: false,
+            abi_cap: a.landlock_abi,
         }
     }
 
@@ -634,9 +633,11 @@ mod tests {
                 "5432",
                 "--landlock-compat",
                 "best-effort",
+                "--landlock-abi",
+                "3",
                 "true",
             ],
-            &[("HARDINIT_LANDLOCK_ABI", "3")],
+            &[],
         )
         .unwrap();
         let req = inv.landlock_request();
@@ -646,11 +647,15 @@ mod tests {
         assert_eq!(req.allow_bind, [80, 443, 0]);
         assert_eq!(req.allow_connect, [5432]);
         assert_eq!(req.compat, Compat::BestEffort);
-        assert_eq!(req.abi_cap.as_deref(), Some("3"));
+        // The flag, never the environment (whoever starts a container sets that).
+        assert_eq!(req.abi_cap, Some(3));
         let req = parse_strs(&["hardinit", "true"], &[])
             .unwrap()
             .landlock_request();
         assert_eq!((req.compat, req.abi_cap), (Compat::Hard, None));
+        // The environment cannot lower it: the variable is refused, not read.
+        let e = parse_strs(&["hardinit", "true"], &[("HARDINIT_LANDLOCK_ABI", "0")]);
+        assert_eq!(e.unwrap_err().exit_code(), 125);
     }
 
     #[test]

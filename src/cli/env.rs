@@ -23,7 +23,7 @@ pub const PREFIX: &str = "HARDINIT_";
 /// Options that choose a mode or a report rather than configure a run: flags only, so that an
 /// inherited environment (a `docker exec` of `hardinit --probe` gets the container's) cannot
 /// turn one mode into another.
-pub(crate) const FLAG_ONLY: [&str; 11] = [
+pub(crate) const FLAG_ONLY: [&str; 12] = [
     "license",
     "version",
     "print_policy",
@@ -35,21 +35,22 @@ pub(crate) const FLAG_ONLY: [&str; 11] = [
     "probe",
     "probe_timeout",
     "command",
+    // A testing aid that lowers Landlock, as on an older kernel: never from the environment.
+    "landlock_abi",
 ];
 
 /// `HARDINIT_*` variables that are not options. HARDINIT_TEST_PRIVILEGED belongs to the test
 /// suite (it makes privileged tests fail instead of skipping) and hardinit ignores it, so the
-/// suite can run hardinit in its own environment; HARDINIT_LANDLOCK_ABI is a testing aid that
-/// `landlock_request` reads.
-const NOT_OPTIONS: [&str; 2] = ["HARDINIT_TEST_PRIVILEGED", "HARDINIT_LANDLOCK_ABI"];
+/// suite can run hardinit in its own environment.
+const NOT_OPTIONS: [&str; 1] = ["HARDINIT_TEST_PRIVILEGED"];
 
 /// Variables hardinit reads as its own configuration and removes from the program's
-/// environment: every option's, and the Landlock testing aid.
+/// environment: every option's.
 pub fn is_configuration(name: &OsStr) -> bool {
     let Some(name) = name.to_str() else {
         return false;
     };
-    name == "HARDINIT_LANDLOCK_ABI" || (name.starts_with(PREFIX) && !NOT_OPTIONS.contains(&name))
+    name.starts_with(PREFIX) && !NOT_OPTIONS.contains(&name)
 }
 
 /// Where an option's value came from, for `--print-policy`.

@@ -196,23 +196,32 @@ fn allow_connect_denies_every_other_port() {
 fn an_older_abi_fails_hard_or_warns_and_runs_unrestricted() {
     let probe = tcp_probe();
     let (allowed, other) = (free_port().to_string(), free_port().to_string());
-    let abi3 = [("HARDINIT_LANDLOCK_ABI", "3")];
-
     let out = run(
-        &["--allow-bind", &allowed, "--", &probe, "bind", &other],
-        &abi3,
+        &[
+            "--landlock-abi",
+            "3",
+            "--allow-bind",
+            &allowed,
+            "--",
+            &probe,
+            "bind",
+            &other,
+        ],
+        &[],
     );
     out.expect_code(125);
     assert_eq!(out.stdout, "");
     let kernel = hardinit::sys::landlock_abi().unwrap();
     assert_eq!(
         stderr_lines(&out),
-        [format!("hardinit: Landlock ABI 3 (HARDINIT_LANDLOCK_ABI; the kernel has {kernel}) cannot enforce the TCP bind allow-list (--allow-bind, needs ABI 4); pass --landlock-compat best-effort to run without it")],
+        [format!("hardinit: Landlock ABI 3 (--landlock-abi; the kernel has {kernel}) cannot enforce the TCP bind allow-list (--allow-bind, needs ABI 4); pass --landlock-compat best-effort to run without it")],
         "{out}"
     );
 
     let out = run(
         &[
+            "--landlock-abi",
+            "3",
             "--allow-bind",
             &allowed,
             "--landlock-compat",
@@ -222,7 +231,7 @@ fn an_older_abi_fails_hard_or_warns_and_runs_unrestricted() {
             "bind",
             &other,
         ],
-        &abi3,
+        &[],
     );
     out.expect_code(0);
     // The bind that ABI 4 would deny succeeds: the warning tells the truth.
@@ -333,12 +342,18 @@ execute         / except beneath the write paths
 write           /dev/shm, /tmp
 write, execute  /opt
 devices         /dev/null, /dev/zero, /dev/full, /dev/tty, /dev/pts (skipped when absent)
+/proc           write files as their modes allow (the program's own /proc/PID/*); kernel files: see above
 tcp bind        0, 80, 8080
 tcp connect     443
 scoping         signals and abstract unix sockets stay inside the program's domain
-not enforced    nothing
+not enforced    {}
 ",
-            kernel.min(7)
+            kernel.min(9),
+            if kernel < 9 {
+                "denying connect to pathname unix sockets outside the writable paths (needs ABI 9)"
+            } else {
+                "nothing"
+            }
         )
     );
 }

@@ -308,8 +308,10 @@ pub fn describe(profile: Option<&Profile>, floor: Option<&Floor>) -> String {
 /// itself, its signal wait) that a program's profile need not allow. A profile exported for
 /// the runtime layer (Docker, runc, Kubernetes) also filters hardinit, before hardinit installs
 /// its own filter for the program, so the export allows these as well. The static musl build
-/// uses the legacy `open`, `stat` and `fork` calls.
-const LAUNCHER_CALLS: [&str; 18] = [
+/// uses the legacy `open`, `stat` and `fork` calls. Where hardinit holds CAP_SYS_ADMIN and the
+/// kernel's files are writable, it mounts them read-only in a namespace of the program's own
+/// (`unshare`, `mount`, `open_tree`, `mount_setattr`, `move_mount`).
+const LAUNCHER_CALLS: [&str; 23] = [
     "capset",
     "close_range",
     "fork",
@@ -319,7 +321,11 @@ const LAUNCHER_CALLS: [&str; 18] = [
     "landlock_add_rule",
     "landlock_create_ruleset",
     "landlock_restrict_self",
+    "mount",
+    "mount_setattr",
+    "move_mount",
     "open",
+    "open_tree",
     "prctl",
     "rt_sigtimedwait",
     "seccomp",
@@ -328,6 +334,7 @@ const LAUNCHER_CALLS: [&str; 18] = [
     "setresgid",
     "setresuid",
     "stat",
+    "unshare",
 ];
 
 /// ioctl(TIOCSPGRP): hardinit puts the program in the terminal's foreground.

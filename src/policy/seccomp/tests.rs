@@ -1335,10 +1335,31 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
             value_two: 0x5410
         }]
     );
-    // Applying it twice adds nothing more; Docker's profile already allows all of it.
+    // Applying it twice adds nothing more.
     assert_eq!(runtime.clone().for_runtime(), runtime);
+    // Docker's profile allows the mount calls only with CAP_SYS_ADMIN — exactly when
+    // hardinit makes them — and everything else always.
     let docker = builtin(Builtin::Default, &docker_ctx());
-    assert_eq!(docker.clone().for_runtime(), docker);
+    let exported = docker.clone().for_runtime();
+    assert_eq!(exported.rules.len(), docker.rules.len() + 1);
+    assert_eq!(
+        exported.rules[docker.rules.len()].names,
+        [
+            "mount",
+            "mount_setattr",
+            "move_mount",
+            "open_tree",
+            "unshare"
+        ]
+    );
+    let admin = builtin(
+        Builtin::Default,
+        &Context {
+            caps: DOCKER_CAPS | 1 << 21,
+            kernel: (6, 18),
+        },
+    );
+    assert_eq!(admin.clone().for_runtime(), admin);
 }
 
 fn program_words(f: &SeccompFilter) -> Vec<(u16, u8, u8, u32)> {
