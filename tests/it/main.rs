@@ -6,6 +6,7 @@ mod environment;
 mod escapes;
 mod inspect;
 mod landlock;
+mod launch;
 mod layout;
 mod node;
 mod pid1;
