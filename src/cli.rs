@@ -85,11 +85,12 @@ pub struct Args {
     /// Map the program's exit code CODE to 0 (repeatable)
     #[arg(short = 'e', value_name = "CODE", value_parser = clap::value_parser!(u8), help_heading = "Init")]
     pub remap_exit: Vec<u8>,
-    /// Seconds the program's leftover descendants get between SIGTERM and SIGKILL (0: SIGKILL at once)
+    /// Seconds the program's leftover descendants get between SIGTERM and SIGKILL (0: SIGKILL at once; at most 86400)
     #[arg(
         long,
         value_name = "SECONDS",
         default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_GRACE_SECONDS),
         help_heading = "Init"
     )]
     pub grace_period: u64,
@@ -101,7 +102,7 @@ pub struct Args {
         help_heading = "Init"
     )]
     pub rewrite: Vec<Rewrite>,
-    /// On SIGTERM, wait SECONDS before forwarding it (so a load balancer stops sending traffic first); a second SIGTERM forwards it at once
+    /// On SIGTERM, wait SECONDS before forwarding it (so a load balancer stops sending traffic first; at most 3600); a second SIGTERM forwards it at once
     #[arg(
         long,
         value_name = "SECONDS",
@@ -298,6 +299,9 @@ pub enum Mode<'a> {
     Run,
 }
 
+/// The longest `--grace-period`: a day.
+const MAX_GRACE_SECONDS: u64 = 86_400;
+
 /// The names under which hardinit behaves like tini.
 const TINI_NAMES: &[&str] = &["tini", "tini-static", "docker-init"];
 
@@ -342,7 +346,7 @@ pub fn parse(
     let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let verbosity = lookup("TINI_VERBOSITY")
         .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<u8>().ok()))
-        .unwrap_or(1 + args.verbose);
+        .unwrap_or(args.verbose.saturating_add(1));
     Ok(Invocation {
         tini_mode: named_as_tini && !from_env.hardening,
         verbosity,
@@ -502,6 +506,7 @@ impl Invocation {
             compat: a.landlock_compat,
             proc_files: false,
             abi_cap: a.landlock_abi,
+            scope_signals: false,
         }
     }
 

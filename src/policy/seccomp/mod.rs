@@ -370,10 +370,11 @@ pub fn describe(profile: Option<&Profile>, floor: Option<&Floor>) -> String {
 /// itself, its signal wait) that a program's profile need not allow. A profile exported for
 /// the runtime layer (Docker, runc, Kubernetes) also filters hardinit, before hardinit installs
 /// its own filter for the program, so the export allows these as well. The static musl build
-/// uses the legacy `open`, `stat` and `fork` calls. Where hardinit holds CAP_SYS_ADMIN and the
-/// kernel's files are writable, it mounts them read-only in a namespace of the program's own
-/// (`unshare`, `mount`, `open_tree`, `mount_setattr`, `move_mount`).
-const LAUNCHER_CALLS: [&str; 23] = [
+/// uses the legacy `open`, `stat` and `fork` calls; the exec wait polls a signalfd. Where
+/// hardinit holds CAP_SYS_ADMIN and the kernel's files are writable, it mounts them read-only
+/// in a namespace of the program's own (`unshare`, `mount`, `open_tree`, `mount_setattr`,
+/// `move_mount`).
+const LAUNCHER_CALLS: [&str; 26] = [
     "capset",
     "close_range",
     "fork",
@@ -388,6 +389,8 @@ const LAUNCHER_CALLS: [&str; 23] = [
     "move_mount",
     "open",
     "open_tree",
+    "poll",
+    "ppoll",
     "prctl",
     "rt_sigtimedwait",
     "seccomp",
@@ -395,6 +398,7 @@ const LAUNCHER_CALLS: [&str; 23] = [
     "setpgid",
     "setresgid",
     "setresuid",
+    "signalfd4",
     "stat",
     "unshare",
 ];
