@@ -313,9 +313,10 @@ fn load_seccomp(
     let profile = seccomp::resolve(choice, contents.as_deref(), ctx)?;
     if let Some(p) = &profile {
         debug!(
-            "seccomp: {}, {} x86_64 names skipped",
+            "seccomp: {}, {} names not on {} skipped",
             p.origin,
-            p.unknown_names.len()
+            p.unknown_names.len(),
+            p.arch.name
         );
     }
     Ok(profile)

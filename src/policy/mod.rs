@@ -282,9 +282,10 @@ pub fn seccomp_choice(req: &Request) -> seccomp::Choice {
 impl Policy {
     /// What a profile's includes/excludes are evaluated against: the capabilities the program
     /// ends up with — the allow-list, or the bounding set when nothing is dropped (the set
-    /// Docker compares with) — and the running kernel.
+    /// Docker compares with) — the running kernel, and the arch hardinit is built for.
     pub fn seccomp_context(&self, proc: &ProcessState, kernel: (u32, u32)) -> seccomp::Context {
         seccomp::Context {
+            arch: seccomp::NATIVE,
             caps: self.caps.unwrap_or(proc.bounding),
             kernel,
         }

@@ -1,8 +1,9 @@
 //! The classic-BPF program for a `Plan`, and an interpreter to check it.
 //!
 //! Shape, in the order the kernel walks it:
-//! 1. arch must be AUDIT_ARCH_X86_64, else KILL_PROCESS (i386 `int 0x80` never gets through);
-//! 2. a number with the x32 bit set is killed the same way;
+//! 1. arch must be the native audit arch (AUDIT_ARCH_X86_64, AUDIT_ARCH_AARCH64), else
+//!    KILL_PROCESS: i386 `int 0x80` and AArch32 calls never get through;
+//! 2. on x86_64, a number with the x32 bit set is killed the same way;
 //! 3. a balanced binary search over intervals of numbers, built with `jge` only. An interval
 //!    whose answer does not depend on arguments is a `ret` reached straight from the number
 //!    tests, so such a path reads only `nr` and `arch`: the kernel (5.11+) then caches an
@@ -18,12 +19,8 @@ use std::fmt;
 
 use super::eval::{Decision, Plan};
 use super::model::{Action, ArgCmp, Op};
+use super::syscalls::{Arch, NATIVE};
 use super::SeccompError;
-
-pub const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
-pub const AUDIT_ARCH_I386: u32 = 0x4000_0003;
-/// x32 calls enter the x86_64 table with this bit set in the number.
-pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 const OFFSET_NR: u32 = 0;
 const OFFSET_ARCH: u32 = 4;
@@ -87,11 +84,16 @@ pub struct SeccompData {
 }
 
 impl SeccompData {
-    /// A native x86_64 call.
+    /// A native call.
     pub fn native(nr: u32, args: [u64; 6]) -> SeccompData {
+        SeccompData::on(NATIVE, nr, args)
+    }
+
+    /// A call through `arch`'s native ABI.
+    pub fn on(arch: &Arch, nr: u32, args: [u64; 6]) -> SeccompData {
         SeccompData {
             nr,
-            arch: AUDIT_ARCH_X86_64,
+            arch: arch.audit,
             instruction_pointer: 0,
             args,
         }
@@ -189,11 +191,13 @@ pub(crate) fn emit(plan: &Plan) -> Result<Vec<libc::sock_filter>, SeccompError> 
     let intervals = intervals(plan);
     let search = b.search(&intervals);
     let kill = Action::KillProcess.ret();
-    let kill_x32 = b.ret(kill);
-    b.jump(JSET, X32_SYSCALL_BIT, kill_x32, search);
+    if let Some(bit) = plan.arch.abi_bit {
+        let kill_other_abi = b.ret(kill);
+        b.jump(JSET, bit, kill_other_abi, search);
+    }
     let nr_checks = b.load(OFFSET_NR);
     let kill_foreign = b.ret(kill);
-    b.jump(JEQ, AUDIT_ARCH_X86_64, nr_checks, kill_foreign);
+    b.jump(JEQ, plan.arch.audit, nr_checks, kill_foreign);
     b.load(OFFSET_ARCH);
     if b.rev.len() > MAX_INSTRUCTIONS {
         return Err(SeccompError::FilterTooLong { len: b.rev.len() });

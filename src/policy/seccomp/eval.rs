@@ -1,4 +1,4 @@
-//! From a profile as written to what each x86_64 system call gets.
+//! From a profile as written to what each native system call gets.
 //!
 //! Two stages. `resolve_raw` does what Docker does before a runtime sees a profile: evaluate
 //! `includes`/`excludes` against the program's real capabilities, the native arch and the
@@ -9,13 +9,8 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use super::model::{self, Action, ArgCmp, RawCondition, RawProfile, RawSyscall};
-use super::{syscalls, At, Context, Origin, Profile, Rule, SeccompError};
-
-/// Docker's name for this architecture in `includes.arches` / `excludes.arches`.
-const NATIVE_ARCH: &str = "amd64";
-
-/// The OCI architecture an exported profile names.
-pub(crate) const NATIVE_SCMP_ARCH: &str = "SCMP_ARCH_X86_64";
+use super::syscalls::Arch;
+use super::{At, Context, Origin, Profile, Rule, SeccompError};
 
 pub(crate) fn resolve_raw(
     raw: RawProfile,
@@ -26,7 +21,7 @@ pub(crate) fn resolve_raw(
     if raw.architectures.is_some() && raw.arch_map.is_some() {
         return Err(SeccompError::ArchitecturesAndArchMap { profile });
     }
-    log_foreign_architectures(&raw, &profile);
+    log_foreign_architectures(&raw, &profile, ctx.arch);
     let default_action =
         model::parse_action(&raw.default_action, raw.default_errno_ret, &profile, None)?;
     let flags = model::parse_flags(raw.flags.as_deref().unwrap_or_default(), &profile)?;
@@ -39,10 +34,11 @@ pub(crate) fn resolve_raw(
         let (known, unknown): (Vec<String>, Vec<String>) = rule
             .names
             .into_iter()
-            .partition(|name| syscalls::number(name).is_some());
+            .partition(|name| ctx.arch.number(name).is_some());
         for name in &unknown {
             log::debug!(
-                "{profile}: syscalls[{entry}]: `{name}` is not an x86_64 system call; skipped"
+                "{profile}: syscalls[{entry}]: `{name}` is not an {} system call; skipped",
+                ctx.arch.name
             );
         }
         unknown_names.extend(unknown);
@@ -56,6 +52,7 @@ pub(crate) fn resolve_raw(
     unknown_names.sort();
     unknown_names.dedup();
     Ok(Profile {
+        arch: ctx.arch,
         origin,
         default_action,
         flags,
@@ -66,15 +63,16 @@ pub(crate) fn resolve_raw(
 
 /// Only the native architecture is filtered; the others a profile lists are what foreign-ABI
 /// calls would need, and hardinit kills those instead.
-fn log_foreign_architectures(raw: &RawProfile, profile: &str) {
+/// Docker takes the `archMap` entry of the native arch and its `subArchitectures`.
+fn log_foreign_architectures(raw: &RawProfile, profile: &str, native: &Arch) {
     let listed = raw.architectures.iter().flatten().chain(
         raw.arch_map
             .iter()
             .flatten()
-            .filter(|map| map.architecture == NATIVE_SCMP_ARCH)
+            .filter(|map| map.architecture == native.scmp)
             .flat_map(|map| map.sub_architectures.iter().flatten()),
     );
-    for arch in listed.filter(|arch| *arch != NATIVE_SCMP_ARCH) {
+    for arch in listed.filter(|arch| *arch != native.scmp) {
         log::debug!("{profile}: architecture {arch} is not filtered: foreign-ABI calls are killed");
     }
 }
@@ -155,7 +153,7 @@ fn matches_all(
     let arches_ok = cond
         .arches
         .as_ref()
-        .is_none_or(|arches| arches.is_empty() || arches.iter().any(|a| a == NATIVE_ARCH));
+        .is_none_or(|arches| arches.is_empty() || arches.iter().any(|a| a == ctx.arch.docker));
     let caps_ok = cond
         .caps
         .iter()
@@ -176,7 +174,7 @@ fn matches_any(
     profile: &str,
     at: &At,
 ) -> Result<bool, SeccompError> {
-    let arch_hit = cond.arches.iter().flatten().any(|a| a == NATIVE_ARCH);
+    let arch_hit = cond.arches.iter().flatten().any(|a| a == ctx.arch.docker);
     let cap_hit = cond
         .caps
         .iter()
@@ -233,7 +231,6 @@ pub(crate) struct Branch {
 
 impl Decision {
     /// The reference semantics the BPF is tested against.
-    #[cfg(test)]
     pub fn action_for(&self, args: &[u64; 6]) -> Action {
         self.branches
             .iter()
@@ -249,6 +246,8 @@ impl Decision {
 /// The whole filter as data: a decision per named number, the default, and the ENOSYS line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Plan {
+    /// Whose calls the numbers are.
+    pub arch: &'static Arch,
     pub default: Action,
     pub decisions: BTreeMap<u32, Decision>,
     /// Numbers above this one answer ENOSYS (runc's stub), so that software probing a newer
@@ -259,7 +258,6 @@ pub(crate) struct Plan {
 impl Plan {
     /// What the filter answers for a native call (x32 and foreign ABIs are killed before
     /// this is asked).
-    #[cfg(test)]
     pub fn action_for(&self, nr: u32, args: &[u64; 6]) -> Action {
         if self.enosys_above.is_some_and(|max| nr > max) {
             return Action::Errno(libc::ENOSYS as u16);
@@ -284,7 +282,11 @@ pub(crate) fn plan(profile: &Profile) -> Plan {
         .iter()
         .filter(|r| r.action != profile.default_action)
     {
-        for nr in rule.names.iter().filter_map(|name| syscalls::number(name)) {
+        for nr in rule
+            .names
+            .iter()
+            .filter_map(|name| profile.arch.number(name))
+        {
             entries.entry(nr).or_default().push(rule);
         }
     }
@@ -296,11 +298,12 @@ pub(crate) fn plan(profile: &Profile) -> Plan {
         .rules
         .iter()
         .flat_map(|r| r.names.iter())
-        .filter_map(|name| syscalls::number(name))
+        .filter_map(|name| profile.arch.number(name))
         .max();
     let enosys = Action::Errno(libc::ENOSYS as u16);
     let stub_applies = !profile.default_action.lets_calls_run() && profile.default_action != enosys;
     Plan {
+        arch: profile.arch,
         default: profile.default_action,
         decisions,
         enosys_above: named_max.filter(|_| stub_applies),
