@@ -58,7 +58,7 @@ fn each_action_does_what_the_profile_says() {
     // ERRNO with and without errnoRet (EPERM), TRACE without a tracer (ENOSYS), LOG allows.
     let out = probe(
         &flags,
-        &["errno=110", "eperm=111", "trace=124:0", "log=24", "free=39"],
+        &["errno=getppid", "eperm=getpgrp", "trace=getsid:0", "log=sched_yield", "free=getpid"],
     );
     out.expect_code(0);
     assert_eq!(
@@ -72,19 +72,19 @@ fn each_action_does_what_the_profile_says() {
         ])
     );
     // Each kill action ends the program with SIGSYS; nothing after the call runs.
-    for (label, nr) in [("kill", 102), ("kill_process", 104), ("trap", 108)] {
-        let out = probe(&flags, &["before=39", &format!("{label}={nr}"), "after=39"]);
+    for (label, nr) in [("kill", "getuid"), ("kill_process", "getgid"), ("trap", "getegid")] {
+        let out = probe(&flags, &["before=getpid", &format!("{label}={nr}"), "after=getpid"]);
         out.expect_code(KILLED_BY_SIGSYS);
         assert_eq!(out.stdout, lines(&["before ok"]), "{label}");
     }
     // KILL and KILL_PROCESS take the whole process even when another thread calls;
     // KILL_THREAD ends that thread only.
-    for (label, nr) in [("kill", 102), ("kill_process", 104)] {
+    for (label, nr) in [("kill", "getuid"), ("kill_process", "getgid")] {
         let out = probe(&flags, &[&format!("{label}=thread:{nr}")]);
         out.expect_code(KILLED_BY_SIGSYS);
         assert_eq!(out.stdout, "", "{label}");
     }
-    let out = probe(&flags, &["kill_thread=thread:107"]);
+    let out = probe(&flags, &["kill_thread=thread:geteuid"]);
     out.expect_code(0);
     assert_eq!(
         out.stdout,
@@ -119,23 +119,23 @@ fn argument_comparisons_follow_the_profile() {
     let out = probe(
         &["--seccomp", path.to_str().unwrap()],
         &[
-            "eq=121:999999",
-            "eq_other=121:999998",
+            "eq=getpgid:999999",
+            "eq_other=getpgid:999998",
             // The filter compares all 64 bits; the kernel then reads the pid as 32 bits.
-            "eq_high_bits=121:0x1000F423F",
-            "ne_zero=124:0",
-            "ne=124:999998",
-            "lt=145:999",
-            "lt_not=145:999998",
-            "ge=32:1000",
-            "ge_not=32:999",
-            "gt=3:5001",
-            "gt_not=3:5000",
-            "and_inside=143:15:0",
-            "and_below=143:9:0",
-            "and_above=143:21:0",
-            "masked=140:0:0x1F",
-            "masked_not=140:0:0x7FFFF0",
+            "eq_high_bits=getpgid:0x1000F423F",
+            "ne_zero=getsid:0",
+            "ne=getsid:999998",
+            "lt=sched_getscheduler:999",
+            "lt_not=sched_getscheduler:999998",
+            "ge=dup:1000",
+            "ge_not=dup:999",
+            "gt=close:5001",
+            "gt_not=close:5000",
+            "and_inside=sched_getparam:15:0",
+            "and_below=sched_getparam:9:0",
+            "and_above=sched_getparam:21:0",
+            "masked=getpriority:0:0x1F",
+            "masked_not=getpriority:0:0x7FFFF0",
         ],
     );
     out.expect_code(0);
@@ -169,7 +169,7 @@ fn newer_calls_answer_enosys_and_foreign_abis_are_killed() {
     }
     // open_tree_attr (467) is newer than every call Docker's profile names; clone3's flags
     // cannot be inspected, so both profiles answer ENOSYS and glibc falls back to clone.
-    let calls = ["clone3=435:0:0", "open_tree_attr=467:0xffffffff:0:0:0:0"];
+    let calls = ["clone3=clone3:0:0", "open_tree_attr=open_tree_attr:0xffffffff:0:0:0:0"];
     let out = probe(&["--seccomp", "unconfined"], &calls);
     out.expect_code(0);
     assert_eq!(
@@ -186,9 +186,17 @@ fn newer_calls_answer_enosys_and_foreign_abis_are_killed() {
         );
     }
     // cachestat (451) is above the highest call `node` names (landlock_restrict_self, 446).
-    let out = probe(&["--seccomp", "node"], &["cachestat=451:0xffffffff:0:0:0"]);
+    let out = probe(&["--seccomp", "node"], &["cachestat=cachestat:0xffffffff:0:0:0"]);
     assert_eq!(out.stdout, lines(&["cachestat ENOSYS"]));
 
+    if !cfg!(target_arch = "x86_64") {
+        eprintln!(
+            "SKIPPED newer_calls_answer_enosys_and_foreign_abis_are_killed (foreign-ABI part): \
+             int 0x80 and x32 exist on x86_64 only (aarch64_runs_aarch32_programs_only_to_kill_them \
+             covers AArch32)"
+        );
+        return;
+    }
     // The i386 entry works here without a filter, and x32 is not built into this kernel;
     // under any profile both are killed before they reach a rule.
     let out = probe(&["--seccomp", "unconfined"], &["int80=int80", "x32=x32"]);
@@ -196,7 +204,7 @@ fn newer_calls_answer_enosys_and_foreign_abis_are_killed() {
     assert_eq!(out.stdout, lines(&["int80 ok", "x32 ENOSYS"]));
     for profile in ["default", "node"] {
         for call in ["int80=int80", "x32=x32"] {
-            let out = probe(&["--seccomp", profile], &["before=39", call]);
+            let out = probe(&["--seccomp", profile], &["before=getpid", call]);
             out.expect_code(KILLED_BY_SIGSYS);
             assert_eq!(out.stdout, lines(&["before ok"]), "{profile} {call}");
         }
@@ -205,18 +213,18 @@ fn newer_calls_answer_enosys_and_foreign_abis_are_killed() {
 
 /// Calls a container must not make, with arguments that fail harmlessly when allowed.
 const ESCAPES: [&str; 12] = [
-    "unshare_user=272:0x10000000",
-    "clone_newuser=56:0x10000200",
-    "mount=165:0:0:0:0:0",
-    "setns=308:0xffffffff:0",
-    "keyctl=250:0:0xdead:0",
-    "io_uring_setup=425:0:0",
-    "ptrace=101:0xffff:0:0:0",
-    "bpf=321:0xffff:0:0",
-    "perf_event_open=298:0:0:0:0:0",
-    "socket_alg=41:38:5:0",
-    "socket_vsock=41:40:1:0",
-    "userfaultfd=323:0xffffffff",
+    "unshare_user=unshare:0x10000000",
+    "clone_newuser=clone:0x10000200",
+    "mount=mount:0:0:0:0:0",
+    "setns=setns:0xffffffff:0",
+    "keyctl=keyctl:0:0xdead:0",
+    "io_uring_setup=io_uring_setup:0:0",
+    "ptrace=ptrace:0xffff:0:0:0",
+    "bpf=bpf:0xffff:0:0",
+    "perf_event_open=perf_event_open:0:0:0:0:0",
+    "socket_alg=socket:38:5:0",
+    "socket_vsock=socket:40:1:0",
+    "userfaultfd=userfaultfd:0xffffffff",
 ];
 
 #[test]
@@ -288,42 +296,42 @@ fn node_battery_passes_under_node_and_default() {
 /// Calls with arguments that fail harmlessly when allowed, so the result shows the filter's
 /// answer or the kernel's; compared between hardinit's `default` and Docker's profile in runc.
 const DIFFERENTIAL: [&str; 36] = [
-    "getppid=110",
-    "socket_inet=41:2:1:0",
-    "socket_packet=41:17:3:0",
-    "socket_vsock=41:40:1:0",
-    "socket_alg=41:38:5:0",
-    "personality_query=135:0xffffffff",
-    "personality_rie=135:0x400000",
-    "clone_newuser=56:0x10000200",
-    "clone3=435:0:0",
-    "unshare=272:0xffffffff",
-    "mount=165:0:0:0:0:0",
-    "umount2=166:0:0",
-    "pivot_root=155:0:0",
-    "chroot=161:0",
-    "setns=308:0xffffffff:0",
-    "keyctl=250:0:0xdead:0",
-    "add_key=248:0:0:0:0:0",
-    "bpf=321:0xffff:0:0",
-    "perf_event_open=298:0:0:0:0:0",
-    "userfaultfd=323:0xffffffff",
-    "io_uring_setup=425:0:0",
-    "ptrace=101:0xffff:0:0:0",
-    "process_vm_readv=310:0:0:0:0:0:0",
-    "kcmp=312:0:0:0:0:0",
-    "clock_settime=227:0:0",
-    "reboot=169:0:0:0:0",
-    "init_module=175:0:0:0",
-    "kexec_load=246:0:0:0:0",
-    "swapon=167:0:0",
-    "acct=163:0",
-    "syslog=103:0xff:0:0",
-    "fsopen=430:0:0",
-    "name_to_handle_at=303:0xffffffff:0:0:0:0",
-    "setuid=105:0xffffffff",
-    "open_tree_attr=467:0xffffffff:0:0:0:0",
-    "landlock=444:0:0:1",
+    "getppid=getppid",
+    "socket_inet=socket:2:1:0",
+    "socket_packet=socket:17:3:0",
+    "socket_vsock=socket:40:1:0",
+    "socket_alg=socket:38:5:0",
+    "personality_query=personality:0xffffffff",
+    "personality_rie=personality:0x400000",
+    "clone_newuser=clone:0x10000200",
+    "clone3=clone3:0:0",
+    "unshare=unshare:0xffffffff",
+    "mount=mount:0:0:0:0:0",
+    "umount2=umount2:0:0",
+    "pivot_root=pivot_root:0:0",
+    "chroot=chroot:0",
+    "setns=setns:0xffffffff:0",
+    "keyctl=keyctl:0:0xdead:0",
+    "add_key=add_key:0:0:0:0:0",
+    "bpf=bpf:0xffff:0:0",
+    "perf_event_open=perf_event_open:0:0:0:0:0",
+    "userfaultfd=userfaultfd:0xffffffff",
+    "io_uring_setup=io_uring_setup:0:0",
+    "ptrace=ptrace:0xffff:0:0:0",
+    "process_vm_readv=process_vm_readv:0:0:0:0:0:0",
+    "kcmp=kcmp:0:0:0:0:0",
+    "clock_settime=clock_settime:0:0",
+    "reboot=reboot:0:0:0:0",
+    "init_module=init_module:0:0:0",
+    "kexec_load=kexec_load:0:0:0:0",
+    "swapon=swapon:0:0",
+    "acct=acct:0",
+    "syslog=syslog:0xff:0:0",
+    "fsopen=fsopen:0:0",
+    "name_to_handle_at=name_to_handle_at:0xffffffff:0:0:0:0",
+    "setuid=setuid:0xffffffff",
+    "open_tree_attr=open_tree_attr:0xffffffff:0:0:0:0",
+    "landlock=landlock_create_ruleset:0:0:1",
 ];
 
 /// Runs the probe in a runc container configured as Docker configures one: `caps`, its
