@@ -203,6 +203,24 @@ pub struct Invocation {
     pub env: Vec<(OsString, OsString)>,
 }
 
+/// What a command line asks hardinit to do. When several report flags are given, the first
+/// of this list wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode<'a> {
+    /// `-l`: print the license.
+    License,
+    /// `--version`.
+    Version,
+    /// `--inspect`: report the hardening of the process hardinit runs in.
+    Inspect,
+    /// `--export-seccomp PROFILE`: print the profile as OCI JSON.
+    ExportSeccomp(&'a str),
+    /// `--print-policy`: print what would be applied.
+    PrintPolicy,
+    /// Harden and start the program, then supervise it.
+    Run,
+}
+
 /// The names under which hardinit behaves like tini.
 const TINI_NAMES: &[&str] = &["tini", "tini-static", "docker-init"];
 
@@ -232,6 +250,24 @@ pub fn parse(
 }
 
 impl Invocation {
+    /// The mode the flags select.
+    pub fn mode(&self) -> Mode<'_> {
+        let a = &self.args;
+        if a.license {
+            Mode::License
+        } else if a.version {
+            Mode::Version
+        } else if a.inspect {
+            Mode::Inspect
+        } else if let Some(spec) = &a.export_seccomp {
+            Mode::ExportSeccomp(spec)
+        } else if a.print_policy {
+            Mode::PrintPolicy
+        } else {
+            Mode::Run
+        }
+    }
+
     /// The policy request the flags make.
     pub fn request(&self) -> Request {
         let a = &self.args;
@@ -397,6 +433,24 @@ mod tests {
             e.to_string(),
             "error: invalid value '0' for '--allow-connect <PORTS>': 0 is not in 1..=65535\n\nFor more information, try '--help'.\n"
         );
+    }
+
+    #[test]
+    fn the_first_report_flag_picks_the_mode() {
+        let mode = |argv: &[&str]| format!("{:?}", parse_strs(argv, &[]).unwrap().mode());
+        assert_eq!(mode(&["hardinit", "-l", "--version", "true"]), "License");
+        assert_eq!(mode(&["hardinit", "--version", "--inspect"]), "Version");
+        assert_eq!(
+            mode(&["hardinit", "--inspect", "--export-seccomp", "node"]),
+            "Inspect"
+        );
+        assert_eq!(
+            mode(&["hardinit", "--print-policy", "--export-seccomp", "node"]),
+            "ExportSeccomp(\"node\")"
+        );
+        assert_eq!(mode(&["hardinit", "--print-policy", "true"]), "PrintPolicy");
+        assert_eq!(mode(&["hardinit", "true"]), "Run");
+        assert_eq!(mode(&["hardinit"]), "Run");
     }
 
     #[test]

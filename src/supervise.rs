@@ -95,6 +95,26 @@ fn forward(program: Pid, signo: i32, opts: &Options) {
     }
 }
 
+/// Fail closed once the program runs but hardinit cannot supervise it: SIGKILL the program,
+/// its process group and everything else hardinit is responsible for, and reap until
+/// nothing is left, so no process outlives hardinit unsupervised.
+pub fn kill_everything(program: Pid, is_pid1: bool) {
+    for target in [program.as_raw(), -program.as_raw()] {
+        match sys::send_signal(target, libc::SIGKILL) {
+            Ok(()) | Err(Errno::ESRCH) => {}
+            Err(e) => warn!("cannot kill {target}: {e}"),
+        }
+    }
+    let opts = Options {
+        kill_group: false,
+        grace: Duration::ZERO,
+        warn_zombies: false,
+        is_pid1,
+        remap_exit: Vec::new(),
+    };
+    end_the_rest(&opts);
+}
+
 /// SIGTERM to every remaining descendant, reap for up to the grace period, SIGKILL what is
 /// left, and return only when nothing is left.
 fn end_the_rest(opts: &Options) {

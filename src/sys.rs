@@ -1,6 +1,7 @@
 //! The only module with `unsafe`: thin wrappers around the system calls hardinit makes that
-//! nix does not cover safely. Each wrapper returns `Result<_, Errno>` and allocates nothing, so
-//! the child may call it between fork and execve.
+//! nix does not cover safely. Each wrapper returns `Result<_, Errno>`. The ones the child calls
+//! between fork and execve (through `harden::RealSys`) allocate nothing; the few that read
+//! /proc (`last_cap`, `page_out_own_binary`) are for the parent only and say so.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString, OsString};
@@ -469,6 +470,40 @@ pub fn write_all(fd: BorrowedFd<'_>, bytes: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
+/// The arguments the C runtime passed to `main`, copied. hardinit has its own C `main` (see
+/// main.rs), and on musl Rust's runtime then records no argv: `std::env::args` is empty.
+///
+/// # Safety
+/// `argv` must be the vector the C runtime passed to `main` with its `argc`: `argc` pointers
+/// to NUL-terminated strings, unchanged since.
+pub unsafe fn args_from_main(argc: libc::c_int, argv: *const *const libc::c_char) -> Vec<OsString> {
+    let count = usize::try_from(argc).unwrap_or(0);
+    if argv.is_null() {
+        return Vec::new();
+    }
+    (0..count)
+        .map(|i| {
+            // SAFETY: the caller guarantees that argv holds `argc` valid C-string pointers.
+            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+            OsString::from_vec(arg.to_bytes().to_vec())
+        })
+        .collect()
+}
+
+/// The kernel's highest capability number; without /proc, probe the bounding set (parent
+/// only: it allocates).
+pub fn last_cap() -> u8 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| {
+            (0..64u8)
+                .take_while(|&c| bounding_has(c).is_ok())
+                .last()
+                .unwrap_or(40)
+        })
+}
+
 /// Fills `buf` with the supplementary groups and returns how many there are (EINVAL when
 /// `buf` is too small). The buffer is allocated before fork.
 pub fn get_groups(buf: &mut [libc::gid_t]) -> Result<usize, Errno> {
@@ -568,7 +603,8 @@ pub fn landlock_create_fs_ruleset(handled_fs: u64) -> Result<std::os::fd::OwnedF
 }
 
 /// Gives back this process's pages of its own binary: set-up read most of it, and the
-/// supervise loop runs a few pages, which fault back in on demand.
+/// supervise loop runs a few pages, which fault back in on demand. Parent only: it reads
+/// /proc/self/maps into memory.
 ///
 /// MADV_RANDOM stops the read-ahead that would bring a faulting page's neighbours back.
 /// MADV_PAGEOUT unmaps and reclaims in one step; the kernel allows it only to the file's

@@ -162,7 +162,7 @@ pub struct Limit {
 pub fn read() -> Result<Facts, InspectError> {
     let text = std::fs::read_to_string(STATUS).map_err(InspectError::ReadStatus)?;
     Ok(Facts {
-        status: parse_status(&text, crate::read_last_cap())?,
+        status: parse_status(&text, sys::last_cap())?,
         landlock: read_landlock()?,
         securebits: sys::securebits().map(|bits| Securebits {
             value: bits,

@@ -1,5 +1,5 @@
-//! The Landlock ruleset, built in the parent before fork: the kernel is probed, the paths are
-//! opened and the rules added here, so the child only calls landlock_restrict_self on one fd.
+//! The Landlock ruleset, built in the parent before fork: the paths are opened and the rules
+//! added here, so the child only calls landlock_restrict_self on one fd.
 
 use std::ffi::{CString, OsString};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -54,14 +54,9 @@ pub enum LandlockSetupError {
     MissingRuleset(u32),
 }
 
-/// Probes the kernel's Landlock ABI, validates the request against it and warns about each
-/// rule that will not be enforced: best-effort is never silent.
-pub fn resolve(req: &LandlockRequest) -> Result<Landlock, PolicyError> {
-    let kernel_abi = sys::landlock_abi().unwrap_or_else(|e| {
-        // ENOSYS: not built in; EOPNOTSUPP: built in but not in the boot's lsm= list.
-        debug!("landlock: the kernel offers none ({e})");
-        0
-    });
+/// Validates the request against the kernel's Landlock ABI and warns about each rule that
+/// will not be enforced: best-effort is never silent.
+pub fn resolve(req: &LandlockRequest, kernel_abi: u32) -> Result<Landlock, PolicyError> {
     let policy = Landlock::build(req, kernel_abi)?;
     for gap in &policy.unenforced {
         warn!("landlock: not enforced: {gap}");

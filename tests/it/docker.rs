@@ -931,3 +931,46 @@ fn docker_init_path_runs_hardinit_as_docker_init() {
         );
     });
 }
+
+/// Runs `binary` with its arguments in a mount namespace whose /proc is an empty tmpfs.
+fn run_without_proc(binary: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount -t tmpfs none /proc && exec "$@""#)
+        .arg("sh")
+        .arg(binary)
+        .args(args);
+    util::run_with_timeout(&mut cmd, Duration::from_secs(30))
+}
+
+#[test]
+fn arguments_arrive_without_proc_mounted() {
+    let test = "arguments_arrive_without_proc_mounted";
+    scenario(test, "arguments without /proc", |_, _| {
+        // The static musl build is the one whose Rust runtime records no argv of its own; the
+        // test build (glibc) is checked the same way.
+        for binary in [images::static_hardinit(), util::hardinit().as_path()] {
+            let out = run_without_proc(
+                binary,
+                &[
+                    "--user",
+                    "65534",
+                    "--",
+                    "sh",
+                    "-c",
+                    r#"[ -e /proc/self ] && echo "/proc is mounted"; echo "$#|$1|$2""#,
+                    "sh",
+                    "a b",
+                    "-v",
+                ],
+            );
+            assert_eq!(out.expect_code(0).stdout, "2|a b|-v\n", "{out}");
+            let out = run_without_proc(binary, &["--version"]);
+            assert_eq!(
+                out.expect_code(0).stdout,
+                format!("hardinit {}\n", env!("CARGO_PKG_VERSION")),
+                "{out}"
+            );
+        }
+    });
+}

@@ -1,0 +1,109 @@
+//! The facts about the machine and the process that the policy is decided against, read once
+//! and before anything is changed: later hardening would cut access to the files.
+
+use log::debug;
+
+use super::Error;
+use crate::policy::seccomp::{self, Choice};
+use crate::policy::user::Databases;
+use crate::policy::ProcessState;
+use crate::sys;
+
+/// Everything hardinit learns from the host before it decides anything.
+pub struct Host {
+    /// hardinit's own ids, capability sets and bounding set.
+    pub process: ProcessState,
+    /// The running kernel's (major, minor), which profiles' `minKernel` is compared with.
+    pub kernel: (u32, u32),
+    /// The kernel's Landlock ABI version; 0 when it offers none.
+    pub landlock_abi: u32,
+    /// The image's /etc/passwd and /etc/group.
+    pub databases: Databases,
+    /// The text of the seccomp profile file asked for, when it is a file.
+    pub profile: Option<String>,
+}
+
+impl Host {
+    /// Reads the host; `seccomp` names the profile whose file (if any) is read.
+    pub fn read(seccomp: &Choice) -> Result<Host, Error> {
+        Ok(Host {
+            process: read_process_state()?,
+            databases: read_databases()?,
+            kernel: read_kernel_version()?,
+            landlock_abi: read_landlock_abi(),
+            profile: read_profile(seccomp)?,
+        })
+    }
+}
+
+fn read_process_state() -> Result<ProcessState, Error> {
+    let uid = nix::unistd::getresuid().map_err(Error::ReadCredentials)?;
+    let gid = nix::unistd::getresgid().map_err(Error::ReadCredentials)?;
+    let groups = nix::unistd::getgroups()
+        .map_err(Error::ReadCredentials)?
+        .into_iter()
+        .map(|g| g.as_raw())
+        .collect();
+    let caps = sys::get_caps().map_err(Error::ReadCredentials)?;
+    let last_cap = sys::last_cap();
+    let mut bounding = 0u64;
+    for cap in 0..=last_cap {
+        if sys::bounding_has(cap).map_err(Error::ReadCredentials)? {
+            bounding |= 1 << cap;
+        }
+    }
+    Ok(ProcessState {
+        uid: uid.effective.as_raw(),
+        gid: gid.effective.as_raw(),
+        groups,
+        permitted: caps.permitted,
+        effective: caps.effective,
+        bounding,
+        last_cap,
+    })
+}
+
+fn read_kernel_version() -> Result<(u32, u32), Error> {
+    let uts = nix::sys::utsname::uname().map_err(Error::ReadKernelRelease)?;
+    let release = uts.release().to_string_lossy();
+    seccomp::parse_kernel_release(&release)
+        .ok_or_else(|| Error::ParseKernelRelease(release.into_owned()))
+}
+
+fn read_landlock_abi() -> u32 {
+    sys::landlock_abi().unwrap_or_else(|e| {
+        // ENOSYS: not built in; EOPNOTSUPP: built in but not in the boot's lsm= list.
+        debug!("landlock: the kernel offers none ({e})");
+        0
+    })
+}
+
+/// The image's user databases; a missing file is an empty database (numeric ids still work).
+fn read_databases() -> Result<Databases, Error> {
+    let passwd = read_optional("/etc/passwd")?;
+    let group = read_optional("/etc/group")?;
+    Ok(Databases::parse(&passwd, &group))
+}
+
+fn read_optional(path: &str) -> Result<String, Error> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(source) => Err(Error::ReadFile {
+            path: path.to_string(),
+            source,
+        }),
+    }
+}
+
+fn read_profile(choice: &Choice) -> Result<Option<String>, Error> {
+    let Some(path) = choice.path() else {
+        return Ok(None);
+    };
+    std::fs::read_to_string(path)
+        .map(Some)
+        .map_err(|source| Error::ReadFile {
+            path: path.display().to_string(),
+            source,
+        })
+}

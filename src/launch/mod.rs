@@ -1,0 +1,281 @@
+//! hardinit's parent side, read top to bottom like tini's `main`: the command line picks a
+//! mode; every mode that decides a policy reads the host once (`host`), and the run mode
+//! builds the plan, starts the program through the parent's recipe (`parent`) and hands it
+//! to the supervisor.
+
+mod host;
+pub mod parent;
+
+use std::io::Write;
+use std::time::Duration;
+
+use log::{debug, info, warn};
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use thiserror::Error;
+
+use self::host::Host;
+use self::parent::{RealParent, Start};
+use crate::cli::{Invocation, Mode};
+use crate::harden::SeccompProgram;
+use crate::inspect;
+use crate::plan::{self, Launch};
+use crate::policy::landlock::Landlock;
+use crate::policy::seccomp::{self, Filter, Profile, SeccompError};
+use crate::policy::{self as policy_mod, Bounding, Policy, PolicyError};
+use crate::spawn::{SpawnError, StepError};
+use crate::supervise;
+use crate::sys;
+
+/// hardinit's own failures. Each maps to an exit code (see `exit_code`).
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("no program given (see hardinit --help)")]
+    NoProgram,
+    #[error("-p: unknown signal '{0}'")]
+    UnknownSignal(String),
+    #[error("cannot set hardinit's parent-death signal")]
+    SetParentDeathSignal(#[source] Errno),
+    #[error("cannot block signals")]
+    BlockSignals(#[source] Errno),
+    #[error("cannot set the disposition of signal {signo}")]
+    SetDisposition { signo: i32, source: Errno },
+    #[error("cannot become a child subreaper, so orphans could not be reaped")]
+    BecomeSubreaper(#[source] Errno),
+    #[error("cannot read {path}")]
+    ReadFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read hardinit's own credentials")]
+    ReadCredentials(#[source] Errno),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Seccomp(#[from] SeccompError),
+    #[error("`unconfined` is no seccomp profile, so there is nothing to export")]
+    ExportUnconfined,
+    #[error("cannot read the kernel release")]
+    ReadKernelRelease(#[source] Errno),
+    #[error("cannot tell the kernel version from its release {0:?}")]
+    ParseKernelRelease(String),
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    #[error("lock down PID 1: {0}")]
+    LockDownInit(StepError),
+    #[error(transparent)]
+    Inspect(#[from] inspect::InspectError),
+    #[error("cannot write to stdout")]
+    WriteStdout(#[source] std::io::Error),
+}
+
+impl Error {
+    /// 126/127 for a program that cannot be executed or found, 125 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Spawn(e) => e.exit_code(),
+            _ => 125,
+        }
+    }
+}
+
+/// Runs hardinit for a parsed command line; returns the exit status to report.
+pub fn run(inv: &Invocation) -> Result<i32, Error> {
+    match inv.mode() {
+        Mode::License => print(include_str!("../../LICENSE")),
+        Mode::Version => print(&format!("{}\n", inv.version_line())),
+        Mode::Inspect => inspect_self(inv),
+        Mode::ExportSeccomp(spec) => export_seccomp(inv, spec),
+        Mode::PrintPolicy => print_policy(inv),
+        Mode::Run => run_program(inv),
+    }
+}
+
+fn inspect_self(inv: &Invocation) -> Result<i32, Error> {
+    let args = &inv.args;
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    Ok(inspect::run(
+        args.json,
+        args.expect.as_deref(),
+        &mut out,
+        &mut err,
+    )?)
+}
+
+/// The profile is resolved against the capabilities the program would have, so the policy
+/// is decided too; the Landlock flags play no part.
+fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
+    own_parent_death_signal(inv)?;
+    let choice = seccomp::parse_choice(spec);
+    let host = Host::read(&choice)?;
+    let policy = Policy::build(&inv.request(), &host.databases, &host.process)?;
+    let ctx = policy.seccomp_context(&host.process, host.kernel);
+    let profile = load_seccomp(&choice, host.profile.as_deref(), &ctx)?;
+    let profile = profile.ok_or(Error::ExportUnconfined)?;
+    print(&profile.for_runtime().to_oci_json())
+}
+
+fn print_policy(inv: &Invocation) -> Result<i32, Error> {
+    own_parent_death_signal(inv)?;
+    let decided = decide(
+        inv,
+        &Host::read(&policy_mod::seccomp_choice(&inv.request()))?,
+    )?;
+    print(&format!(
+        "{}\n{}\n{}\n",
+        decided.policy,
+        decided.landlock,
+        describe_seccomp(decided.seccomp.as_ref())
+    ))
+}
+
+/// The run mode: decide, start the program hardened, supervise it.
+fn run_program(inv: &Invocation) -> Result<i32, Error> {
+    let args = &inv.args;
+    let own_parent_death = own_parent_death_signal(inv)?;
+    if let Some(signo) = own_parent_death {
+        sys::set_parent_death_signal(signo).map_err(Error::SetParentDeathSignal)?;
+    }
+    let host = Host::read(&policy_mod::seccomp_choice(&inv.request()))?;
+    let decided = decide(inv, &host)?;
+    if args.command.is_empty() {
+        return Err(Error::NoProgram);
+    }
+    report_policy(&decided.policy, inv.tini_mode);
+
+    let is_pid1 = std::process::id() == 1;
+    let start = Start {
+        is_pid1,
+        subreaper_asked: inv.subreaper,
+        own_parent_death,
+    };
+    let Decided {
+        policy,
+        landlock,
+        filter,
+        ..
+    } = decided;
+    let program = parent::start(&mut RealParent { is_pid1 }, start, |signals| {
+        Ok(plan::build(
+            &policy,
+            &host.process,
+            Launch {
+                command: &args.command,
+                env: inv.env.clone(),
+                signals,
+                parent_pid: std::process::id() as i32,
+                seccomp: filter.map(|f| SeccompProgram {
+                    program: f.program,
+                    flags: f.flags,
+                }),
+                landlock: plan::landlock::create_ruleset(&landlock)?,
+            },
+        )?)
+    })?;
+    let opts = supervise::Options {
+        kill_group: inv.kill_group,
+        grace: Duration::from_secs(args.grace_period),
+        warn_zombies: args.warn_zombies,
+        is_pid1,
+        remap_exit: args.remap_exit.clone(),
+    };
+    Ok(supervise::supervise(program, &opts))
+}
+
+/// The three layers decided for this host.
+struct Decided {
+    policy: Policy,
+    landlock: Landlock,
+    seccomp: Option<Profile>,
+    filter: Option<Filter>,
+}
+
+fn decide(inv: &Invocation, host: &Host) -> Result<Decided, Error> {
+    let req = inv.request();
+    let policy = Policy::build(&req, &host.databases, &host.process)?;
+    let landlock = plan::landlock::resolve(&inv.landlock_request(), host.landlock_abi)?;
+    let ctx = policy.seccomp_context(&host.process, host.kernel);
+    let seccomp = load_seccomp(
+        &policy_mod::seccomp_choice(&req),
+        host.profile.as_deref(),
+        &ctx,
+    )?;
+    // Compiled before anything runs: a profile that cannot become a filter fails here.
+    let filter = seccomp.as_ref().map(Profile::compile).transpose()?;
+    Ok(Decided {
+        policy,
+        landlock,
+        seccomp,
+        filter,
+    })
+}
+
+fn print(text: &str) -> Result<i32, Error> {
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(Error::WriteStdout)?;
+    Ok(0)
+}
+
+/// `-p`, checked in every mode that gets as far as a policy.
+fn own_parent_death_signal(inv: &Invocation) -> Result<Option<i32>, Error> {
+    inv.args
+        .parent_death
+        .as_deref()
+        .map(parse_signal)
+        .transpose()
+}
+
+/// Accepts `SIGKILL`, `KILL`, `kill` or a number.
+fn parse_signal(name: &str) -> Result<i32, Error> {
+    if let Ok(n) = name.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+    }
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    full.parse::<Signal>()
+        .map(|s| s as i32)
+        .map_err(|_| Error::UnknownSignal(name.to_string()))
+}
+
+fn report_policy(policy: &Policy, tini_mode: bool) {
+    if policy.identity.uid == 0 && !tini_mode {
+        warn!("running as root; pass --user");
+    }
+    if policy.bounding == Bounding::CannotDrop {
+        info!("cannot drop the bounding set without CAP_SETPCAP; harmless, as no_new_privs keeps exec from gaining anything");
+    }
+}
+
+/// Resolves a seccomp choice from the profile text the host read.
+fn load_seccomp(
+    choice: &seccomp::Choice,
+    contents: Option<&str>,
+    ctx: &seccomp::Context,
+) -> Result<Option<Profile>, Error> {
+    let profile = seccomp::resolve(choice, contents, ctx)?;
+    if let Some(p) = &profile {
+        debug!(
+            "seccomp: {}, {} names not on {} skipped",
+            p.origin,
+            p.unknown_names.len(),
+            p.arch.name
+        );
+    }
+    Ok(profile)
+}
+
+fn describe_seccomp(profile: Option<&Profile>) -> String {
+    match profile {
+        Some(p) => p.summary().to_string(),
+        None => "seccomp: unconfined".to_string(),
+    }
+}
