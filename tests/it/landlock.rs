@@ -22,40 +22,21 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     util::run_with_timeout(&mut cmd, TIMEOUT)
 }
 
-/// The running kernel's Landlock ABI, as far as hardinit uses it (7).
 fn kernel_abi() -> u32 {
-    hardinit::sys::landlock_abi().unwrap().min(7)
+    util::landlock_abi()
 }
 
-const TRUNCATE_GAP: &str = "landlock: not enforced: --read-only's denial of truncate(2) and O_TRUNC outside the writable paths: the program can empty or extend a file its uid may write (needs ABI 3)";
 const SCOPING_GAP: &str = "landlock: not enforced: scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)";
 
-/// The warnings any Landlock launch gets on this kernel for what its ABI lacks (ABI 1-2: no
-/// truncate right, below 6: no scoping); `read_only`: the launch uses --read-only.
-fn abi_warnings(read_only: bool) -> Vec<String> {
-    let abi = kernel_abi();
-    let mut lines = Vec::new();
-    if read_only && abi < 3 {
-        lines.push(TRUNCATE_GAP.to_string());
-    }
-    if abi < 6 {
-        lines.push(SCOPING_GAP.to_string());
-    }
-    lines
-}
-
 /// stderr without the log prefix "[WARN  hardinit (PID)] ", without the warning every root
-/// launch without --user gets and without the warnings of `abi_warnings` (which
-/// `read_only_on_this_kernel_warns_of_exactly_what_its_abi_lacks` checks), none of which is
-/// what these tests are about.
+/// launch without --user gets and without the warnings of `util::landlock_abi_warnings`
+/// (which `read_only_on_this_kernel_warns_of_exactly_what_its_abi_lacks` checks), none of
+/// which is what these tests are about.
 fn stderr_lines(out: &Output) -> Vec<String> {
-    let implied = abi_warnings(true);
+    let implied = util::landlock_abi_warnings(true);
     out.stderr
         .lines()
-        .map(|l| match l.split_once(")] ") {
-            Some((prefix, msg)) if prefix.starts_with('[') => msg.to_string(),
-            _ => l.to_string(),
-        })
+        .map(|l| util::without_log_prefix(l).to_string())
         .filter(|l| l != "running as root; pass --user" && !implied.contains(l))
         .collect()
 }
@@ -301,36 +282,45 @@ fn read_only_on_this_kernel_warns_of_exactly_what_its_abi_lacks() {
     if !util::privileged("read_only_on_this_kernel_warns_of_exactly_what_its_abi_lacks") {
         return;
     }
-    // As root, whom permission bits never stop: only Landlock (ABI 3+) refuses the truncate.
-    let victim = util::scratch_dir("landlock-truncate").join("victim");
-    std::fs::write(&victim, "content").unwrap();
-    let out = run(
-        &[
-            "--read-only",
-            "--",
-            "truncate",
-            "-s",
-            "0",
-            victim.to_str().unwrap(),
-        ],
-        &[],
-    );
+    // As root, whom permission bits never stop: only Landlock (ABI 3+) refuses a truncate.
+    // The two calls that need no writable descriptor: truncate(2) by path, and an open with
+    // O_TRUNC but read access only (a write open is denied from ABI 1 on).
+    let dir = util::scratch_dir("landlock-truncate");
+    let (by_path, by_open) = (dir.join("by-path"), dir.join("by-open"));
+    for victim in [&by_path, &by_open] {
+        std::fs::write(victim, "content").unwrap();
+    }
+    let mut cmd = Command::new(util::hardinit());
+    cmd.args(["--read-only", "--"])
+        .arg(util::c_probe("syscalls"))
+        .arg(format!("truncate=truncate@{}", by_path.display()))
+        .arg(format!("otrunc=otrunc@{}", by_open.display()));
+    let out = util::run_with_timeout(&mut cmd, TIMEOUT);
+    out.expect_code(0);
     let warnings: Vec<String> = out
         .stderr
         .lines()
-        .filter_map(|l| l.split_once(")] ").map(|(_, m)| m.to_string()))
+        .map(util::without_log_prefix)
         .filter(|m| m.starts_with("landlock: "))
+        .map(str::to_string)
         .collect();
-    assert_eq!(warnings, abi_warnings(true), "{out}");
-    let left = std::fs::read_to_string(&victim).unwrap();
+    assert_eq!(warnings, util::landlock_abi_warnings(true), "{out}");
+    let left = |p: &Path| std::fs::read_to_string(p).unwrap();
     if kernel_abi() >= 3 {
-        assert_ne!(out.code(), Some(0), "{out}");
-        assert_eq!(left, "content");
+        assert_eq!(out.stdout, "truncate EACCES\notrunc EACCES\n", "{out}");
+        assert_eq!(
+            (left(&by_path), left(&by_open)),
+            ("content".into(), "content".into())
+        );
     } else {
-        // What the warning says: ABI 1-2 cannot deny it.
-        out.expect_code(0);
-        assert_eq!(left, "");
+        // What the warning says: ABI 1-2 cannot deny either.
+        assert_eq!(out.stdout, "truncate ok\notrunc ok\n", "{out}");
+        assert_eq!(
+            (left(&by_path), left(&by_open)),
+            (String::new(), String::new())
+        );
     }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

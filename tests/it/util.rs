@@ -355,3 +355,31 @@ pub fn send(pid: i32, signo: i32) {
         "cannot send signal {signo} to {pid}\n{out}"
     );
 }
+
+/// The running kernel's Landlock ABI, as far as hardinit uses it (7).
+pub fn landlock_abi() -> u32 {
+    hardinit::sys::landlock_abi().unwrap().min(7)
+}
+
+/// The warnings every Landlock launch gets on this kernel for what its ABI lacks (ABI 1-2: no
+/// truncate right, below 6: no scoping), without the log prefix; `read_only`: the launch
+/// uses --read-only.
+pub fn landlock_abi_warnings(read_only: bool) -> Vec<String> {
+    let abi = landlock_abi();
+    let mut lines = Vec::new();
+    if read_only && abi < 3 {
+        lines.push("landlock: not enforced: --read-only's denial of truncate(2) and O_TRUNC outside the writable paths: the program can empty or extend a file its uid may write (needs ABI 3)".to_string());
+    }
+    if abi < 6 {
+        lines.push("landlock: not enforced: scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)".to_string());
+    }
+    lines
+}
+
+/// A log line without its "[WARN  hardinit (PID)] " prefix.
+pub fn without_log_prefix(line: &str) -> &str {
+    match line.split_once(")] ") {
+        Some((prefix, msg)) if prefix.starts_with('[') => msg,
+        _ => line,
+    }
+}
