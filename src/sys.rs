@@ -678,3 +678,188 @@ mod tests {
         );
     }
 }
+
+/// Test-only: the kernel as the judge of a seccomp program. In a forked child with
+/// no_new_privs, installs a guard filter and then `program`, makes each probe call and
+/// returns the errno each one got, in order.
+///
+/// No call body ever runs, whatever `program` answers: the guard, installed first, answers
+/// every call with [`oracle::GUARD_ERRNO`] (the kernel applies the strongest action of all
+/// filters, and among equal ones the data of the newest) and kills x32 calls; it lets only
+/// the one seccomp call that installs `program` through. The child ends with an x32 call,
+/// which the guard kills: it needs no exit call, which the filters would answer too.
+#[cfg(test)]
+pub mod oracle {
+    use nix::errno::Errno;
+
+    use super::{fork, set_no_new_privs, Forked, X32_BIT};
+
+    /// What the guard answers; a probe that gets it was let through by `program`.
+    pub const GUARD_ERRNO: i32 = 4000;
+
+    /// Where the child reached and what each probe got, shared with the parent.
+    #[repr(C)]
+    struct Shared {
+        done: usize,
+    }
+
+    /// How the child ended and what the probes it made got.
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct Verdict {
+        /// The errno of each probe made; 0 for one that returned without error.
+        pub errnos: Vec<i32>,
+        /// The signal that ended the child (SIGSYS from the guard when all went well).
+        pub signal: Option<i32>,
+    }
+
+    pub fn errnos_under_filter(
+        program: &[libc::sock_filter],
+        probes: &[(u32, [u64; 6])],
+    ) -> Result<Verdict, Errno> {
+        let len = u16::try_from(program.len()).map_err(|_| Errno::EINVAL)?;
+        let fprog = libc::sock_fprog {
+            len,
+            filter: program.as_ptr().cast_mut(),
+        };
+        let fprog_addr = &fprog as *const libc::sock_fprog as u64;
+        let guard = guard_program(fprog_addr);
+        let guard_len = u16::try_from(guard.len()).map_err(|_| Errno::EINVAL)?;
+        let guard_prog = libc::sock_fprog {
+            len: guard_len,
+            filter: guard.as_ptr().cast_mut(),
+        };
+        let bytes = std::mem::size_of::<Shared>() + probes.len() * std::mem::size_of::<i32>();
+        // SAFETY: an anonymous shared mapping of `bytes` bytes at an address the kernel
+        // picks; no existing memory is touched. It is unmapped below.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        let shared = base.cast::<Shared>();
+        // SAFETY: the mapping is page-aligned and holds a `Shared` followed by one i32 per
+        // probe.
+        let results = unsafe { base.cast::<u8>().add(std::mem::size_of::<Shared>()) }.cast::<i32>();
+        let verdict = match fork() {
+            Err(e) => Err(e),
+            Ok(Forked::Child) => {
+                // SAFETY: the child writes only into the shared mapping, within its bounds,
+                // and makes raw system calls: it allocates nothing and takes no lock.
+                unsafe { probe_in_child(&guard_prog, &fprog, probes, shared, results) }
+            }
+            Ok(Forked::Parent(child)) => {
+                let status = nix::sys::wait::waitpid(child, None)?;
+                // SAFETY: the child is gone; the mapping is ours alone and initialised (zero
+                // pages where the child wrote nothing). `done` never exceeds the probe count.
+                let done = unsafe { (*shared).done }.min(probes.len());
+                // SAFETY: as above; `done` entries were written.
+                let errnos = unsafe { std::slice::from_raw_parts(results, done) }.to_vec();
+                let signal = match status {
+                    nix::sys::wait::WaitStatus::Signaled(_, signal, _) => Some(signal as i32),
+                    _ => None,
+                };
+                Ok(Verdict { errnos, signal })
+            }
+        };
+        // SAFETY: `base` and `bytes` are the mapping made above, no longer referenced.
+        unsafe { libc::munmap(base, bytes) };
+        verdict
+    }
+
+    /// # Safety
+    /// `shared` and `results` point into one live shared mapping with room for every probe.
+    unsafe fn probe_in_child(
+        guard: &libc::sock_fprog,
+        program: &libc::sock_fprog,
+        probes: &[(u32, [u64; 6])],
+        shared: *mut Shared,
+        results: *mut i32,
+    ) -> ! {
+        let install = |prog: &libc::sock_fprog| {
+            // SAFETY: prog points at a live program of its stated length; the kernel copies it.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_seccomp,
+                    libc::SECCOMP_SET_MODE_FILTER,
+                    0,
+                    prog as *const libc::sock_fprog,
+                )
+            }
+        };
+        if set_no_new_privs().is_ok() && install(guard) == 0 && install(program) == 0 {
+            for (i, &(nr, a)) in probes.iter().enumerate() {
+                // SAFETY: the guard answers this call with an errno or kills the process
+                // unless it is the seccomp call above: no call body runs, so no argument is
+                // ever used as a pointer.
+                let rc =
+                    unsafe { libc::syscall(i64::from(nr), a[0], a[1], a[2], a[3], a[4], a[5]) };
+                let errno = if rc == -1 { Errno::last_raw() } else { 0 };
+                // SAFETY: i < probes.len(), for which the mapping has room (see above).
+                unsafe {
+                    results.add(i).write(errno);
+                    (*shared).done = i + 1;
+                }
+            }
+        }
+        // SAFETY: an x32 call, which the guard kills before any body runs (without the
+        // guard the kernel refuses it, and the exit below runs).
+        unsafe { libc::syscall(i64::from(X32_BIT | libc::SYS_exit_group as u32), 0) };
+        super::exit_child(125)
+    }
+
+    /// nr has the x32 bit: kill. nr is seccomp with exactly the arguments that install the
+    /// program: allow. Anything else: GUARD_ERRNO.
+    fn guard_program(fprog_addr: u64) -> Vec<libc::sock_filter> {
+        const LD: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+        const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+        const JSET: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+        const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+        let insn = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+        // (offset in seccomp_data, the word it must hold) for the install call.
+        let words = [
+            (16, libc::SECCOMP_SET_MODE_FILTER),
+            (20, 0),
+            (24, 0),
+            (28, 0),
+            (32, fprog_addr as u32),
+            (36, (fprog_addr >> 32) as u32),
+        ];
+        let mut p = vec![
+            insn(LD, 0, 0, 0),
+            insn(JSET, 0, 1, X32_BIT),
+            insn(RET, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
+            insn(JEQ, 0, 0, libc::SYS_seccomp as u32),
+        ];
+        for (offset, word) in words {
+            p.push(insn(LD, 0, 0, offset));
+            p.push(insn(JEQ, 0, 0, word));
+        }
+        p.push(insn(RET, 0, 0, libc::SECCOMP_RET_ALLOW));
+        // Every comparison that fails jumps to the last instruction.
+        let refuse = p.len();
+        p.push(insn(
+            RET,
+            0,
+            0,
+            libc::SECCOMP_RET_ERRNO | GUARD_ERRNO as u32,
+        ));
+        for (at, i) in p.iter_mut().enumerate().skip(3) {
+            if i.code == JEQ {
+                i.jf = (refuse - at - 1) as u8;
+            }
+        }
+        p
+    }
+}
+
+/// x32 calls enter the x86_64 table with this bit set in the number.
+#[cfg(test)]
+const X32_BIT: u32 = 0x4000_0000;

@@ -1,5 +1,15 @@
 //! The classic-BPF program for a `Plan`, and an interpreter to check it.
 //!
+//! Why hardinit emits its own BPF instead of using seccompiler (0.5): seccompiler gives one
+//! match action and one default action per filter, and an OCI profile mixes ALLOW, ERRNO
+//! with different values, KILL, TRAP and LOG in one filter (stacking several filters costs a
+//! run of each on every call); it cannot express runc's ENOSYS answer for the numbers above
+//! the highest one the profile names, nor an x32 guard (its arch check kills on a mismatch,
+//! and an x32 call has the native arch); and its name table is frozen behind the kernel's,
+//! refusing names it does not know where a profile must still load (runc skips them). Its
+//! linear chain also walks ~5 instructions per listed call where a search walks ~20 in all.
+//! The kernel checks this emitter: `tests/oracle.rs` runs random filters in a real one.
+//!
 //! Shape, in the order the kernel walks it:
 //! 1. arch must be the native audit arch (AUDIT_ARCH_X86_64, AUDIT_ARCH_AARCH64), else
 //!    KILL_PROCESS: i386 `int 0x80` and AArch32 calls never get through;
@@ -16,6 +26,20 @@
 //! further than a conditional jump's 8-bit offset is reached through a `ja` trampoline.
 
 use std::fmt;
+
+// The emitter takes the audit arch, the compat-ABI guard and the system call table from
+// `syscalls::NATIVE`, and reads each 64-bit argument as (low word, high word) at increasing
+// offsets, which is little-endian order. Another architecture needs its table, its `Arch`
+// and tests (src/policy/seccomp/syscalls/) before it can build; a big-endian one needs the
+// argument offsets swapped too.
+#[cfg(not(all(
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    target_endian = "little"
+)))]
+compile_error!(
+    "hardinit's seccomp emitter knows x86_64 and aarch64 (little-endian) only: add this \
+     architecture's system call table, `Arch` and tests (src/policy/seccomp/syscalls/)"
+);
 
 use super::eval::{Decision, Plan};
 use super::model::{Action, ArgCmp, Op};
@@ -202,6 +226,9 @@ pub(crate) fn emit(plan: &Plan) -> Result<Vec<libc::sock_filter>, SeccompError> 
     if b.rev.len() > MAX_INSTRUCTIONS {
         return Err(SeccompError::FilterTooLong { len: b.rev.len() });
     }
+    if b.out_of_reach {
+        return Err(SeccompError::JumpOutOfReach);
+    }
     b.rev.reverse();
     Ok(b.rev)
 }
@@ -262,6 +289,8 @@ struct Builder {
     /// The nearest `ret` already emitted for each value, to share it while in reach. A
     /// profile has a handful of distinct values: a list beats hashing each lookup.
     rets: Vec<(u32, usize)>,
+    /// A jump was asked for that its offset field cannot hold: the program is wrong.
+    out_of_reach: bool,
 }
 
 type Label = usize;
@@ -299,7 +328,7 @@ impl Builder {
         if self.distance(target) <= NEAR {
             target
         } else {
-            let k = self.distance(target) as u32;
+            let k = self.offset(target);
             self.push(JA, 0, 0, k)
         }
     }
@@ -307,9 +336,18 @@ impl Builder {
     fn jump(&mut self, code: u16, k: u32, on_true: Label, on_false: Label) -> Label {
         let on_true = self.near(on_true);
         let on_false = self.near(on_false);
-        let jt = self.distance(on_true) as u8;
-        let jf = self.distance(on_false) as u8;
+        let jt = self.offset(on_true);
+        let jf = self.offset(on_false);
         self.push(code, jt, jf, k)
+    }
+
+    /// The distance to `target` in the width of the field it goes into (8 bits for `jt`/`jf`,
+    /// 32 for `ja`); one that does not fit marks the program as wrong instead of wrapping.
+    fn offset<T: TryFrom<usize> + Default>(&mut self, target: Label) -> T {
+        T::try_from(self.distance(target)).unwrap_or_else(|_| {
+            self.out_of_reach = true;
+            T::default()
+        })
     }
 
     /// A load falls through: callers add it right after (in front of) its successor.
@@ -415,5 +453,28 @@ impl Builder {
             self.and(mask);
         }
         self.load(offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_offset_too_far_for_its_field_marks_the_program_wrong() {
+        let mut b = Builder::default();
+        let target = b.ret(0);
+        for _ in 0..255 {
+            b.load(OFFSET_NR);
+        }
+        assert_eq!((b.offset::<u8>(target), b.out_of_reach), (255, false));
+        b.load(OFFSET_NR);
+        assert_eq!((b.offset::<u8>(target), b.out_of_reach), (0, true));
+        let mut b = Builder::default();
+        let target = b.ret(0);
+        for _ in 0..300 {
+            b.load(OFFSET_NR);
+        }
+        assert_eq!((b.offset::<u32>(target), b.out_of_reach), (300, false));
     }
 }

@@ -349,6 +349,8 @@ pub enum SeccompError {
     UnknownFlag { profile: String, flag: String },
     #[error("the seccomp filter has {len} instructions, more than the kernel's limit of 4096")]
     FilterTooLong { len: usize },
+    #[error("the seccomp filter needs a jump further than BPF can encode (a bug in hardinit)")]
+    JumpOutOfReach,
 }
 
 #[cfg(test)]

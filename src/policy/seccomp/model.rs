@@ -219,6 +219,16 @@ pub enum Op {
 }
 
 impl Op {
+    pub const ALL: [Op; 7] = [
+        Op::NotEqual,
+        Op::LessThan,
+        Op::LessOrEqual,
+        Op::Equal,
+        Op::GreaterOrEqual,
+        Op::GreaterThan,
+        Op::MaskedEqual,
+    ];
+
     pub fn oci_name(self) -> &'static str {
         match self {
             Op::NotEqual => "SCMP_CMP_NE",
@@ -232,17 +242,7 @@ impl Op {
     }
 
     fn from_oci_name(name: &str) -> Option<Op> {
-        [
-            Op::NotEqual,
-            Op::LessThan,
-            Op::LessOrEqual,
-            Op::Equal,
-            Op::GreaterOrEqual,
-            Op::GreaterThan,
-            Op::MaskedEqual,
-        ]
-        .into_iter()
-        .find(|op| op.oci_name() == name)
+        Op::ALL.into_iter().find(|op| op.oci_name() == name)
     }
 }
 

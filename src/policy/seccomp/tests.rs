@@ -1579,3 +1579,5 @@ fn aarch64_export_names_aarch64_and_the_launchers_aarch64_calls() {
     let docker = builtin(Builtin::Default, &aarch64_ctx());
     assert_eq!(docker.clone().for_runtime(), docker);
 }
+
+mod oracle;
