@@ -383,3 +383,13 @@ pub fn without_log_prefix(line: &str) -> &str {
         _ => line,
     }
 }
+
+/// How much longer than natively a hang guard waits: `HARDINIT_TEST_TIMEOUT_FACTOR` (the arm64
+/// VM, an emulated CPU, sets it), else 1. Guards only: no test asserts a duration.
+pub fn timeout_factor() -> u32 {
+    std::env::var("HARDINIT_TEST_TIMEOUT_FACTOR")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&f| f >= 1)
+        .unwrap_or(1)
+}
