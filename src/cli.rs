@@ -280,6 +280,7 @@ impl Invocation {
             no_new_privileges: a.no_new_privileges,
             rlimits: a.rlimit.clone(),
             seccomp: a.seccomp.clone(),
+            landlock: self.landlock_request(),
         }
     }
 

@@ -1,27 +1,23 @@
-//! The ordered list of steps the child runs between fork and execve (DESIGN.md section 3).
+//! The ordered list of steps the child runs between fork and execve, and PID 1's own
+//! lock-down once the program runs (docs/architecture.md).
 //!
 //! Everything here was prepared by the parent: the child makes system calls through [`Sys`]
 //! and nothing else, and the first failure stops it (fail closed) with the step that failed.
 
+use std::fmt;
 use std::os::fd::{AsFd, OwnedFd};
 
 use nix::errno::Errno;
 
+use crate::kernel::{self, SeccompFilter};
 use crate::sys::{self, CapSets, Disposition, SigMask};
 
 /// The credentials the program must end up with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ids {
+pub struct Credentials {
     pub uid: u32,
     pub gid: u32,
     pub groups: Vec<u32>,
-}
-
-/// A compiled seccomp program and its SECCOMP_FILTER_FLAG_* flags.
-#[derive(Debug, Clone)]
-pub struct SeccompProgram {
-    pub program: Vec<libc::sock_filter>,
-    pub flags: u32,
 }
 
 /// Everything the child applies, decided and allocated before fork.
@@ -33,14 +29,14 @@ pub struct Steps {
     pub dispositions: Vec<(i32, Disposition)>,
     /// Make the program's process group the terminal's foreground group.
     pub take_terminal: bool,
-    /// (index into [`sys::RLIMITS`], soft, hard)
+    /// (index into [`kernel::RLIMITS`], soft, hard)
     pub rlimits: Vec<(u8, u64, u64)>,
     /// Capabilities to remove from the bounding set.
     pub bounding_drop: Vec<u8>,
     /// PR_SET_KEEPCAPS before the uid switch, so allowed capabilities survive it.
     pub keep_caps: bool,
     /// The credentials to switch to; `None` keeps the current ones.
-    pub switch_to: Option<Ids>,
+    pub switch_to: Option<Credentials>,
     /// Permitted, effective and inheritable sets after the switch; `None` leaves them alone.
     pub caps: Option<CapSets>,
     /// Capabilities to raise in the ambient set (after clearing it); `None` leaves it alone.
@@ -49,42 +45,116 @@ pub struct Steps {
     pub parent_death: Option<(i32, i32)>,
     pub no_new_privs: bool,
     pub landlock: Option<OwnedFd>,
-    pub seccomp: Option<SeccompProgram>,
+    pub seccomp: Option<SeccompFilter>,
     /// The credentials to find before exec, and room to read the groups into.
-    pub verify: Option<Ids>,
+    pub verify: Option<Credentials>,
     pub verify_buf: Vec<u32>,
 }
 
-/// A step of the child's recipe; with the failing errno it is the child's whole report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    RestoreSignals,
-    ProcessGroup,
-    Terminal,
-    Rlimit(u8),
-    DropBounding(u8),
-    KeepCaps,
-    SetGroups,
-    SetGid,
-    SetUid,
-    SetCaps,
-    ClearAmbient,
-    RaiseAmbient(u8),
-    ParentDeathSignal,
-    ParentGone,
-    NoNewPrivs,
-    Landlock,
-    Seccomp,
-    VerifyIds,
-    Exec,
-    NotDumpable,
+/// Declares [`Step`] from one table: each step's code on the error pipe beside the words
+/// messages name it with (and, for a step that fails without an errno, the reason). Encoder,
+/// decoder and names are all generated from these lines, so a step cannot exist without them.
+macro_rules! steps {
+    ($(
+        $(#[doc = $doc:literal])*
+        $code:literal $step:ident $(($arg:ident))? => $name:expr $(, because $reason:literal)?;
+    )*) => {
+        /// A step of the recipes; with the failing errno it is the child's whole report.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Step {
+            $( $(#[doc = $doc])* $step $((steps!(@u8 $arg)))?, )*
+        }
+
+        impl Step {
+            /// (code, argument): the step as it travels over the error pipe.
+            pub fn encode(self) -> [u8; 2] {
+                match self {
+                    $( Step::$step $(($arg))? => [$code, steps!(@or_zero $($arg)?)], )*
+                }
+            }
+
+            /// The step `encode` made these bytes from; `None` for bytes it never makes.
+            pub fn decode([code, arg]: [u8; 2]) -> Option<Step> {
+                match code {
+                    $( $code => Some(Step::$step $((steps!(@arg arg $arg)))?), )*
+                    _ => None,
+                }
+            }
+
+            /// The step in messages.
+            pub fn name(self) -> String {
+                match self {
+                    $( Step::$step $(($arg))? => String::from($name), )*
+                }
+            }
+
+            /// Why it failed, for a step that fails without an errno of its own.
+            fn reason(self) -> Option<&'static str> {
+                match self {
+                    $( Step::$step { .. } => steps!(@some $($reason)?), )*
+                }
+            }
+        }
+    };
+    (@u8 $arg:ident) => { u8 };
+    (@or_zero) => { 0 };
+    (@or_zero $arg:ident) => { $arg };
+    (@arg $byte:ident $arg:ident) => { $byte };
+    (@some) => { None };
+    (@some $reason:literal) => { Some($reason) };
 }
 
-/// The step that failed and why.
+steps! {
+    0 RestoreSignals => "restore signal mask";
+    1 ProcessGroup => "create process group";
+    2 Terminal => "take the terminal foreground";
+    /// An index into [`kernel::RLIMITS`].
+    3 Rlimit(index) => format!("set rlimit {}", kernel::rlimit_name(index));
+    4 DropBounding(cap) => format!("drop {} from the bounding set", kernel::cap_name(cap));
+    5 KeepCaps => "set keepcaps";
+    6 SetGroups => "setgroups";
+    7 SetGid => "setresgid";
+    8 SetUid => "setresuid";
+    9 SetCaps => "set capabilities";
+    10 ClearAmbient => "clear ambient capabilities";
+    11 RaiseAmbient(cap) => format!("raise ambient {}", kernel::cap_name(cap));
+    12 ParentDeathSignal => "set parent-death signal";
+    13 ParentGone => "set parent-death signal",
+        because "hardinit exited before the program started";
+    14 NoNewPrivs => "set no_new_privs";
+    15 Landlock => "landlock restrict";
+    16 VerifyIds => "verify ids", because "the kernel reports other ids than planned";
+    17 Seccomp => "install seccomp filter";
+    18 Exec => "execve";
+    19 NotDumpable => "set not dumpable";
+}
+
+/// The step that failed and why, shown as `<step>: <reason>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failure {
     pub step: Step,
     pub errno: Errno,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.step.reason() {
+            Some(reason) => write!(f, "{}: {reason}", self.step.name()),
+            None => write!(f, "{}: {}", self.step.name(), ErrnoText(self.errno)),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// An errno shown as `Description (ENAME)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrnoText(pub Errno);
+
+impl fmt::Display for ErrnoText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({:?})", self.0.desc(), self.0)
+    }
 }
 
 /// The system calls the child makes, so the order and fail-closed behaviour can be tested
@@ -108,12 +178,12 @@ pub trait Sys {
     fn set_no_new_privs(&mut self) -> Result<(), Errno>;
     fn set_not_dumpable(&mut self) -> Result<(), Errno>;
     fn landlock_restrict(&mut self, ruleset: &OwnedFd) -> Result<(), Errno>;
-    fn install_seccomp(&mut self, filter: &SeccompProgram) -> Result<(), Errno>;
+    fn install_seccomp(&mut self, filter: &SeccompFilter) -> Result<(), Errno>;
     /// Real, effective and saved uid and gid, and the supplementary groups read into `buf`.
     fn read_ids(&mut self, buf: &mut [u32]) -> Result<([u32; 3], [u32; 3], usize), Errno>;
 }
 
-/// Runs the steps in the one order the kernel allows (DESIGN.md section 3). Returns at the
+/// Runs the steps in the one order the kernel allows (docs/architecture.md). Returns at the
 /// first failure; the caller reports it and never execs.
 pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
     let fail = |step| move |errno| Failure { step, errno };
@@ -203,7 +273,7 @@ pub struct InitLockdown {
     /// KEEPCAPS before the uid switch, when `caps` is not empty.
     pub keep_caps: bool,
     /// The program's credentials: the same uid can signal everything the program starts.
-    pub switch_to: Option<Ids>,
+    pub switch_to: Option<Credentials>,
     /// CAP_KILL when the program could change its uid, else nothing.
     pub caps: CapSets,
 }
@@ -214,7 +284,7 @@ fn drop_to_ids<S: Sys>(
     sys: &mut S,
     bounding_drop: &[u8],
     keep_caps: bool,
-    switch_to: Option<&Ids>,
+    switch_to: Option<&Credentials>,
 ) -> Result<(), Failure> {
     let fail = |step| move |errno| Failure { step, errno };
     // PR_CAPBSET_DROP needs CAP_SETPCAP in the effective set: before the uid switch.
@@ -253,7 +323,7 @@ pub fn lock_down_init<S: Sys>(sys: &mut S, lockdown: &InitLockdown) -> Result<()
     Ok(())
 }
 
-fn verify_ids<S: Sys>(sys: &mut S, want: &Ids, buf: &mut [u32]) -> Result<(), Errno> {
+fn verify_ids<S: Sys>(sys: &mut S, want: &Credentials, buf: &mut [u32]) -> Result<(), Errno> {
     let (uids, gids, n) = sys.read_ids(buf)?;
     // Sorted in place and compared without duplicates: the child allocates nothing after fork.
     let groups = &mut buf[..n];
@@ -286,8 +356,10 @@ impl Sys for RealSys {
         nix::unistd::tcsetpgrp(stdin.as_fd(), nix::unistd::getpgrp())
     }
     fn set_rlimit(&mut self, resource: u8, soft: u64, hard: u64) -> Result<(), Errno> {
-        let (_, resource) = sys::RLIMITS[usize::from(resource)];
-        nix::sys::resource::setrlimit(resource, soft, hard)
+        let (_, resource) = kernel::RLIMITS
+            .get(usize::from(resource))
+            .ok_or(Errno::EINVAL)?;
+        nix::sys::resource::setrlimit(*resource, soft, hard)
     }
     fn drop_bounding(&mut self, cap: u8) -> Result<(), Errno> {
         sys::drop_bounding_cap(cap)
@@ -330,7 +402,7 @@ impl Sys for RealSys {
     fn landlock_restrict(&mut self, ruleset: &OwnedFd) -> Result<(), Errno> {
         sys::landlock_restrict_self(ruleset.as_fd())
     }
-    fn install_seccomp(&mut self, filter: &SeccompProgram) -> Result<(), Errno> {
+    fn install_seccomp(&mut self, filter: &SeccompFilter) -> Result<(), Errno> {
         sys::install_seccomp_filter(&filter.program, filter.flags.into())
     }
     fn read_ids(&mut self, buf: &mut [u32]) -> Result<([u32; 3], [u32; 3], usize), Errno> {
@@ -349,27 +421,54 @@ impl Sys for RealSys {
 mod tests {
     use super::*;
 
-    /// Records every call in one ordered log and fails the call numbered `fail_at`.
+    /// One system call of the recipes, with its arguments.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Call {
+        Disposition(i32, Disposition),
+        Mask(SigMask),
+        Setpgid,
+        Tcsetpgrp,
+        Rlimit(u8, u64, u64),
+        CapbsetDrop(u8),
+        Keepcaps,
+        Setgroups(Vec<u32>),
+        Setresgid(u32),
+        Setresuid(u32),
+        Capset(CapSets),
+        AmbientClear,
+        AmbientRaise(u8),
+        Pdeathsig(i32),
+        Getppid,
+        NoNewPrivs,
+        NotDumpable,
+        LandlockRestrict,
+        Seccomp { instructions: usize },
+        ReadIds,
+    }
+
+    /// Records every call in one ordered log and fails the first call equal to `fail`.
     struct Recorder {
-        log: Vec<String>,
-        fail_at: Option<usize>,
+        log: Vec<Call>,
+        fail: Option<Call>,
         errno: Errno,
         parent: i32,
     }
 
     impl Recorder {
-        fn new(fail_at: Option<usize>) -> Self {
+        fn new(fail: Option<Call>) -> Self {
             Recorder {
                 log: Vec::new(),
-                fail_at,
+                fail,
                 errno: Errno::EPERM,
                 parent: 42,
             }
         }
 
-        fn call(&mut self, entry: String) -> Result<(), Errno> {
-            self.log.push(entry);
-            if self.fail_at == Some(self.log.len() - 1) {
+        fn call(&mut self, call: Call) -> Result<(), Errno> {
+            let failing = self.fail.as_ref() == Some(&call);
+            self.log.push(call);
+            if failing {
+                self.fail = None;
                 Err(self.errno)
             } else {
                 Ok(())
@@ -379,78 +478,77 @@ mod tests {
 
     impl Sys for Recorder {
         fn set_disposition(&mut self, signo: i32, to: Disposition) -> Result<(), Errno> {
-            self.call(format!("disposition {signo} {to:?}"))
+            self.call(Call::Disposition(signo, to))
         }
         fn set_signal_mask(&mut self, mask: SigMask) -> Result<(), Errno> {
-            self.call(format!("mask {mask:#x}"))
+            self.call(Call::Mask(mask))
         }
         fn new_process_group(&mut self) -> Result<(), Errno> {
-            self.call("setpgid".into())
+            self.call(Call::Setpgid)
         }
         fn take_terminal(&mut self) -> Result<(), Errno> {
-            self.call("tcsetpgrp".into())
+            self.call(Call::Tcsetpgrp)
         }
         fn set_rlimit(&mut self, resource: u8, soft: u64, hard: u64) -> Result<(), Errno> {
-            self.call(format!(
-                "rlimit {} {soft} {hard}",
-                sys::RLIMITS[usize::from(resource)].0
-            ))
+            self.call(Call::Rlimit(resource, soft, hard))
         }
         fn drop_bounding(&mut self, cap: u8) -> Result<(), Errno> {
-            self.call(format!("capbset_drop {cap}"))
+            self.call(Call::CapbsetDrop(cap))
         }
         fn set_keepcaps(&mut self) -> Result<(), Errno> {
-            self.call("keepcaps".into())
+            self.call(Call::Keepcaps)
         }
         fn set_groups(&mut self, groups: &[u32]) -> Result<(), Errno> {
-            self.call(format!("setgroups {groups:?}"))
+            self.call(Call::Setgroups(groups.to_vec()))
         }
         fn set_gid(&mut self, gid: u32) -> Result<(), Errno> {
-            self.call(format!("setresgid {gid}"))
+            self.call(Call::Setresgid(gid))
         }
         fn set_uid(&mut self, uid: u32) -> Result<(), Errno> {
-            self.call(format!("setresuid {uid}"))
+            self.call(Call::Setresuid(uid))
         }
-        fn set_caps(&mut self, s: CapSets) -> Result<(), Errno> {
-            self.call(format!(
-                "capset p={:#x} e={:#x} i={:#x}",
-                s.permitted, s.effective, s.inheritable
-            ))
+        fn set_caps(&mut self, sets: CapSets) -> Result<(), Errno> {
+            self.call(Call::Capset(sets))
         }
         fn clear_ambient(&mut self) -> Result<(), Errno> {
-            self.call("ambient_clear".into())
+            self.call(Call::AmbientClear)
         }
         fn raise_ambient(&mut self, cap: u8) -> Result<(), Errno> {
-            self.call(format!("ambient_raise {cap}"))
+            self.call(Call::AmbientRaise(cap))
         }
         fn set_parent_death_signal(&mut self, signo: i32) -> Result<(), Errno> {
-            self.call(format!("pdeathsig {signo}"))
+            self.call(Call::Pdeathsig(signo))
         }
         fn parent_pid(&mut self) -> i32 {
-            self.log.push("getppid".into());
+            self.log.push(Call::Getppid);
             self.parent
         }
         fn set_no_new_privs(&mut self) -> Result<(), Errno> {
-            self.call("no_new_privs".into())
+            self.call(Call::NoNewPrivs)
         }
         fn set_not_dumpable(&mut self) -> Result<(), Errno> {
-            self.call("not_dumpable".into())
+            self.call(Call::NotDumpable)
         }
         fn landlock_restrict(&mut self, _ruleset: &OwnedFd) -> Result<(), Errno> {
-            self.call("landlock_restrict_self".into())
+            self.call(Call::LandlockRestrict)
         }
-        fn install_seccomp(&mut self, filter: &SeccompProgram) -> Result<(), Errno> {
-            self.call(format!("seccomp {} instructions", filter.program.len()))
+        fn install_seccomp(&mut self, filter: &SeccompFilter) -> Result<(), Errno> {
+            self.call(Call::Seccomp {
+                instructions: filter.program.len(),
+            })
         }
         fn read_ids(&mut self, buf: &mut [u32]) -> Result<([u32; 3], [u32; 3], usize), Errno> {
-            self.call("read_ids".into())?;
+            self.call(Call::ReadIds)?;
             buf[..2].copy_from_slice(&[20, 10]);
             Ok(([1000; 3], [1000; 3], 2))
         }
     }
 
+    const NOFILE: u8 = 9;
+    const CAP_NET_BIND_SERVICE: u8 = 10;
+
     fn full_steps() -> Steps {
-        let ids = Ids {
+        let ids = Credentials {
             uid: 1000,
             gid: 1000,
             groups: vec![10, 20],
@@ -460,20 +558,16 @@ mod tests {
             signal_mask: 0x200,
             dispositions: vec![(17, Disposition::Default), (21, Disposition::Ignore)],
             take_terminal: true,
-            rlimits: vec![(9, 64, 128)],
+            rlimits: vec![(NOFILE, 64, 128)],
             bounding_drop: vec![0, 1],
             keep_caps: true,
             switch_to: Some(ids.clone()),
-            caps: Some(CapSets {
-                effective: 0x400,
-                permitted: 0x400,
-                inheritable: 0x400,
-            }),
-            ambient: Some(vec![10]),
+            caps: Some(CAPS),
+            ambient: Some(vec![CAP_NET_BIND_SERVICE]),
             parent_death: Some((9, 42)),
             no_new_privs: true,
             landlock: Some(ruleset),
-            seccomp: Some(SeccompProgram {
+            seccomp: Some(SeccompFilter {
                 program: vec![libc::sock_filter {
                     code: 6,
                     jt: 0,
@@ -487,78 +581,99 @@ mod tests {
         }
     }
 
-    const FULL_ORDER: [&str; 22] = [
-        "disposition 17 Default",
-        "disposition 21 Ignore",
-        "setpgid",
-        "tcsetpgrp",
-        "mask 0x200",
-        "rlimit nofile 64 128",
-        "capbset_drop 0",
-        "capbset_drop 1",
-        "keepcaps",
-        "setgroups [10, 20]",
-        "setresgid 1000",
-        "setresuid 1000",
-        "capset p=0x400 e=0x400 i=0x400",
-        "ambient_clear",
-        "ambient_raise 10",
-        "pdeathsig 9",
-        "getppid",
-        "no_new_privs",
-        "landlock_restrict_self",
-        "read_ids",
-        "seccomp 1 instructions",
-        "(exec)",
-    ];
+    const CAPS: CapSets = CapSets {
+        effective: 0x400,
+        permitted: 0x400,
+        inheritable: 0x400,
+    };
+
+    fn full_order() -> Vec<Call> {
+        vec![
+            Call::Disposition(17, Disposition::Default),
+            Call::Disposition(21, Disposition::Ignore),
+            Call::Setpgid,
+            Call::Tcsetpgrp,
+            Call::Mask(0x200),
+            Call::Rlimit(NOFILE, 64, 128),
+            Call::CapbsetDrop(0),
+            Call::CapbsetDrop(1),
+            Call::Keepcaps,
+            Call::Setgroups(vec![10, 20]),
+            Call::Setresgid(1000),
+            Call::Setresuid(1000),
+            Call::Capset(CAPS),
+            Call::AmbientClear,
+            Call::AmbientRaise(CAP_NET_BIND_SERVICE),
+            Call::Pdeathsig(9),
+            Call::Getppid,
+            Call::NoNewPrivs,
+            Call::LandlockRestrict,
+            Call::ReadIds,
+            Call::Seccomp { instructions: 1 },
+        ]
+    }
+
+    /// The log up to and including `call`, which must be in the full order.
+    fn up_to(call: &Call) -> Vec<Call> {
+        let full = full_order();
+        let at = full.iter().position(|c| c == call).unwrap();
+        full[..=at].to_vec()
+    }
 
     #[test]
     fn steps_run_in_the_one_order_the_kernel_allows() {
         let mut sys = Recorder::new(None);
         assert_eq!(apply(&mut sys, &mut full_steps()), Ok(()));
-        assert_eq!(sys.log, FULL_ORDER[..FULL_ORDER.len() - 1]);
+        assert_eq!(sys.log, full_order());
     }
 
     #[test]
     fn a_failure_at_any_step_stops_everything_after_it() {
-        let fallible: Vec<usize> = (0..FULL_ORDER.len() - 1)
-            .filter(|&i| FULL_ORDER[i] != "getppid")
-            .collect();
-        for at in fallible {
-            let mut sys = Recorder::new(Some(at));
+        for call in full_order().into_iter().filter(|c| *c != Call::Getppid) {
+            let mut sys = Recorder::new(Some(call.clone()));
             let result = apply(&mut sys, &mut full_steps());
-            assert!(
-                result.is_err(),
-                "no failure reported for step {at} ({})",
-                FULL_ORDER[at]
-            );
-            assert_eq!(
-                sys.log,
-                FULL_ORDER[..=at],
-                "calls after the failing {}",
-                FULL_ORDER[at]
-            );
+            assert!(result.is_err(), "no failure reported for {call:?}");
+            assert_eq!(sys.log, up_to(&call), "calls after the failing {call:?}");
         }
     }
 
     #[test]
     fn failures_name_their_step() {
         let cases = [
-            (5, Step::Rlimit(9)),
-            (7, Step::DropBounding(1)),
-            (11, Step::SetUid),
-            (14, Step::RaiseAmbient(10)),
-            (18, Step::Landlock),
-            (20, Step::Seccomp),
+            (
+                Call::Disposition(21, Disposition::Ignore),
+                Step::RestoreSignals,
+            ),
+            (Call::Setpgid, Step::ProcessGroup),
+            (Call::Tcsetpgrp, Step::Terminal),
+            (Call::Mask(0x200), Step::RestoreSignals),
+            (Call::Rlimit(NOFILE, 64, 128), Step::Rlimit(NOFILE)),
+            (Call::CapbsetDrop(1), Step::DropBounding(1)),
+            (Call::Keepcaps, Step::KeepCaps),
+            (Call::Setgroups(vec![10, 20]), Step::SetGroups),
+            (Call::Setresgid(1000), Step::SetGid),
+            (Call::Setresuid(1000), Step::SetUid),
+            (Call::Capset(CAPS), Step::SetCaps),
+            (Call::AmbientClear, Step::ClearAmbient),
+            (
+                Call::AmbientRaise(CAP_NET_BIND_SERVICE),
+                Step::RaiseAmbient(CAP_NET_BIND_SERVICE),
+            ),
+            (Call::Pdeathsig(9), Step::ParentDeathSignal),
+            (Call::NoNewPrivs, Step::NoNewPrivs),
+            (Call::LandlockRestrict, Step::Landlock),
+            (Call::ReadIds, Step::VerifyIds),
+            (Call::Seccomp { instructions: 1 }, Step::Seccomp),
         ];
-        for (at, step) in cases {
-            let mut sys = Recorder::new(Some(at));
+        for (call, step) in cases {
+            let mut sys = Recorder::new(Some(call.clone()));
             assert_eq!(
                 apply(&mut sys, &mut full_steps()),
                 Err(Failure {
                     step,
                     errno: Errno::EPERM
-                })
+                }),
+                "{call:?}"
             );
         }
     }
@@ -566,16 +681,11 @@ mod tests {
     #[test]
     fn a_missing_terminal_is_tolerated() {
         for errno in [Errno::ENOTTY, Errno::ENXIO] {
-            let mut sys = Recorder::new(Some(3));
+            let mut sys = Recorder::new(Some(Call::Tcsetpgrp));
             sys.errno = errno;
             assert_eq!(apply(&mut sys, &mut full_steps()), Ok(()));
-            assert_eq!(sys.log, FULL_ORDER[..FULL_ORDER.len() - 1]);
+            assert_eq!(sys.log, full_order());
         }
-        let mut sys = Recorder::new(Some(3));
-        assert_eq!(
-            apply(&mut sys, &mut full_steps()).unwrap_err().step,
-            Step::Terminal
-        );
     }
 
     #[test]
@@ -589,9 +699,9 @@ mod tests {
                 errno: Errno::ESRCH
             })
         );
-        assert_eq!(sys.log.last().map(String::as_str), Some("getppid"));
+        assert_eq!(sys.log, up_to(&Call::Getppid));
         let mut steps = full_steps();
-        steps.verify = Some(Ids {
+        steps.verify = Some(Credentials {
             uid: 1000,
             gid: 1000,
             groups: vec![10],
@@ -604,44 +714,94 @@ mod tests {
                 errno: Errno::EPERM
             })
         );
+        assert_eq!(sys.log, up_to(&Call::ReadIds));
     }
 
     #[test]
     fn the_init_locks_itself_down_in_order() {
+        let kill_only = CapSets {
+            effective: 0x20,
+            permitted: 0x20,
+            inheritable: 0,
+        };
         let lockdown = InitLockdown {
             bounding_drop: vec![0],
             keep_caps: true,
-            switch_to: Some(Ids {
+            switch_to: Some(Credentials {
                 uid: 1000,
                 gid: 1000,
                 groups: vec![],
             }),
-            caps: CapSets {
-                effective: 0x20,
-                permitted: 0x20,
-                inheritable: 0,
-            },
+            caps: kill_only,
         };
+        let order = [
+            Call::CapbsetDrop(0),
+            Call::Keepcaps,
+            Call::Setgroups(vec![]),
+            Call::Setresgid(1000),
+            Call::Setresuid(1000),
+            Call::Capset(kill_only),
+            Call::AmbientClear,
+            Call::NoNewPrivs,
+            Call::NotDumpable,
+        ];
         let mut sys = Recorder::new(None);
         assert_eq!(lock_down_init(&mut sys, &lockdown), Ok(()));
-        assert_eq!(
-            sys.log,
-            [
-                "capbset_drop 0",
-                "keepcaps",
-                "setgroups []",
-                "setresgid 1000",
-                "setresuid 1000",
-                "capset p=0x20 e=0x20 i=0x0",
-                "ambient_clear",
-                "no_new_privs",
-                "not_dumpable"
-            ]
-        );
-        for at in 0..sys.log.len() {
-            let mut sys = Recorder::new(Some(at));
-            assert!(lock_down_init(&mut sys, &lockdown).is_err());
-            assert_eq!(sys.log.len(), at + 1);
+        assert_eq!(sys.log, order);
+        for (at, call) in order.iter().enumerate() {
+            let mut sys = Recorder::new(Some(call.clone()));
+            assert!(lock_down_init(&mut sys, &lockdown).is_err(), "{call:?}");
+            assert_eq!(sys.log, order[..=at], "calls after the failing {call:?}");
         }
+    }
+
+    #[test]
+    fn every_step_survives_the_pipe_and_every_code_is_a_step() {
+        for code in 0..=u8::MAX {
+            for arg in [0, 9, 40] {
+                if let Some(step) = Step::decode([code, arg]) {
+                    let back = step.encode();
+                    assert_eq!(back[0], code, "{step:?}");
+                    assert_eq!(Step::decode(back), Some(step));
+                }
+            }
+        }
+        let decoded = (0..=u8::MAX)
+            .filter(|&c| Step::decode([c, 0]).is_some())
+            .count();
+        assert_eq!(decoded, 20, "codes 0..20, one per step");
+        assert!((0..20).all(|c| Step::decode([c, 0]).is_some()));
+    }
+
+    #[test]
+    fn failures_read_as_step_and_reason() {
+        let at = |step| Failure {
+            step,
+            errno: Errno::EPERM,
+        };
+        assert_eq!(
+            at(Step::DropBounding(0)).to_string(),
+            "drop CAP_CHOWN from the bounding set: Operation not permitted (EPERM)"
+        );
+        assert_eq!(
+            at(Step::Rlimit(NOFILE)).to_string(),
+            "set rlimit nofile: Operation not permitted (EPERM)"
+        );
+        assert_eq!(
+            at(Step::RaiseAmbient(CAP_NET_BIND_SERVICE)).to_string(),
+            "raise ambient CAP_NET_BIND_SERVICE: Operation not permitted (EPERM)"
+        );
+        assert_eq!(
+            at(Step::VerifyIds).to_string(),
+            "verify ids: the kernel reports other ids than planned"
+        );
+        assert_eq!(
+            at(Step::ParentGone).to_string(),
+            "set parent-death signal: hardinit exited before the program started"
+        );
+        assert_eq!(
+            at(Step::NotDumpable).to_string(),
+            "set not dumpable: Operation not permitted (EPERM)"
+        );
     }
 }

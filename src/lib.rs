@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod harden;
 pub mod inspect;
+pub mod kernel;
 pub mod launch;
 pub mod logging;
 pub mod plan;

@@ -53,22 +53,39 @@ fn wait_for_program(program: Pid, opts: &Options) -> ChildEnd {
 
 /// Reaps every child that has exited; returns the program's status if it was among them.
 fn reap_available(program: Pid, opts: &Options) -> Option<ChildEnd> {
-    let mut program_status = None;
+    reap_exited(Some(program), opts).program
+}
+
+/// What one round of reaping found.
+struct Reaped {
+    /// The program's status, when it was among the reaped.
+    program: Option<ChildEnd>,
+    /// hardinit has no child left.
+    none_left: bool,
+}
+
+/// Reaps until no exited child is left; notes the status of `program` among them.
+fn reap_exited(program: Option<Pid>, opts: &Options) -> Reaped {
+    let mut reaped = Reaped {
+        program: None,
+        none_left: false,
+    };
     loop {
         match sys::reap_child(false) {
-            Ok(None) | Err(Errno::ECHILD) => return program_status,
-            Ok(Some((pid, end))) => {
-                if pid == program.as_raw() {
-                    debug!("program ended: {end:?}");
-                    program_status = Some(end);
-                } else {
-                    note_zombie(pid, opts);
-                }
+            Err(Errno::ECHILD) => {
+                reaped.none_left = true;
+                return reaped;
             }
+            Ok(None) => return reaped,
+            Ok(Some((pid, end))) if program.is_some_and(|p| p.as_raw() == pid) => {
+                debug!("program ended: {end:?}");
+                reaped.program = Some(end);
+            }
+            Ok(Some((pid, _))) => note_zombie(pid, opts),
             Err(Errno::EINTR) => {}
             Err(e) => {
                 warn!("waitpid failed: {e}");
-                return program_status;
+                return reaped;
             }
         }
     }
@@ -157,18 +174,7 @@ fn end_the_rest(opts: &Options) {
 /// Reaps what has exited; true when hardinit has no child left (so no descendant either:
 /// every descendant's chain of parents ends at one of hardinit's children).
 fn reap_others(opts: &Options) -> bool {
-    loop {
-        match sys::reap_child(false) {
-            Err(Errno::ECHILD) => return true,
-            Ok(None) => return false,
-            Ok(Some((pid, _))) => note_zombie(pid, opts),
-            Err(Errno::EINTR) => {}
-            Err(e) => {
-                warn!("waitpid failed: {e}");
-                return false;
-            }
-        }
-    }
+    reap_exited(None, opts).none_left
 }
 
 /// Signals every process hardinit is responsible for: as PID 1 everything in its PID

@@ -10,7 +10,6 @@ use std::os::unix::ffi::OsStringExt;
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sys::resource::Resource;
 use nix::unistd::Pid;
 
 /// A kernel signal set: bit N-1 stands for signal N (1..=64). The libc `sigset_t` helpers
@@ -126,7 +125,7 @@ pub enum Forked {
 
 /// Forks the calling process.
 pub fn fork() -> Result<Forked, Errno> {
-    // SAFETY: hardinit never starts a thread (DESIGN.md: PID 1 stays single-threaded), so the
+    // SAFETY: hardinit never starts a thread (docs/architecture.md: PID 1 stays single-threaded), so the
     // child is a full copy with no lock held by a vanished thread; it only makes system calls
     // and then execs or `_exit`s.
     match unsafe { nix::unistd::fork() }? {
@@ -216,94 +215,70 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
         .collect()
 }
 
-/// Calls prctl with integer arguments only.
-fn prctl(option: libc::c_int, arg2: libc::c_ulong) -> Result<libc::c_int, Errno> {
+/// Calls prctl with integer arguments only (the unused ones 0, as the kernel requires).
+fn prctl(
+    option: libc::c_int,
+    arg2: libc::c_ulong,
+    arg3: libc::c_ulong,
+) -> Result<libc::c_int, Errno> {
     // SAFETY: every option hardinit uses takes integer arguments only; no pointer is passed.
-    let rc = unsafe {
-        libc::prctl(
-            option,
-            arg2,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
+    let rc = unsafe { libc::prctl(option, arg2, arg3, 0 as libc::c_ulong, 0 as libc::c_ulong) };
     Errno::result(rc)
 }
 
 /// Removes capability `cap` from the bounding set (needs CAP_SETPCAP in the effective set).
 pub fn drop_bounding_cap(cap: u8) -> Result<(), Errno> {
-    prctl(libc::PR_CAPBSET_DROP, cap.into()).map(drop)
+    prctl(libc::PR_CAPBSET_DROP, cap.into(), 0).map(drop)
 }
 
 /// Whether capability `cap` is in the bounding set.
 pub fn bounding_has(cap: u8) -> Result<bool, Errno> {
-    prctl(libc::PR_CAPBSET_READ, cap.into()).map(|r| r == 1)
+    prctl(libc::PR_CAPBSET_READ, cap.into(), 0).map(|r| r == 1)
 }
 
 /// Sets or clears PR_SET_KEEPCAPS.
 pub fn set_keepcaps(on: bool) -> Result<(), Errno> {
-    prctl(libc::PR_SET_KEEPCAPS, on.into()).map(drop)
+    prctl(libc::PR_SET_KEEPCAPS, on.into(), 0).map(drop)
 }
 
 /// Clears the ambient set.
 pub fn clear_ambient() -> Result<(), Errno> {
-    // SAFETY: integer-only prctl option.
-    let rc = unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
-    Errno::result(rc).map(drop)
+    prctl(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+        0,
+    )
+    .map(drop)
 }
 
 /// Raises capability `cap` in the ambient set (it must be permitted and inheritable).
 pub fn raise_ambient(cap: u8) -> Result<(), Errno> {
-    // SAFETY: integer-only prctl option.
-    let rc = unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
-            libc::c_ulong::from(cap),
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
-    Errno::result(rc).map(drop)
+    prctl(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+        cap.into(),
+    )
+    .map(drop)
 }
 
 /// Sets the signal this process gets when its parent dies (0 clears it).
 pub fn set_parent_death_signal(signo: i32) -> Result<(), Errno> {
-    prctl(libc::PR_SET_PDEATHSIG, signo as libc::c_ulong).map(drop)
+    prctl(libc::PR_SET_PDEATHSIG, signo as libc::c_ulong, 0).map(drop)
 }
 
 /// Sets no_new_privs; it cannot be cleared again.
 pub fn set_no_new_privs() -> Result<(), Errno> {
-    // SAFETY: integer-only prctl option.
-    let rc = unsafe {
-        libc::prctl(
-            libc::PR_SET_NO_NEW_PRIVS,
-            1 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
-    Errno::result(rc).map(drop)
+    prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).map(drop)
 }
 
 /// Sets or clears the dumpable flag (0 also forbids ptrace by same-uid processes).
 pub fn set_dumpable(on: bool) -> Result<(), Errno> {
-    prctl(libc::PR_SET_DUMPABLE, on.into()).map(drop)
+    prctl(libc::PR_SET_DUMPABLE, on.into(), 0).map(drop)
 }
 
 /// Makes this process a child subreaper: orphans below it are re-parented to it.
 pub fn set_child_subreaper() -> Result<(), Errno> {
-    prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map(drop)
+    prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0).map(drop)
 }
 
 /// The three 64-bit capability sets of a thread.
@@ -521,26 +496,6 @@ pub fn set_groups(groups: &[u32]) -> Result<(), Errno> {
     Errno::result(rc).map(drop)
 }
 
-/// The resource limits hardinit knows by name (the `RLIMIT_` suffix, lowercase).
-pub const RLIMITS: &[(&str, Resource)] = &[
-    ("as", Resource::RLIMIT_AS),
-    ("core", Resource::RLIMIT_CORE),
-    ("cpu", Resource::RLIMIT_CPU),
-    ("data", Resource::RLIMIT_DATA),
-    ("fsize", Resource::RLIMIT_FSIZE),
-    ("locks", Resource::RLIMIT_LOCKS),
-    ("memlock", Resource::RLIMIT_MEMLOCK),
-    ("msgqueue", Resource::RLIMIT_MSGQUEUE),
-    ("nice", Resource::RLIMIT_NICE),
-    ("nofile", Resource::RLIMIT_NOFILE),
-    ("nproc", Resource::RLIMIT_NPROC),
-    ("rss", Resource::RLIMIT_RSS),
-    ("rtprio", Resource::RLIMIT_RTPRIO),
-    ("rttime", Resource::RLIMIT_RTTIME),
-    ("sigpending", Resource::RLIMIT_SIGPENDING),
-    ("stack", Resource::RLIMIT_STACK),
-];
-
 /// How a child ended, from a raw wait status. nix's `WaitStatus` cannot name real-time
 /// signals, and a program killed by SIGRTMIN+n must still be reported as 128+signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -571,7 +526,7 @@ pub fn reap_child(block: bool) -> Result<Option<(i32, ChildEnd)>, Errno> {
 
 /// The securebits flags (`SECBIT_*`).
 pub fn securebits() -> Result<u32, Errno> {
-    prctl(libc::PR_GET_SECUREBITS, 0).map(|bits| bits as u32)
+    prctl(libc::PR_GET_SECUREBITS, 0, 0).map(|bits| bits as u32)
 }
 
 /// The first field of `struct landlock_ruleset_attr`; the kernel accepts any prefix of the

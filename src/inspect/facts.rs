@@ -7,9 +7,9 @@ use nix::errno::Errno;
 use nix::sys::resource::{getrlimit, Resource};
 use serde::{Serialize, Serializer};
 
-use super::probes::{in_child, ChildEnd};
+use super::probes::{in_child, ProbeEnd};
 use super::InspectError;
-use crate::policy::caps::cap_names;
+use crate::kernel::cap_names;
 use crate::sys;
 
 /// Everything `--inspect` reads; the field names are the JSON names (docs/inspect.md).
@@ -265,14 +265,14 @@ fn read_landlock() -> Result<Landlock, InspectError> {
         }
     };
     let free = match in_child(count_free_layers)? {
-        ChildEnd::Returned(Ok(free)) => free,
-        ChildEnd::Returned(Err(e)) => {
+        ProbeEnd::Returned(Ok(free)) => free,
+        ProbeEnd::Returned(Err(e)) => {
             return Ok(landlock_unknown(
                 Some(abi),
                 format!("stacking a layer: {e:?}"),
             ))
         }
-        ChildEnd::Killed(signal) => {
+        ProbeEnd::Killed(signal) => {
             return Ok(landlock_unknown(
                 Some(abi),
                 format!("stacking a layer: killed by {}", signal_name(signal)),

@@ -162,32 +162,32 @@ fn mount_tmpfs() -> Result<u8, Errno> {
 
 /// How a probe child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChildEnd {
+pub enum ProbeEnd {
     Returned(Result<u8, Errno>),
     Killed(i32),
 }
 
-impl ChildEnd {
+impl ProbeEnd {
     fn outcome(self) -> Outcome {
         match self {
-            ChildEnd::Returned(Ok(_)) => Outcome::Allowed,
-            ChildEnd::Returned(Err(e)) => Outcome::Denied(e),
-            ChildEnd::Killed(signal) => Outcome::Killed(signal),
+            ProbeEnd::Returned(Ok(_)) => Outcome::Allowed,
+            ProbeEnd::Returned(Err(e)) => Outcome::Denied(e),
+            ProbeEnd::Killed(signal) => Outcome::Killed(signal),
         }
     }
 }
 
 /// Runs `probe` in a forked child and waits for it; the child's exit code carries the
 /// result (see `exit_code`). The child only makes system calls, then `_exit`s.
-pub fn in_child(probe: fn() -> Result<u8, Errno>) -> Result<ChildEnd, InspectError> {
+pub fn in_child(probe: fn() -> Result<u8, Errno>) -> Result<ProbeEnd, InspectError> {
     let child = match sys::fork().map_err(InspectError::ForkProbe)? {
         Forked::Child => sys::exit_child(exit_code(probe())),
         Forked::Parent(child) => child,
     };
     loop {
         match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, code)) => return Ok(ChildEnd::Returned(result_of(code))),
-            Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(ChildEnd::Killed(signal as i32)),
+            Ok(WaitStatus::Exited(_, code)) => return Ok(ProbeEnd::Returned(result_of(code))),
+            Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(ProbeEnd::Killed(signal as i32)),
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(InspectError::WaitProbe(e)),
         }
@@ -253,11 +253,11 @@ mod tests {
 
     #[test]
     fn child_ends_map_to_outcomes() {
-        assert_eq!(ChildEnd::Returned(Ok(0)).outcome(), Outcome::Allowed);
+        assert_eq!(ProbeEnd::Returned(Ok(0)).outcome(), Outcome::Allowed);
         assert_eq!(
-            ChildEnd::Returned(Err(Errno::EPERM)).outcome(),
+            ProbeEnd::Returned(Err(Errno::EPERM)).outcome(),
             Outcome::Denied(Errno::EPERM)
         );
-        assert_eq!(ChildEnd::Killed(31).outcome(), Outcome::Killed(31));
+        assert_eq!(ProbeEnd::Killed(31).outcome(), Outcome::Killed(31));
     }
 }

@@ -13,7 +13,7 @@ use super::facts::{
 };
 use super::probes::{Outcome, Probes, PRIVILEGED_PORT};
 use super::Expectation;
-use crate::policy::caps::{all_caps, cap_names};
+use crate::kernel::{all_caps, cap_names};
 
 /// One fact as shown to a human.
 #[derive(Debug, Clone, PartialEq, Eq)]

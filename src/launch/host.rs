@@ -1,39 +1,23 @@
-//! The facts about the machine and the process that the policy is decided against, read once
-//! and before anything is changed: later hardening would cut access to the files.
+//! The host's facts the policy is decided against (`policy::Facts`), read once and before
+//! anything is changed: later hardening would cut access to the files.
 
 use log::debug;
 
 use super::Error;
 use crate::policy::seccomp::{self, Choice};
 use crate::policy::user::Databases;
-use crate::policy::ProcessState;
+use crate::policy::{Facts, ProcessState};
 use crate::sys;
 
-/// Everything hardinit learns from the host before it decides anything.
-pub struct Host {
-    /// hardinit's own ids, capability sets and bounding set.
-    pub process: ProcessState,
-    /// The running kernel's (major, minor), which profiles' `minKernel` is compared with.
-    pub kernel: (u32, u32),
-    /// The kernel's Landlock ABI version; 0 when it offers none.
-    pub landlock_abi: u32,
-    /// The image's /etc/passwd and /etc/group.
-    pub databases: Databases,
-    /// The text of the seccomp profile file asked for, when it is a file.
-    pub profile: Option<String>,
-}
-
-impl Host {
-    /// Reads the host; `seccomp` names the profile whose file (if any) is read.
-    pub fn read(seccomp: &Choice) -> Result<Host, Error> {
-        Ok(Host {
-            process: read_process_state()?,
-            databases: read_databases()?,
-            kernel: read_kernel_version()?,
-            landlock_abi: read_landlock_abi(),
-            profile: read_profile(seccomp)?,
-        })
-    }
+/// Reads the host's facts; `seccomp` names the profile whose file (if any) is read.
+pub fn read(seccomp: &Choice) -> Result<Facts, Error> {
+    Ok(Facts {
+        process: read_process_state()?,
+        databases: read_databases()?,
+        kernel: read_kernel_version()?,
+        landlock_abi: read_landlock_abi(),
+        profile: read_profile(seccomp)?,
+    })
 }
 
 fn read_process_state() -> Result<ProcessState, Error> {

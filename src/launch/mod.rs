@@ -14,16 +14,15 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use thiserror::Error;
 
-use self::host::Host;
 use self::parent::{RealParent, Start};
 use crate::cli::{Invocation, Mode};
-use crate::harden::SeccompProgram;
+use crate::harden::Failure;
 use crate::inspect;
 use crate::plan::{self, Launch};
-use crate::policy::landlock::Landlock;
-use crate::policy::seccomp::{self, Filter, Profile, SeccompError};
-use crate::policy::{self as policy_mod, Bounding, Policy, PolicyError};
-use crate::spawn::{SpawnError, StepError};
+use crate::policy::landlock::LandlockRequest;
+use crate::policy::seccomp::{Profile, SeccompError};
+use crate::policy::{self, Bounding, Facts, Policy, PolicyError, Request};
+use crate::spawn::SpawnError;
 use crate::supervise;
 use crate::sys;
 
@@ -64,7 +63,7 @@ pub enum Error {
     #[error(transparent)]
     Spawn(#[from] SpawnError),
     #[error("lock down PID 1: {0}")]
-    LockDownInit(StepError),
+    LockDownInit(Failure),
     #[error(transparent)]
     Inspect(#[from] inspect::InspectError),
     #[error("cannot write to stdout")]
@@ -108,27 +107,23 @@ fn inspect_self(inv: &Invocation) -> Result<i32, Error> {
 /// is decided too; the Landlock flags play no part.
 fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
     own_parent_death_signal(inv)?;
-    let choice = seccomp::parse_choice(spec);
-    let host = Host::read(&choice)?;
-    let policy = Policy::build(&inv.request(), &host.databases, &host.process)?;
-    let ctx = policy.seccomp_context(&host.process, host.kernel);
-    let profile = load_seccomp(&choice, host.profile.as_deref(), &ctx)?;
-    let profile = profile.ok_or(Error::ExportUnconfined)?;
+    let req = Request {
+        seccomp: Some(spec.to_owned()),
+        landlock: LandlockRequest::default(),
+        ..inv.request()
+    };
+    let policy = decide(&req)?;
+    let profile = policy.seccomp.ok_or(Error::ExportUnconfined)?;
     print(&profile.for_runtime().to_oci_json())
 }
 
 fn print_policy(inv: &Invocation) -> Result<i32, Error> {
     own_parent_death_signal(inv)?;
-    let decided = decide(
-        inv,
-        &Host::read(&policy_mod::seccomp_choice(&inv.request()))?,
-    )?;
-    print(&format!(
-        "{}\n{}\n{}\n",
-        decided.policy,
-        decided.landlock,
-        describe_seccomp(decided.seccomp.as_ref())
-    ))
+    let policy = decide(&inv.request())?;
+    warn_unenforced(&policy);
+    // What cannot become a filter fails here as it would fail the run.
+    policy.seccomp.as_ref().map(Profile::compile).transpose()?;
+    print(&format!("{policy}\n"))
 }
 
 /// The run mode: decide, start the program hardened, supervise it.
@@ -138,12 +133,13 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     if let Some(signo) = own_parent_death {
         sys::set_parent_death_signal(signo).map_err(Error::SetParentDeathSignal)?;
     }
-    let host = Host::read(&policy_mod::seccomp_choice(&inv.request()))?;
-    let decided = decide(inv, &host)?;
+    let req = inv.request();
+    let (facts, policy) = read_and_decide(&req)?;
+    warn_unenforced(&policy);
     if args.command.is_empty() {
         return Err(Error::NoProgram);
     }
-    report_policy(&decided.policy, inv.tini_mode);
+    report_policy(&policy, inv.tini_mode);
 
     let is_pid1 = std::process::id() == 1;
     let start = Start {
@@ -151,28 +147,14 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         subreaper_asked: inv.subreaper,
         own_parent_death,
     };
-    let Decided {
-        policy,
-        landlock,
-        filter,
-        ..
-    } = decided;
     let program = parent::start(&mut RealParent { is_pid1 }, start, |signals| {
-        Ok(plan::build(
-            &policy,
-            &host.process,
-            Launch {
-                command: &args.command,
-                env: inv.env.clone(),
-                signals,
-                parent_pid: std::process::id() as i32,
-                seccomp: filter.map(|f| SeccompProgram {
-                    program: f.program,
-                    flags: f.flags,
-                }),
-                landlock: plan::landlock::create_ruleset(&landlock)?,
-            },
-        )?)
+        let launch = Launch {
+            command: &args.command,
+            env: inv.env.clone(),
+            signals,
+            parent_pid: std::process::id() as i32,
+        };
+        Ok(plan::build(&policy, &facts.process, launch)?)
     })?;
     let opts = supervise::Options {
         kill_group: inv.kill_group,
@@ -184,32 +166,23 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     Ok(supervise::supervise(program, &opts))
 }
 
-/// The three layers decided for this host.
-struct Decided {
-    policy: Policy,
-    landlock: Landlock,
-    seccomp: Option<Profile>,
-    filter: Option<Filter>,
+fn decide(req: &Request) -> Result<Policy, Error> {
+    read_and_decide(req).map(|(_, policy)| policy)
 }
 
-fn decide(inv: &Invocation, host: &Host) -> Result<Decided, Error> {
-    let req = inv.request();
-    let policy = Policy::build(&req, &host.databases, &host.process)?;
-    let landlock = plan::landlock::resolve(&inv.landlock_request(), host.landlock_abi)?;
-    let ctx = policy.seccomp_context(&host.process, host.kernel);
-    let seccomp = load_seccomp(
-        &policy_mod::seccomp_choice(&req),
-        host.profile.as_deref(),
-        &ctx,
-    )?;
-    // Compiled before anything runs: a profile that cannot become a filter fails here.
-    let filter = seccomp.as_ref().map(Profile::compile).transpose()?;
-    Ok(Decided {
-        policy,
-        landlock,
-        seccomp,
-        filter,
-    })
+/// Reads the host once and decides the policy against it.
+fn read_and_decide(req: &Request) -> Result<(Facts, Policy), Error> {
+    let facts = host::read(&policy::seccomp_choice(req))?;
+    let policy = Policy::build(req, &facts)?;
+    if let Some(p) = &policy.seccomp {
+        debug!(
+            "seccomp: {}, {} names not on {} skipped",
+            p.origin,
+            p.unknown_names.len(),
+            p.arch.name
+        );
+    }
+    Ok((facts, policy))
 }
 
 fn print(text: &str) -> Result<i32, Error> {
@@ -246,36 +219,18 @@ fn parse_signal(name: &str) -> Result<i32, Error> {
         .map_err(|_| Error::UnknownSignal(name.to_string()))
 }
 
+/// Best-effort is never silent: each Landlock rule the kernel will not enforce is named.
+fn warn_unenforced(policy: &Policy) {
+    for gap in &policy.landlock.unenforced {
+        warn!("landlock: not enforced: {gap}");
+    }
+}
+
 fn report_policy(policy: &Policy, tini_mode: bool) {
     if policy.identity.uid == 0 && !tini_mode {
         warn!("running as root; pass --user");
     }
     if policy.bounding == Bounding::CannotDrop {
         info!("cannot drop the bounding set without CAP_SETPCAP; harmless, as no_new_privs keeps exec from gaining anything");
-    }
-}
-
-/// Resolves a seccomp choice from the profile text the host read.
-fn load_seccomp(
-    choice: &seccomp::Choice,
-    contents: Option<&str>,
-    ctx: &seccomp::Context,
-) -> Result<Option<Profile>, Error> {
-    let profile = seccomp::resolve(choice, contents, ctx)?;
-    if let Some(p) = &profile {
-        debug!(
-            "seccomp: {}, {} names not on {} skipped",
-            p.origin,
-            p.unknown_names.len(),
-            p.arch.name
-        );
-    }
-    Ok(profile)
-}
-
-fn describe_seccomp(profile: Option<&Profile>) -> String {
-    match profile {
-        Some(p) => p.summary().to_string(),
-        None => "seccomp: unconfined".to_string(),
     }
 }

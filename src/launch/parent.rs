@@ -10,7 +10,7 @@ use nix::unistd::Pid;
 use super::Error;
 use crate::harden::{self, InitLockdown, RealSys};
 use crate::plan::{ChildPlan, SignalState};
-use crate::spawn::{self, StepError};
+use crate::spawn;
 use crate::supervise;
 use crate::sys::{self, Disposition, ALL_SIGNALS};
 
@@ -147,8 +147,7 @@ impl Parent for RealParent {
     }
 
     fn lock_down(&mut self, lockdown: &InitLockdown) -> Result<(), Error> {
-        harden::lock_down_init(&mut RealSys, lockdown)
-            .map_err(|failure| Error::LockDownInit(StepError(failure)))
+        harden::lock_down_init(&mut RealSys, lockdown).map_err(Error::LockDownInit)
     }
 
     fn set_parent_death_signal(&mut self, signo: i32) -> Result<(), Error> {
@@ -192,10 +191,10 @@ mod tests {
             Call::BecomeSubreaper => Error::BecomeSubreaper(Errno::EINVAL),
             Call::Prepare => Error::NoProgram,
             Call::Spawn => Error::Spawn(crate::spawn::SpawnError::Fork(Errno::EAGAIN)),
-            Call::LockDown => Error::LockDownInit(StepError(Failure {
+            Call::LockDown => Error::LockDownInit(Failure {
                 step: Step::SetUid,
                 errno: Errno::EPERM,
-            })),
+            }),
             Call::SetParentDeathSignal(_) => Error::SetParentDeathSignal(Errno::EINVAL),
             Call::Detach | Call::PageOut | Call::KillEverything(_) => {
                 unreachable!("{call:?} cannot fail")

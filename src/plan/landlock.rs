@@ -10,13 +10,12 @@ use landlock::{
     AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, Ruleset,
     RulesetAttr, RulesetCreated, RulesetCreatedAttr, ABI,
 };
-use log::{debug, warn};
+use log::debug;
 use nix::errno::Errno;
 use thiserror::Error;
 
 use super::PlanError;
-use crate::policy::landlock::{exec_roots, Grant, Landlock, LandlockRequest, PathRule};
-use crate::policy::PolicyError;
+use crate::policy::landlock::{exec_roots, Grant, LandlockPolicy, PathRule};
 use crate::sys;
 
 #[derive(Debug, Error)]
@@ -54,24 +53,14 @@ pub enum LandlockSetupError {
     MissingRuleset(u32),
 }
 
-/// Validates the request against the kernel's Landlock ABI and warns about each rule that
-/// will not be enforced: best-effort is never silent.
-pub fn resolve(req: &LandlockRequest, kernel_abi: u32) -> Result<Landlock, PolicyError> {
-    let policy = Landlock::build(req, kernel_abi)?;
-    for gap in &policy.unenforced {
-        warn!("landlock: not enforced: {gap}");
-    }
-    Ok(policy)
-}
-
 /// Creates the ruleset the child restricts itself with; `None` when nothing is enforced.
-pub fn create_ruleset(policy: &Landlock) -> Result<Option<OwnedFd>, PlanError> {
+pub fn create_ruleset(policy: &LandlockPolicy) -> Result<Option<OwnedFd>, PlanError> {
     Ok(build_ruleset(policy)?)
 }
 
 /// The crate runs at its hard-requirement level: `policy` asks only for rights its ABI has,
 /// so any mismatch is a bug to report, not a right to drop silently.
-fn build_ruleset(policy: &Landlock) -> Result<Option<OwnedFd>, LandlockSetupError> {
+fn build_ruleset(policy: &LandlockPolicy) -> Result<Option<OwnedFd>, LandlockSetupError> {
     if !policy.enforces_anything() {
         return Ok(None);
     }
@@ -109,7 +98,7 @@ fn build_ruleset(policy: &Landlock) -> Result<Option<OwnedFd>, LandlockSetupErro
 
 fn add_path_rules(
     mut created: RulesetCreated,
-    policy: &Landlock,
+    policy: &LandlockPolicy,
 ) -> Result<RulesetCreated, LandlockSetupError> {
     let abi = policy.crate_abi();
     let mut noexec = Vec::new();

@@ -1,5 +1,6 @@
-//! Policy -> ChildPlan, built in the parent before fork: the program image, the child's
-//! steps and PID 1's own lock-down. Allocates and opens; changes no process state.
+//! Policy -> ChildPlan, built in the parent before fork: the program image, the compiled
+//! seccomp filter, the Landlock ruleset, the child's steps and PID 1's own lock-down.
+//! Allocates and opens; changes no process state.
 
 pub mod landlock;
 
@@ -8,13 +9,14 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use caps::Capability::{CAP_KILL, CAP_SETPCAP};
 use thiserror::Error;
 
-use crate::harden::{Ids, InitLockdown, SeccompProgram, Steps};
-use crate::policy::{caps, Policy, ProcessState};
+use crate::harden::{Credentials, InitLockdown, Steps};
+use crate::kernel;
+use crate::policy::seccomp::{Profile, SeccompError};
+use crate::policy::{Policy, ProcessState};
 use crate::sys::{CapSets, Disposition, ExecImage, NulInArgument, SigMask};
-
-const CAP_KILL: u64 = 1 << 5;
 
 /// The search path execvp uses when PATH is unset.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -23,6 +25,8 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 pub enum PlanError {
     #[error("cannot prepare the program's arguments")]
     PrepareExec(#[source] NulInArgument),
+    #[error(transparent)]
+    CompileSeccomp(#[from] SeccompError),
     #[error(transparent)]
     Landlock(#[from] landlock::LandlockSetupError),
 }
@@ -41,8 +45,6 @@ pub struct Launch<'a> {
     pub env: Vec<(OsString, OsString)>,
     pub signals: &'a SignalState,
     pub parent_pid: i32,
-    pub seccomp: Option<SeccompProgram>,
-    pub landlock: Option<std::os::fd::OwnedFd>,
 }
 
 /// Everything the child needs, ready before fork.
@@ -58,6 +60,8 @@ pub fn build(
     proc: &ProcessState,
     launch: Launch<'_>,
 ) -> Result<(ChildPlan, InitLockdown), PlanError> {
+    let seccomp = policy.seccomp.as_ref().map(Profile::compile).transpose()?;
+    let landlock = landlock::create_ruleset(&policy.landlock)?;
     let env = program_env(policy, launch.env);
     let program = launch.command[0].clone();
     let path = resolve_program(&program, find_path(&env));
@@ -72,7 +76,7 @@ pub fn build(
         .collect();
     let image = ExecImage::new(path.into_os_string(), launch.command.to_vec(), envp)
         .map_err(PlanError::PrepareExec)?;
-    let ids = Ids {
+    let ids = Credentials {
         uid: policy.identity.uid,
         gid: policy.identity.gid,
         groups: policy.identity.groups.clone(),
@@ -84,7 +88,7 @@ pub fn build(
     } else {
         current_ids(proc)
     };
-    let bounding_drop = caps::cap_numbers(policy.bounding_drop(proc));
+    let bounding_drop = kernel::cap_numbers(policy.bounding_drop(proc));
     let steps = Steps {
         signal_mask: launch.signals.mask,
         dispositions: launch.signals.changed.clone(),
@@ -102,13 +106,13 @@ pub fn build(
             if ids.uid == 0 {
                 Vec::new()
             } else {
-                caps::cap_numbers(allow)
+                kernel::cap_numbers(allow)
             }
         }),
         parent_death: Some((libc::SIGKILL, launch.parent_pid)),
         no_new_privs: policy.no_new_privs,
-        landlock: launch.landlock,
-        seccomp: launch.seccomp,
+        landlock,
+        seccomp,
         verify_buf: vec![0; verified.groups.len() + 1],
         verify: Some(verified),
     };
@@ -133,12 +137,16 @@ fn program_caps(allow: u64, uid: u32) -> CapSets {
     }
 }
 
-fn init_lockdown(policy: &Policy, proc: &ProcessState, ids: &Ids) -> InitLockdown {
-    let keep = if policy.init_keeps_kill { CAP_KILL } else { 0 };
-    let can_drop_bounding = proc.effective & (1 << 8) != 0;
+fn init_lockdown(policy: &Policy, proc: &ProcessState, ids: &Credentials) -> InitLockdown {
+    let keep = if policy.init_keeps_kill {
+        CAP_KILL.bitmask()
+    } else {
+        0
+    };
+    let can_drop_bounding = proc.has(CAP_SETPCAP);
     InitLockdown {
         bounding_drop: if can_drop_bounding {
-            caps::cap_numbers(proc.bounding & !keep)
+            kernel::cap_numbers(proc.bounding & !keep)
         } else {
             Vec::new()
         },
@@ -199,11 +207,11 @@ pub fn resolve_program(program: &OsStr, path: &OsStr) -> PathBuf {
 }
 
 /// The ids hardinit runs with, groups sorted and without duplicates as `verify_ids` reads them.
-fn current_ids(proc: &ProcessState) -> Ids {
+fn current_ids(proc: &ProcessState) -> Credentials {
     let mut groups = proc.groups.clone();
     groups.sort_unstable();
     groups.dedup();
-    Ids {
+    Credentials {
         uid: proc.uid,
         gid: proc.gid,
         groups,

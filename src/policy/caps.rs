@@ -1,9 +1,11 @@
-//! Capability names and sets. A set is a `u64` bitmask: bit N is capability N.
+//! `--cap-add` parsing. A set is a `u64` bitmask: bit N is capability N (`crate::kernel`).
 
 use std::str::FromStr;
 
 use caps::Capability;
 use thiserror::Error;
+
+use crate::kernel::all_caps;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum CapsError {
@@ -43,36 +45,10 @@ pub fn parse_cap_list(values: &[String], last_cap: u8) -> Result<u64, CapsError>
     Ok(set)
 }
 
-/// Every capability 0..=last_cap.
-pub fn all_caps(last_cap: u8) -> u64 {
-    if last_cap >= 63 {
-        u64::MAX
-    } else {
-        (1u64 << (last_cap + 1)) - 1
-    }
-}
-
-/// The capability numbers in `set`, ascending.
-pub fn cap_numbers(set: u64) -> Vec<u8> {
-    (0..64u8).filter(|&i| set & (1u64 << i) != 0).collect()
-}
-
-/// `CAP_X` names of `set`, ascending; numbers the caps crate does not know print as `CAP_N`.
-pub fn cap_names(set: u64) -> Vec<String> {
-    cap_numbers(set).into_iter().map(cap_name).collect()
-}
-
-/// The `CAP_X` name of capability number `n`.
-pub fn cap_name(n: u8) -> String {
-    caps::all()
-        .into_iter()
-        .find(|c| c.index() == n)
-        .map_or_else(|| format!("CAP_{n}"), |c| c.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::cap_names;
 
     #[test]
     fn names_parse_in_any_case_with_or_without_prefix() {

@@ -144,7 +144,7 @@ impl fmt::Display for Gap {
 
 /// The validated Landlock policy for one kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Landlock {
+pub struct LandlockPolicy {
     /// The running kernel's ABI version; 0 without Landlock.
     pub kernel_abi: u32,
     /// The version whose rights are used: the kernel's, lowered by HARDINIT_LANDLOCK_ABI, at
@@ -164,13 +164,13 @@ pub struct Landlock {
     pub unenforced: Vec<Gap>,
 }
 
-impl Landlock {
+impl LandlockPolicy {
     /// Validates `req` against the kernel's Landlock ABI version (0: none). Under `hard`, a
     /// requested feature the ABI lacks is an error.
-    pub fn build(req: &LandlockRequest, kernel_abi: u32) -> Result<Landlock, LandlockError> {
+    pub fn build(req: &LandlockRequest, kernel_abi: u32) -> Result<LandlockPolicy, LandlockError> {
         let cap = req.abi_cap.as_deref().map(parse_abi_cap).transpose()?;
         let lowered = cap.map_or(kernel_abi, |c| c.min(kernel_abi));
-        let mut policy = Landlock {
+        let mut policy = LandlockPolicy {
             kernel_abi,
             abi: lowered.min(NEWEST_TESTED),
             capped: lowered < kernel_abi,
@@ -436,7 +436,7 @@ fn join_ports(ports: Option<&Vec<u16>>) -> String {
     }
 }
 
-impl fmt::Display for Landlock {
+impl fmt::Display for LandlockPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "landlock        {}", self.describe_use())?;
         if !self.in_use() {
@@ -505,12 +505,12 @@ mod tests {
 
     #[test]
     fn no_flag_uses_no_landlock() {
-        let p = Landlock::build(&LandlockRequest::default(), 7).unwrap();
+        let p = LandlockPolicy::build(&LandlockRequest::default(), 7).unwrap();
         assert!(!p.in_use());
         assert!(!p.enforces_anything());
         assert_eq!(p.unenforced, []);
         assert_eq!(p.to_string(), "landlock        off (kernel ABI 7)");
-        let p = Landlock::build(&LandlockRequest::default(), 0).unwrap();
+        let p = LandlockPolicy::build(&LandlockRequest::default(), 0).unwrap();
         assert_eq!(
             p.to_string(),
             "landlock        off (the kernel has no Landlock)"
@@ -519,7 +519,7 @@ mod tests {
 
     #[test]
     fn read_only_rules_in_order() {
-        let p = Landlock::build(&request(), 7).unwrap();
+        let p = LandlockPolicy::build(&request(), 7).unwrap();
         let got: Vec<(&str, Grant, &str, bool)> = p
             .paths
             .iter()
@@ -599,7 +599,7 @@ mod tests {
 
     #[test]
     fn handled_rights_follow_the_abi() {
-        let p = Landlock::build(&request(), 7).unwrap();
+        let p = LandlockPolicy::build(&request(), 7).unwrap();
         assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V7));
         assert_eq!(p.handled_net(), AccessNet::BindTcp | AccessNet::ConnectTcp);
         assert_eq!(p.scopes(), Scope::Signal | Scope::AbstractUnixSocket);
@@ -609,7 +609,7 @@ mod tests {
             allow_bind: vec![3000],
             ..LandlockRequest::default()
         };
-        let p = Landlock::build(&bind_only, 7).unwrap();
+        let p = LandlockPolicy::build(&bind_only, 7).unwrap();
         assert_eq!(p.handled_fs(), BitFlags::EMPTY);
         assert_eq!(p.handled_net(), AccessNet::BindTcp);
         assert_eq!(p.connect, None);
@@ -617,7 +617,7 @@ mod tests {
 
     #[test]
     fn newer_kernels_are_used_as_the_newest_tested_abi() {
-        let p = Landlock::build(&request(), 9).unwrap();
+        let p = LandlockPolicy::build(&request(), 9).unwrap();
         assert_eq!((p.abi, p.capped), (7, false));
         assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V7));
     }
@@ -630,15 +630,15 @@ mod tests {
             ..LandlockRequest::default()
         };
         assert_eq!(
-            Landlock::build(&req, 7).unwrap_err().to_string(),
+            LandlockPolicy::build(&req, 7).unwrap_err().to_string(),
             "Landlock ABI 3 (HARDINIT_LANDLOCK_ABI; the kernel has 7) cannot enforce the TCP bind allow-list (--allow-bind, needs ABI 4); pass --landlock-compat best-effort to run without it"
         );
         assert_eq!(
-            Landlock::build(&request(), 2).unwrap_err().to_string(),
+            LandlockPolicy::build(&request(), 2).unwrap_err().to_string(),
             "Landlock ABI 2 cannot enforce the TCP bind allow-list (--allow-bind, needs ABI 4), the TCP connect allow-list (--allow-connect, needs ABI 4); pass --landlock-compat best-effort to run without it"
         );
         assert_eq!(
-            Landlock::build(&request(), 0).unwrap_err().to_string(),
+            LandlockPolicy::build(&request(), 0).unwrap_err().to_string(),
             "this kernel has no Landlock, so it cannot enforce the read-only filesystem (--read-only, needs ABI 1), the TCP bind allow-list (--allow-bind, needs ABI 4), the TCP connect allow-list (--allow-connect, needs ABI 4); pass --landlock-compat best-effort to run without it"
         );
         let req = LandlockRequest {
@@ -647,7 +647,7 @@ mod tests {
             ..LandlockRequest::default()
         };
         assert_eq!(
-            Landlock::build(&req, 7).unwrap_err().to_string(),
+            LandlockPolicy::build(&req, 7).unwrap_err().to_string(),
             "Landlock disabled by HARDINIT_LANDLOCK_ABI (the kernel has ABI 7) cannot enforce the read-only filesystem (--read-only, needs ABI 1); pass --landlock-compat best-effort to run without it"
         );
     }
@@ -660,7 +660,7 @@ mod tests {
             ..LandlockRequest::default()
         };
         for abi in [1, 2] {
-            let p = Landlock::build(&req, abi).unwrap();
+            let p = LandlockPolicy::build(&req, abi).unwrap();
             assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::from(abi as i32)));
             assert!(!p.handled_fs().contains(AccessFs::Truncate));
             let gaps: Vec<String> = p.unenforced.iter().map(Gap::to_string).collect();
@@ -673,7 +673,7 @@ mod tests {
                 "ABI {abi}"
             );
         }
-        let p = Landlock::build(&req, 3).unwrap();
+        let p = LandlockPolicy::build(&req, 3).unwrap();
         assert!(p.handled_fs().contains(AccessFs::Truncate));
         assert!(p.unenforced.iter().all(|g| g.needs != 3));
     }
@@ -684,7 +684,7 @@ mod tests {
             read_only: true,
             ..LandlockRequest::default()
         };
-        let p = Landlock::build(&req, 5).unwrap();
+        let p = LandlockPolicy::build(&req, 5).unwrap();
         assert_eq!(p.scopes(), BitFlags::EMPTY);
         assert_eq!(
             p.unenforced,
@@ -700,7 +700,7 @@ mod tests {
     fn best_effort_keeps_what_the_abi_has_and_lists_the_rest() {
         let mut req = best_effort(request());
         req.abi_cap = Some(" 3 ".into());
-        let p = Landlock::build(&req, 7).unwrap();
+        let p = LandlockPolicy::build(&req, 7).unwrap();
         assert_eq!((p.abi, p.capped), (3, true));
         assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V3));
         assert_eq!(p.handled_net(), BitFlags::EMPTY);
@@ -721,25 +721,27 @@ mod tests {
             abi_cap: Some("3".into()),
             ..LandlockRequest::default()
         });
-        assert!(!Landlock::build(&bind_only, 7).unwrap().enforces_anything());
+        assert!(!LandlockPolicy::build(&bind_only, 7)
+            .unwrap()
+            .enforces_anything());
     }
 
     #[test]
     fn a_cap_above_the_kernel_changes_nothing() {
         let mut req = request();
         req.abi_cap = Some("9".into());
-        let p = Landlock::build(&req, 7).unwrap();
+        let p = LandlockPolicy::build(&req, 7).unwrap();
         assert_eq!((p.abi, p.capped), (7, false));
         req.abi_cap = Some("seven".into());
         assert_eq!(
-            Landlock::build(&req, 7),
+            LandlockPolicy::build(&req, 7),
             Err(LandlockError::ParseAbiCap("seven".into()))
         );
     }
 
     #[test]
     fn prints_rules_abi_and_gaps() {
-        let p = Landlock::build(&request(), 7).unwrap();
+        let p = LandlockPolicy::build(&request(), 7).unwrap();
         assert_eq!(
             p.to_string(),
             "\
@@ -760,7 +762,7 @@ not enforced    nothing"
             ..LandlockRequest::default()
         });
         assert_eq!(
-            Landlock::build(&req, 7).unwrap().to_string(),
+            LandlockPolicy::build(&req, 7).unwrap().to_string(),
             "\
 landlock        kernel ABI 7, using ABI 3 (HARDINIT_LANDLOCK_ABI), --landlock-compat best-effort
 filesystem      unrestricted (no --read-only)

@@ -1,5 +1,7 @@
-//! What the user asked for, validated against the image and the process hardinit runs in.
-//! Pure: no system calls; file contents and process facts are passed in.
+//! What the user asked for, validated against the image and the process hardinit runs in:
+//! one [`Policy`] holding all three layers (ids, capabilities, no_new_privs and rlimits; the
+//! seccomp profile; the Landlock rules). Pure: no system calls; the host's facts, file
+//! contents included, are passed in ([`Facts`]).
 
 pub mod caps;
 pub mod landlock;
@@ -8,26 +10,24 @@ pub mod user;
 
 use std::fmt;
 
+use ::caps::Capability::{self, CAP_KILL, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_SYS_ADMIN};
 use thiserror::Error;
 
 use self::caps::CapsError;
-use self::landlock::LandlockError;
+use self::landlock::{LandlockError, LandlockPolicy, LandlockRequest};
+use self::seccomp::{Profile, SeccompError};
 use self::user::{Databases, Identity, UserError};
 
-const CAP_KILL: u8 = 5;
-const CAP_SETGID: u8 = 6;
-const CAP_SETUID: u8 = 7;
-const CAP_SETPCAP: u8 = 8;
-const CAP_SYS_ADMIN: u8 = 21;
-
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Error)]
 pub enum PolicyError {
     #[error(transparent)]
     User(#[from] UserError),
     #[error(transparent)]
+    Seccomp(#[from] SeccompError),
+    #[error(transparent)]
     Caps(#[from] CapsError),
     #[error(transparent)]
-    Landlock(#[from] LandlockError),
+    LandlockPolicy(#[from] LandlockError),
     #[error("--rlimit: {0}")]
     Rlimit(String),
     #[error("--user: hardinit runs as uid {uid} without CAP_SETUID and CAP_SETGID, so it cannot switch to {want}; start the container as root or drop --user")]
@@ -53,6 +53,21 @@ pub struct Request {
     pub rlimits: Vec<String>,
     /// `--seccomp PROFILE`: `default`, `node`, `unconfined` or a path.
     pub seccomp: Option<String>,
+    pub landlock: LandlockRequest,
+}
+
+/// What the host tells about itself, read once before anything is decided.
+pub struct Facts {
+    /// hardinit's own ids, capability sets and bounding set.
+    pub process: ProcessState,
+    /// The running kernel's (major, minor), which profiles' `minKernel` is compared with.
+    pub kernel: (u32, u32),
+    /// The kernel's Landlock ABI version; 0 when it offers none.
+    pub landlock_abi: u32,
+    /// The image's /etc/passwd and /etc/group.
+    pub databases: Databases,
+    /// The text of the seccomp profile file the request names, when it names a file.
+    pub profile: Option<String>,
 }
 
 /// Facts about the process hardinit runs in, read by the caller.
@@ -69,8 +84,9 @@ pub struct ProcessState {
 }
 
 impl ProcessState {
-    fn has(&self, cap: u8) -> bool {
-        self.effective & (1u64 << cap) != 0
+    /// Whether hardinit holds `cap` in its effective set.
+    pub fn has(&self, cap: Capability) -> bool {
+        self.effective & cap.bitmask() != 0
     }
 }
 
@@ -110,15 +126,16 @@ pub struct Policy {
     /// CAP_KILL stays with PID 1 when the program could change its uid and so escape a
     /// same-uid signal.
     pub init_keeps_kill: bool,
+    /// The program's seccomp profile; `None`: unconfined.
+    pub seccomp: Option<Profile>,
+    pub landlock: LandlockPolicy,
 }
 
 impl Policy {
-    /// Validates `req` against the image's user databases and hardinit's own process.
-    pub fn build(
-        req: &Request,
-        db: &Databases,
-        proc: &ProcessState,
-    ) -> Result<Policy, PolicyError> {
+    /// Validates `req` against the host: the image's user databases, hardinit's own process,
+    /// the kernel's version and Landlock ABI, the profile file's text.
+    pub fn build(req: &Request, facts: &Facts) -> Result<Policy, PolicyError> {
+        let (db, proc) = (&facts.databases, &facts.process);
         let hardened = !req.tini_mode;
         let can_switch = proc.has(CAP_SETUID) && proc.has(CAP_SETGID);
         let identity = resolve_identity(req, db, proc, can_switch)?;
@@ -145,7 +162,17 @@ impl Policy {
             Some(_) => return Err(PolicyError::BoundingWithoutNoNewPrivs),
         };
         check_filter_installable(req, &identity, caps, no_new_privs, proc)?;
-        let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & (1 << CAP_SETUID) != 0);
+        let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & CAP_SETUID.bitmask() != 0);
+        // Includes/excludes see the capabilities the program ends up with: the allow-list,
+        // or the bounding set when nothing is dropped (the set Docker compares with).
+        let seccomp_ctx = seccomp::Context {
+            arch: seccomp::NATIVE,
+            caps: caps.unwrap_or(proc.bounding),
+            kernel: facts.kernel,
+        };
+        let seccomp =
+            seccomp::resolve(&seccomp_choice(req), facts.profile.as_deref(), &seccomp_ctx)?;
+        let landlock = LandlockPolicy::build(&req.landlock, facts.landlock_abi)?;
         Ok(Policy {
             identity,
             switch_identity,
@@ -158,7 +185,9 @@ impl Policy {
                 .iter()
                 .map(|r| parse_rlimit(r))
                 .collect::<Result<_, _>>()?,
-            init_keeps_kill: may_change_uid && proc.permitted & (1 << CAP_KILL) != 0,
+            init_keeps_kill: may_change_uid && proc.permitted & CAP_KILL.bitmask() != 0,
+            seccomp,
+            landlock,
         })
     }
 
@@ -211,11 +240,13 @@ fn resolve_caps(req: &Request, proc: &ProcessState) -> Result<Option<u64>, Polic
         .any(|n| n.trim().eq_ignore_ascii_case("all"));
     let mut allow = caps::parse_cap_list(&all_held, proc.last_cap)?;
     if wants_all {
-        allow |= proc.permitted & caps::all_caps(proc.last_cap);
+        allow |= proc.permitted & crate::kernel::all_caps(proc.last_cap);
     }
     let missing = allow & !proc.permitted;
     if missing != 0 {
-        return Err(PolicyError::CapNotHeld(caps::cap_names(missing).join(", ")));
+        return Err(PolicyError::CapNotHeld(
+            crate::kernel::cap_names(missing).join(", "),
+        ));
     }
     Ok(Some(allow))
 }
@@ -261,7 +292,7 @@ fn check_filter_installable(
 ) -> Result<(), PolicyError> {
     let held = caps.unwrap_or(if identity.uid == 0 { proc.permitted } else { 0 });
     let filtered = seccomp_choice(req) != seccomp::Choice::Unconfined;
-    if filtered && !no_new_privs && held & (1 << CAP_SYS_ADMIN) == 0 {
+    if filtered && !no_new_privs && held & CAP_SYS_ADMIN.bitmask() == 0 {
         return Err(PolicyError::SeccompWithoutNoNewPrivs {
             profile: req.seccomp.clone().unwrap_or_else(|| "default".into()),
         });
@@ -279,19 +310,6 @@ pub fn seccomp_choice(req: &Request) -> seccomp::Choice {
     }
 }
 
-impl Policy {
-    /// What a profile's includes/excludes are evaluated against: the capabilities the program
-    /// ends up with — the allow-list, or the bounding set when nothing is dropped (the set
-    /// Docker compares with) — the running kernel, and the arch hardinit is built for.
-    pub fn seccomp_context(&self, proc: &ProcessState, kernel: (u32, u32)) -> seccomp::Context {
-        seccomp::Context {
-            arch: seccomp::NATIVE,
-            caps: self.caps.unwrap_or(proc.bounding),
-            kernel,
-        }
-    }
-}
-
 /// Parses `NAME=SOFT[:HARD]`; a missing HARD equals SOFT; `unlimited` is allowed.
 pub fn parse_rlimit(spec: &str) -> Result<Rlimit, PolicyError> {
     let bad = |why: String| PolicyError::Rlimit(format!("'{spec}': {why}"));
@@ -300,11 +318,11 @@ pub fn parse_rlimit(spec: &str) -> Result<Rlimit, PolicyError> {
         .ok_or_else(|| bad("expected NAME=SOFT[:HARD]".into()))?;
     let name = name.trim().to_ascii_lowercase();
     let name = name.strip_prefix("rlimit_").unwrap_or(&name);
-    let index = crate::sys::RLIMITS
+    let index = crate::kernel::RLIMITS
         .iter()
         .position(|(n, _)| *n == name)
         .ok_or_else(|| {
-            let known: Vec<&str> = crate::sys::RLIMITS.iter().map(|(n, _)| *n).collect();
+            let known: Vec<&str> = crate::kernel::RLIMITS.iter().map(|(n, _)| *n).collect();
             bad(format!(
                 "unknown resource '{name}' (known: {})",
                 known.join(", ")
@@ -369,7 +387,7 @@ impl fmt::Display for Policy {
         let caps = match self.caps {
             None => "unchanged (tini defaults)".to_string(),
             Some(0) => "none".to_string(),
-            Some(set) => caps::cap_names(set).join(", "),
+            Some(set) => crate::kernel::cap_names(set).join(", "),
         };
         writeln!(f, "capabilities    {caps}")?;
         let bounding = match self.bounding {
@@ -393,7 +411,7 @@ impl fmt::Display for Policy {
             .rlimits
             .iter()
             .map(|r| {
-                let name = crate::sys::RLIMITS[usize::from(r.index)].0;
+                let name = crate::kernel::RLIMITS[usize::from(r.index)].0;
                 format!("{name}={}:{}", format_limit(r.soft), format_limit(r.hard))
             })
             .collect();
@@ -402,7 +420,12 @@ impl fmt::Display for Policy {
         } else {
             limits.join(" ")
         };
-        write!(f, "rlimits         {limits}")
+        writeln!(f, "rlimits         {limits}")?;
+        writeln!(f, "{}", self.landlock)?;
+        match &self.seccomp {
+            Some(profile) => write!(f, "{}", profile.summary()),
+            None => write!(f, "seccomp: unconfined"),
+        }
     }
 }
 
@@ -439,7 +462,14 @@ mod tests {
     }
 
     fn build(req: Request, proc: &ProcessState) -> Result<Policy, PolicyError> {
-        Policy::build(&req, &Databases::parse(PASSWD, GROUP), proc)
+        let facts = Facts {
+            process: proc.clone(),
+            kernel: (6, 18),
+            landlock_abi: 0,
+            databases: Databases::parse(PASSWD, GROUP),
+            profile: None,
+        };
+        Policy::build(&req, &facts)
     }
 
     #[test]
@@ -543,10 +573,10 @@ mod tests {
             allow_new_privileges: true,
             ..Request::default()
         };
-        assert_eq!(
+        assert!(matches!(
             build(req, &non_root()),
             Err(PolicyError::BoundingWithoutNoNewPrivs)
-        );
+        ));
         let req = Request {
             user: Some("0".into()),
             ..Request::default()
@@ -580,12 +610,10 @@ mod tests {
             cap_add: cap_add.iter().map(|c| c.to_string()).collect(),
             ..Request::default()
         };
-        assert_eq!(
+        assert!(matches!(
             build(req(None, &[]), &root()),
-            Err(PolicyError::SeccompWithoutNoNewPrivs {
-                profile: "default".into()
-            })
-        );
+            Err(PolicyError::SeccompWithoutNoNewPrivs { profile }) if profile == "default"
+        ));
         assert_eq!(
             build(req(Some("node"), &[]), &root())
                 .unwrap_err()
@@ -597,22 +625,57 @@ mod tests {
     }
 
     #[test]
+    fn one_policy_holds_the_seccomp_profile_and_the_landlock_rules() {
+        let p = build(Request::default(), &root()).unwrap();
+        let profile = p.seccomp.as_ref().map(|s| s.origin.to_string());
+        assert_eq!(profile.as_deref(), Some("built-in profile `default`"));
+        assert!(!p.landlock.read_only);
+        let tini = Request {
+            tini_mode: true,
+            ..Request::default()
+        };
+        assert_eq!(build(tini, &root()).unwrap().seccomp, None);
+        let read_only = Request {
+            landlock: LandlockRequest {
+                read_only: true,
+                ..LandlockRequest::default()
+            },
+            ..Request::default()
+        };
+        // The helper's kernel has no Landlock: under `hard` that is refused.
+        assert!(matches!(
+            build(read_only, &root()),
+            Err(PolicyError::LandlockPolicy(
+                LandlockError::Unsupported { .. }
+            ))
+        ));
+        let file = Request {
+            seccomp: Some("/p.json".into()),
+            ..Request::default()
+        };
+        assert!(matches!(
+            build(file, &root()),
+            Err(PolicyError::Seccomp(SeccompError::MissingContents { .. }))
+        ));
+    }
+
+    #[test]
     fn rlimits_parse_exactly() {
-        let nofile = crate::sys::RLIMITS
+        let nofile = crate::kernel::RLIMITS
             .iter()
             .position(|(n, _)| *n == "nofile")
             .unwrap() as u8;
         assert_eq!(
-            parse_rlimit("nofile=1024:4096"),
-            Ok(Rlimit {
+            parse_rlimit("nofile=1024:4096").ok(),
+            Some(Rlimit {
                 index: nofile,
                 soft: 1024,
                 hard: 4096
             })
         );
         assert_eq!(
-            parse_rlimit("NOFILE=10"),
-            Ok(Rlimit {
+            parse_rlimit("NOFILE=10").ok(),
+            Some(Rlimit {
                 index: nofile,
                 soft: 10,
                 hard: 10

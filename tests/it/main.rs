@@ -5,6 +5,7 @@ mod docker;
 mod escapes;
 mod inspect;
 mod landlock;
+mod layout;
 mod pid1;
 mod privileges;
 mod runc;

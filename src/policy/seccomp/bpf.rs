@@ -1,4 +1,4 @@
-//! The classic-BPF program for a `Plan`, and an interpreter to check it.
+//! The classic-BPF program for a `FilterPlan`, and an interpreter to check it.
 //!
 //! Why hardinit emits its own BPF instead of using seccompiler (0.5): seccompiler gives one
 //! match action and one default action per filter, and an OCI profile mixes ALLOW, ERRNO
@@ -25,8 +25,6 @@
 //! The program is built back to front, so every jump target already has a position; a target
 //! further than a conditional jump's 8-bit offset is reached through a `ja` trampoline.
 
-use std::fmt;
-
 // The emitter takes the audit arch, the compat-ABI guard and the system call table from
 // `syscalls::NATIVE`, and reads each 64-bit argument as (low word, high word) at increasing
 // offsets, which is little-endian order. Another architecture needs its table, its `Arch`
@@ -41,7 +39,7 @@ compile_error!(
      architecture's system call table, `Arch` and tests (src/policy/seccomp/syscalls/)"
 );
 
-use super::eval::{Decision, Plan};
+use super::eval::{Decision, FilterPlan};
 use super::model::{Action, ArgCmp, Op};
 use super::syscalls::{Arch, NATIVE};
 use super::SeccompError;
@@ -65,38 +63,6 @@ pub const MAX_INSTRUCTIONS: usize = libc::BPF_MAXINSNS as usize;
 /// A conditional jump can skip 255 instructions; one less leaves room for the trampoline
 /// the other branch of the same jump may need.
 const NEAR: usize = 254;
-
-/// A compiled filter, ready for seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog).
-#[derive(Clone)]
-pub struct Filter {
-    pub program: Vec<libc::sock_filter>,
-    /// SECCOMP_FILTER_FLAG_* bits the profile asked for.
-    pub flags: u32,
-}
-
-impl Filter {
-    pub fn len(&self) -> usize {
-        self.program.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.program.is_empty()
-    }
-
-    /// The most instructions any call can walk, whatever its number and arguments.
-    pub fn worst_case_walk(&self) -> usize {
-        worst_case_walk(&self.program)
-    }
-}
-
-impl fmt::Debug for Filter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Filter")
-            .field("len", &self.program.len())
-            .field("flags", &self.flags)
-            .finish()
-    }
-}
 
 /// The input a filter sees (`struct seccomp_data`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,7 +176,7 @@ pub fn worst_case_walk(program: &[libc::sock_filter]) -> usize {
 }
 
 /// Compiles a plan into one filter.
-pub(crate) fn emit(plan: &Plan) -> Result<Vec<libc::sock_filter>, SeccompError> {
+pub(crate) fn emit(plan: &FilterPlan) -> Result<Vec<libc::sock_filter>, SeccompError> {
     let mut b = Builder::default();
     let intervals = intervals(plan);
     let search = b.search(&intervals);
@@ -242,7 +208,7 @@ enum Leaf<'a> {
 
 /// `(first number, leaf)`, sorted, the first starting at 0; each runs to the next's start.
 /// Neighbours with the same constant are merged, which is what keeps the search short.
-fn intervals(plan: &Plan) -> Vec<(u32, Leaf<'_>)> {
+fn intervals(plan: &FilterPlan) -> Vec<(u32, Leaf<'_>)> {
     let default = Leaf::Ret(plan.default.ret());
     let mut out: Vec<(u32, Leaf<'_>)> = vec![(0, default)];
     for (&nr, decision) in &plan.decisions {

@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use super::model::{self, Action, ArgCmp, RawCondition, RawProfile, RawSyscall};
 use super::syscalls::Arch;
-use super::{At, Context, Origin, Profile, Rule, SeccompError};
+use super::{At, Context, Origin, Problem, Profile, Rule, SeccompError};
 
 pub(crate) fn resolve_raw(
     raw: RawProfile,
@@ -19,7 +19,10 @@ pub(crate) fn resolve_raw(
 ) -> Result<Profile, SeccompError> {
     let profile = origin.to_string();
     if raw.architectures.is_some() && raw.arch_map.is_some() {
-        return Err(SeccompError::ArchitecturesAndArchMap { profile });
+        return Err(SeccompError::whole(
+            &profile,
+            Problem::ArchitecturesAndArchMap,
+        ));
     }
     log_foreign_architectures(&raw, &profile, ctx.arch);
     let default_action =
@@ -119,25 +122,28 @@ fn entry_names(
 ) -> Result<Vec<String>, SeccompError> {
     let names = match (&call.name, &call.names) {
         (Some(_), Some(names)) if !names.is_empty() => {
-            return Err(SeccompError::NameAndNames {
-                profile: profile.to_owned(),
-                at: At::entry(entry, call.name.as_deref()).to_string(),
-            })
+            return Err(SeccompError::at(
+                profile,
+                At::entry(entry, call.name.as_deref()),
+                Problem::NameAndNames,
+            ))
         }
         (Some(name), _) => vec![name.clone()],
         (None, names) => names.clone().unwrap_or_default(),
     };
     if names.is_empty() {
-        return Err(SeccompError::NoNames {
-            profile: profile.to_owned(),
-            at: At::entry(entry, None).to_string(),
-        });
+        return Err(SeccompError::at(
+            profile,
+            At::entry(entry, None),
+            Problem::NoNames,
+        ));
     }
     if names.iter().any(String::is_empty) {
-        return Err(SeccompError::EmptyName {
-            profile: profile.to_owned(),
-            at: At::entry(entry, None).to_string(),
-        });
+        return Err(SeccompError::at(
+            profile,
+            At::entry(entry, None),
+            Problem::EmptyName,
+        ));
     }
     Ok(names)
 }
@@ -202,15 +208,9 @@ fn min_kernel(
 ) -> Result<Option<(u32, u32)>, SeccompError> {
     match cond.min_kernel.as_deref() {
         None | Some("") => Ok(None),
-        Some(text) => {
-            model::parse_min_kernel(text)
-                .map(Some)
-                .ok_or_else(|| SeccompError::MinKernel {
-                    profile: profile.to_owned(),
-                    at: at.to_string(),
-                    value: text.to_owned(),
-                })
-        }
+        Some(text) => model::parse_min_kernel(text)
+            .map(Some)
+            .ok_or_else(|| SeccompError::at(profile, at, Problem::MinKernel(text.to_owned()))),
     }
 }
 
@@ -245,7 +245,7 @@ impl Decision {
 
 /// The whole filter as data: a decision per named number, the default, and the ENOSYS line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Plan {
+pub(crate) struct FilterPlan {
     /// Whose calls the numbers are.
     pub arch: &'static Arch,
     pub default: Action,
@@ -255,7 +255,7 @@ pub(crate) struct Plan {
     pub enosys_above: Option<u32>,
 }
 
-impl Plan {
+impl FilterPlan {
     /// What the filter answers for a native call (x32 and foreign ABIs are killed before
     /// this is asked).
     pub fn action_for(&self, nr: u32, args: &[u64; 6]) -> Action {
@@ -275,7 +275,7 @@ impl Plan {
 ///   filters), and among equally strong ones the earlier entry;
 /// - so an unconditional entry ends the list: what is weaker than it can never win, and a
 ///   conditional entry with the same action just before it changes nothing.
-pub(crate) fn plan(profile: &Profile) -> Plan {
+pub(crate) fn plan(profile: &Profile) -> FilterPlan {
     let mut entries: BTreeMap<u32, Vec<&Rule>> = BTreeMap::new();
     for rule in profile
         .rules
@@ -302,7 +302,7 @@ pub(crate) fn plan(profile: &Profile) -> Plan {
         .max();
     let enosys = Action::Errno(libc::ENOSYS as u16);
     let stub_applies = !profile.default_action.lets_calls_run() && profile.default_action != enosys;
-    Plan {
+    FilterPlan {
         arch: profile.arch,
         default: profile.default_action,
         decisions,

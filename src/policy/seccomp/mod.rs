@@ -26,10 +26,12 @@ pub mod syscalls;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use bpf::{simulate, Filter, SeccompData, Walk};
+use crate::kernel::SeccompFilter;
+
+pub use bpf::{simulate, worst_case_walk, SeccompData, Walk};
 pub use builtin::Builtin;
 pub use model::{Action, ArgCmp, Op};
-pub use summary::{Outcome, Summary};
+pub use summary::{Summary, Treatment};
 pub use syscalls::{Arch, NATIVE};
 
 /// What `--seccomp` asked for.
@@ -155,9 +157,9 @@ impl Profile {
         summary::summarize(self)
     }
 
-    pub fn compile(&self) -> Result<Filter, SeccompError> {
+    pub fn compile(&self) -> Result<SeccompFilter, SeccompError> {
         let program = bpf::emit(&eval::plan(self))?;
-        Ok(Filter {
+        Ok(SeccompFilter {
             program,
             flags: self.flags,
         })
@@ -296,6 +298,33 @@ impl fmt::Display for At {
     }
 }
 
+/// What is wrong with a part of a profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    #[error("SCMP_ACT_NOTIFY needs a seccomp agent, which hardinit does not run")]
+    Notify,
+    #[error("errnoRet {0} is above the largest errno, 4095")]
+    ErrnoRange(u32),
+    #[error("argument index {0} is out of range (a system call has arguments 0 to 5)")]
+    ArgIndex(u64),
+    #[error("unknown comparison {0:?}")]
+    UnknownOp(String),
+    #[error("the entry names no system call")]
+    NoNames,
+    #[error("a system call name is empty")]
+    EmptyName,
+    #[error("both `name` and `names` are given; use one")]
+    NameAndNames,
+    #[error("both `architectures` and `archMap` are given; use one")]
+    ArchitecturesAndArchMap,
+    #[error("minKernel {0:?} is not \"<kernel>.<major>\"")]
+    MinKernel(String),
+    #[error("unknown flag {0:?}")]
+    UnknownFlag(String),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SeccompError {
     #[error("no contents were read for seccomp profile {}", path.display())]
@@ -305,52 +334,38 @@ pub enum SeccompError {
         profile: String,
         source: serde_json::Error,
     },
-    #[error("seccomp profile {profile}: {at}: unknown action {action:?}")]
-    UnknownAction {
+    /// Something a profile says is wrong: which profile, where in it, and what.
+    #[error("seccomp profile {profile}: {}{problem}", .at.as_ref().map(|at| format!("{at}: ")).unwrap_or_default())]
+    Invalid {
         profile: String,
-        at: String,
-        action: String,
+        /// `syscalls[3] ("socket") args[1]`, `defaultAction`; `None` for the whole profile.
+        at: Option<String>,
+        problem: Problem,
     },
-    #[error("seccomp profile {profile}: {at}: SCMP_ACT_NOTIFY needs a seccomp agent, which hardinit does not run")]
-    Notify { profile: String, at: String },
-    #[error("seccomp profile {profile}: {at}: errnoRet {errno} is above the largest errno, 4095")]
-    ErrnoRange {
-        profile: String,
-        at: String,
-        errno: u32,
-    },
-    #[error("seccomp profile {profile}: {at}: argument index {index} is out of range (a system call has arguments 0 to 5)")]
-    ArgIndex {
-        profile: String,
-        at: String,
-        index: u64,
-    },
-    #[error("seccomp profile {profile}: {at}: unknown comparison {op:?}")]
-    UnknownOp {
-        profile: String,
-        at: String,
-        op: String,
-    },
-    #[error("seccomp profile {profile}: {at}: the entry names no system call")]
-    NoNames { profile: String, at: String },
-    #[error("seccomp profile {profile}: {at}: a system call name is empty")]
-    EmptyName { profile: String, at: String },
-    #[error("seccomp profile {profile}: {at}: both `name` and `names` are given; use one")]
-    NameAndNames { profile: String, at: String },
-    #[error("seccomp profile {profile}: both `architectures` and `archMap` are given; use one")]
-    ArchitecturesAndArchMap { profile: String },
-    #[error("seccomp profile {profile}: {at}: minKernel {value:?} is not \"<kernel>.<major>\"")]
-    MinKernel {
-        profile: String,
-        at: String,
-        value: String,
-    },
-    #[error("seccomp profile {profile}: unknown flag {flag:?}")]
-    UnknownFlag { profile: String, flag: String },
     #[error("the seccomp filter has {len} instructions, more than the kernel's limit of 4096")]
     FilterTooLong { len: usize },
     #[error("the seccomp filter needs a jump further than BPF can encode (a bug in hardinit)")]
     JumpOutOfReach,
+}
+
+impl SeccompError {
+    /// `problem` at `at` in `profile`.
+    pub(crate) fn at(profile: &str, at: impl ToString, problem: Problem) -> SeccompError {
+        SeccompError::Invalid {
+            profile: profile.to_owned(),
+            at: Some(at.to_string()),
+            problem,
+        }
+    }
+
+    /// `problem` with `profile` as a whole.
+    pub(crate) fn whole(profile: &str, problem: Problem) -> SeccompError {
+        SeccompError::Invalid {
+            profile: profile.to_owned(),
+            at: None,
+            problem,
+        }
+    }
 }
 
 #[cfg(test)]

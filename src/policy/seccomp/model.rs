@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::{At, SeccompError};
+use super::{At, Problem, SeccompError};
 
 /// A profile as written, in the union of the OCI (`architectures`, `names`) and Docker
 /// (`archMap`, legacy `name`, `includes`/`excludes`, `comment`) formats. Unknown fields are
@@ -169,17 +169,14 @@ pub(crate) fn parse_action(
         "SCMP_ACT_LOG" => Action::Log,
         "SCMP_ACT_TRACE" => Action::Trace(data()?),
         "SCMP_ACT_NOTIFY" => {
-            return Err(SeccompError::Notify {
-                profile: profile.to_owned(),
-                at: describe_at(at),
-            })
+            return Err(SeccompError::at(profile, describe_at(at), Problem::Notify))
         }
         other => {
-            return Err(SeccompError::UnknownAction {
-                profile: profile.to_owned(),
-                at: describe_at(at),
-                action: other.to_owned(),
-            })
+            return Err(SeccompError::at(
+                profile,
+                describe_at(at),
+                Problem::UnknownAction(other.to_owned()),
+            ))
         }
     })
 }
@@ -192,11 +189,11 @@ fn check_errno(
     match errno_ret {
         None => Ok(DEFAULT_ERRNO),
         Some(errno) if errno <= MAX_ERRNO => Ok(errno as u16),
-        Some(errno) => Err(SeccompError::ErrnoRange {
-            profile: profile.to_owned(),
-            at: describe_at(at),
-            errno,
-        }),
+        Some(errno) => Err(SeccompError::at(
+            profile,
+            describe_at(at),
+            Problem::ErrnoRange(errno),
+        )),
     }
 }
 
@@ -277,17 +274,10 @@ const MAX_ARG_INDEX: u64 = 5;
 
 pub(crate) fn parse_arg(raw: &RawArg, profile: &str, at: &At) -> Result<ArgCmp, SeccompError> {
     if raw.index > MAX_ARG_INDEX {
-        return Err(SeccompError::ArgIndex {
-            profile: profile.to_owned(),
-            at: at.to_string(),
-            index: raw.index,
-        });
+        return Err(SeccompError::at(profile, at, Problem::ArgIndex(raw.index)));
     }
-    let op = Op::from_oci_name(&raw.op).ok_or_else(|| SeccompError::UnknownOp {
-        profile: profile.to_owned(),
-        at: at.to_string(),
-        op: raw.op.clone(),
-    })?;
+    let op = Op::from_oci_name(&raw.op)
+        .ok_or_else(|| SeccompError::at(profile, at, Problem::UnknownOp(raw.op.clone())))?;
     Ok(ArgCmp {
         index: raw.index as u8,
         op,
@@ -305,10 +295,10 @@ pub(crate) fn parse_flags(flags: &[String], profile: &str) -> Result<u32, Seccom
             "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
             "SECCOMP_FILTER_FLAG_TSYNC" => 0,
             other => {
-                return Err(SeccompError::UnknownFlag {
-                    profile: profile.to_owned(),
-                    flag: other.to_owned(),
-                })
+                return Err(SeccompError::whole(
+                    profile,
+                    Problem::UnknownFlag(other.to_owned()),
+                ))
             }
         };
         Ok(bits | bit as u32)

@@ -2,14 +2,14 @@
 
 use std::fmt;
 
-use super::eval::{self, Plan};
+use super::eval::{self, FilterPlan};
 use super::model::{self, Action};
 use super::syscalls::{Arch, TABLES_UP_TO};
 use super::{bpf, Profile};
 
 /// How one native system call is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Treatment {
     /// The same action whatever the arguments, named by the profile.
     Always(Action),
     /// The action depends on the arguments.
@@ -26,8 +26,8 @@ pub struct Summary {
     pub origin: String,
     pub default_action: Action,
     pub flags: Vec<&'static str>,
-    /// Outcomes in a fixed order, each with the calls it covers (by number).
-    pub groups: Vec<(Outcome, Vec<&'static str>)>,
+    /// Treatments in a fixed order, each with the calls it covers (by number).
+    pub groups: Vec<(Treatment, Vec<&'static str>)>,
     pub enosys_above: Option<u32>,
     pub unknown_names: usize,
     /// Instructions in the compiled filter and the most any call walks; `None` when it
@@ -36,11 +36,11 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn count(&self, outcome: Outcome) -> usize {
+    pub fn count(&self, outcome: Treatment) -> usize {
         self.names(outcome).len()
     }
 
-    pub fn names(&self, outcome: Outcome) -> &[&'static str] {
+    pub fn names(&self, outcome: Treatment) -> &[&'static str] {
         self.groups
             .iter()
             .find(|(o, _)| *o == outcome)
@@ -50,7 +50,7 @@ impl Summary {
 
 pub(crate) fn summarize(profile: &Profile) -> Summary {
     let plan = eval::plan(profile);
-    let mut groups: Vec<(Outcome, Vec<&'static str>)> = Vec::new();
+    let mut groups: Vec<(Treatment, Vec<&'static str>)> = Vec::new();
     for &(name, nr) in profile.arch.calls {
         let outcome = outcome(&plan, nr);
         match groups.iter_mut().find(|(o, _)| *o == outcome) {
@@ -74,25 +74,25 @@ pub(crate) fn summarize(profile: &Profile) -> Summary {
     }
 }
 
-fn outcome(plan: &Plan, nr: u32) -> Outcome {
+fn outcome(plan: &FilterPlan, nr: u32) -> Treatment {
     if plan.enosys_above.is_some_and(|max| nr > max) {
-        return Outcome::AboveHighest;
+        return Treatment::AboveHighest;
     }
     match plan.decisions.get(&nr) {
-        None => Outcome::Default,
+        None => Treatment::Default,
         Some(decision) => decision
             .unconditional()
-            .map_or(Outcome::ByArguments, Outcome::Always),
+            .map_or(Treatment::ByArguments, Treatment::Always),
     }
 }
 
 /// Allowed first, then the rest from the most permissive action to the strongest.
-fn group_order(outcome: Outcome) -> (u8, i64) {
+fn group_order(outcome: Treatment) -> (u8, i64) {
     match outcome {
-        Outcome::Always(action) => (0, -i64::from(action.strength_rank())),
-        Outcome::ByArguments => (1, 0),
-        Outcome::Default => (2, 0),
-        Outcome::AboveHighest => (3, 0),
+        Treatment::Always(action) => (0, -i64::from(action.strength_rank())),
+        Treatment::ByArguments => (1, 0),
+        Treatment::Default => (2, 0),
+        Treatment::AboveHighest => (3, 0),
     }
 }
 
@@ -135,12 +135,12 @@ impl fmt::Display for Summary {
 }
 
 impl Summary {
-    fn describe(&self, outcome: Outcome) -> String {
+    fn describe(&self, outcome: Treatment) -> String {
         match outcome {
-            Outcome::Always(action) => action.to_string(),
-            Outcome::ByArguments => "by argument rules".to_owned(),
-            Outcome::Default => format!("default: {}", self.default_action),
-            Outcome::AboveHighest => format!(
+            Treatment::Always(action) => action.to_string(),
+            Treatment::ByArguments => "by argument rules".to_owned(),
+            Treatment::Default => format!("default: {}", self.default_action),
+            Treatment::AboveHighest => format!(
                 "errno 38 (ENOSYS): above {}, the highest number named",
                 self.enosys_above.unwrap_or_default()
             ),

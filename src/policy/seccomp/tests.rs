@@ -44,7 +44,7 @@ fn nr(name: &str) -> u32 {
     syscalls::X86_64.number(name).unwrap()
 }
 
-fn run(filter: &Filter, nr: u32, args: [u64; 6]) -> Walk {
+fn run(filter: &SeccompFilter, nr: u32, args: [u64; 6]) -> Walk {
     simulate(
         &filter.program,
         &SeccompData::on(&syscalls::X86_64, nr, args),
@@ -52,7 +52,7 @@ fn run(filter: &Filter, nr: u32, args: [u64; 6]) -> Walk {
     .unwrap()
 }
 
-fn ret(filter: &Filter, name: &str, args: [u64; 6]) -> u32 {
+fn ret(filter: &SeccompFilter, name: &str, args: [u64; 6]) -> u32 {
     run(filter, nr(name), args).ret
 }
 
@@ -106,7 +106,7 @@ fn probing_args(values: &[u64], rng: &mut XorShift) -> Vec<[u64; 6]> {
 
 /// Every number, with argument vectors around the profile's constants, gets from the BPF
 /// exactly what the reference semantics say.
-fn assert_filter_matches_reference(p: &Profile, filter: &Filter) {
+fn assert_filter_matches_reference(p: &Profile, filter: &SeccompFilter) {
     let mut constants: Vec<u64> = p
         .rules
         .iter()
@@ -323,18 +323,18 @@ fn kernel_release_gives_major_and_minor() {
 #[test]
 fn docker_default_with_docker_caps_matches_the_documented_counts() {
     let s = builtin(Builtin::Default, &docker_ctx()).summary();
-    assert_eq!(s.count(Outcome::Always(Action::Allow)), 306);
+    assert_eq!(s.count(Treatment::Always(Action::Allow)), 306);
     assert_eq!(
-        s.names(Outcome::ByArguments),
+        s.names(Treatment::ByArguments),
         ["socket", "clone", "personality"]
     );
-    assert_eq!(s.names(Outcome::Always(Action::Errno(38))), ["clone3"]);
-    assert_eq!(s.count(Outcome::Default), 70);
+    assert_eq!(s.names(Treatment::Always(Action::Errno(38))), ["clone3"]);
+    assert_eq!(s.count(Treatment::Default), 70);
     // Linux 6.15 and 6.17 added calls above the highest one Docker's profile names
     // (removexattrat, 466): runc's stub answers them ENOSYS, not EPERM.
     assert_eq!(s.enosys_above, Some(466));
     assert_eq!(
-        s.names(Outcome::AboveHighest),
+        s.names(Treatment::AboveHighest),
         ["open_tree_attr", "file_getattr", "file_setattr"]
     );
     assert_eq!(s.groups.len(), 5);
@@ -346,7 +346,7 @@ fn docker_default_with_docker_caps_matches_the_documented_counts() {
 fn docker_default_denies_exactly_these_with_eperm() {
     let s = builtin(Builtin::Default, &docker_ctx()).summary();
     assert_eq!(
-        s.names(Outcome::Default),
+        s.names(Treatment::Default),
         [
             "syslog",
             "uselib",
@@ -517,7 +517,7 @@ fn unconditional_allows_read_only_nr_and_arch_so_the_kernel_caches_them() {
         let p = builtin(which, &docker_ctx());
         let f = p.compile().unwrap();
         let s = p.summary();
-        let allowed = s.names(Outcome::Always(Action::Allow));
+        let allowed = s.names(Treatment::Always(Action::Allow));
         assert!(!allowed.is_empty());
         let mut longest = 0;
         for name in allowed {
@@ -653,7 +653,7 @@ fn an_allow_only_profile_compiles_to_this_exact_program() {
     let want: Vec<(u16, u8, u8, u32)> = want.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect();
     assert_eq!(got, want);
     assert_eq!(f.len(), 8);
-    assert_eq!(f.worst_case_walk(), 6);
+    assert_eq!(worst_case_walk(&f.program), 6);
     assert_eq!(f.flags, 0);
 }
 
@@ -763,7 +763,10 @@ fn an_unconditional_entry_wins_over_conditional_ones_with_the_same_action() {
     let f = p.compile().unwrap();
     assert_eq!(run(&f, 0, arg0(2)).ret, ALLOW);
     assert!(!run(&f, 0, arg0(2)).read_beyond_nr_arch);
-    assert_eq!(p.summary().names(Outcome::Always(Action::Allow)), ["read"]);
+    assert_eq!(
+        p.summary().names(Treatment::Always(Action::Allow)),
+        ["read"]
+    );
 }
 
 #[test]
@@ -1093,7 +1096,7 @@ fn export_is_oci_json_that_resolves_to_the_same_filter() {
     assert_eq!(again.unknown_names, Vec::<String>::new());
     assert_eq!(again.to_oci_json(), json);
     let (a, b) = (p.compile().unwrap(), again.compile().unwrap());
-    let words = |f: &Filter| -> Vec<(u16, u8, u8, u32)> {
+    let words = |f: &SeccompFilter| -> Vec<(u16, u8, u8, u32)> {
         f.program
             .iter()
             .map(|i| (i.code, i.jt, i.jf, i.k))
@@ -1280,11 +1283,14 @@ fn node_profile_refuses_what_the_issue_lists() {
 #[test]
 fn node_profile_counts() {
     let s = builtin(Builtin::Node, &docker_ctx()).summary();
-    assert_eq!(s.count(Outcome::Always(Action::Allow)), 119);
-    assert_eq!(s.names(Outcome::ByArguments), ["ioctl", "socket", "clone"]);
-    assert_eq!(s.names(Outcome::Always(Action::Errno(38))), ["clone3"]);
-    assert_eq!(s.count(Outcome::Default), 237);
-    assert_eq!(s.count(Outcome::AboveHighest), 23);
+    assert_eq!(s.count(Treatment::Always(Action::Allow)), 119);
+    assert_eq!(
+        s.names(Treatment::ByArguments),
+        ["ioctl", "socket", "clone"]
+    );
+    assert_eq!(s.names(Treatment::Always(Action::Errno(38))), ["clone3"]);
+    assert_eq!(s.count(Treatment::Default), 237);
+    assert_eq!(s.count(Treatment::AboveHighest), 23);
     assert_eq!(s.unknown_names, 0);
     assert_eq!(s.bpf, Some((144, 28)));
 }
@@ -1365,7 +1371,7 @@ fn a64(name: &str) -> u32 {
     syscalls::AARCH64.number(name).unwrap()
 }
 
-fn run_a64(filter: &Filter, nr: u32, args: [u64; 6]) -> u32 {
+fn run_a64(filter: &SeccompFilter, nr: u32, args: [u64; 6]) -> u32 {
     simulate(
         &filter.program,
         &SeccompData::on(&syscalls::AARCH64, nr, args),
@@ -1378,16 +1384,16 @@ fn run_a64(filter: &Filter, nr: u32, args: [u64; 6]) -> u32 {
 fn docker_default_on_aarch64_resolves_as_docker_does_for_arm64() {
     let p = builtin(Builtin::Default, &aarch64_ctx());
     let s = p.summary();
-    assert_eq!(s.count(Outcome::Always(Action::Allow)), 264);
+    assert_eq!(s.count(Treatment::Always(Action::Allow)), 264);
     assert_eq!(
-        s.names(Outcome::ByArguments),
+        s.names(Treatment::ByArguments),
         ["personality", "socket", "clone"]
     );
-    assert_eq!(s.names(Outcome::Always(Action::Errno(38))), ["clone3"]);
-    assert_eq!(s.count(Outcome::Default), 53);
+    assert_eq!(s.names(Treatment::Always(Action::Errno(38))), ["clone3"]);
+    assert_eq!(s.count(Treatment::Default), 53);
     assert_eq!(s.enosys_above, Some(466));
     assert_eq!(
-        s.names(Outcome::AboveHighest),
+        s.names(Treatment::AboveHighest),
         ["open_tree_attr", "file_getattr", "file_setattr"]
     );
     // Docker's `includes.arches: ["arm", "arm64"]` entry applies, but names only AArch32

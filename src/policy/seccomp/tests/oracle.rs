@@ -6,7 +6,7 @@
 //! Many seeded random profiles, trampoline-sized ones among them, go through the real
 //! `plan` stage. Every action of a plan is then replaced by an errno of its own (1000 + i;
 //! the ENOSYS stub keeps 38), so no call body runs, and the errno the kernel answers for each
-//! (number, arguments) probe must be the one the reference evaluation (`Plan::action_for`)
+//! (number, arguments) probe must be the one the reference evaluation (`FilterPlan::action_for`)
 //! gives.
 
 use std::collections::BTreeMap;
@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use super::{probing_args, XorShift};
 use crate::policy::seccomp::bpf;
-use crate::policy::seccomp::eval::{self, Branch, Decision, Plan};
+use crate::policy::seccomp::eval::{self, Branch, Decision, FilterPlan};
 use crate::policy::seccomp::model::{Action, ArgCmp, Op};
 use crate::policy::seccomp::{syscalls, Origin, Profile, Rule};
 use crate::sys::oracle::{errnos_under_filter, Verdict, GUARD_ERRNO};
@@ -99,7 +99,7 @@ fn random_profile(rng: &mut XorShift, rules: usize, max_conditions: u64) -> Prof
 }
 
 /// The plan with every action replaced by an errno of its own.
-fn with_distinct_errnos(plan: &Plan) -> Plan {
+fn with_distinct_errnos(plan: &FilterPlan) -> FilterPlan {
     let mut errnos: BTreeMap<u32, Action> = BTreeMap::new();
     let mut errno_of = |action: Action| {
         let next = 1000 + errnos.len() as u16;
@@ -122,7 +122,7 @@ fn with_distinct_errnos(plan: &Plan) -> Plan {
             (nr, Decision { branches, fallback })
         })
         .collect();
-    Plan {
+    FilterPlan {
         arch: plan.arch,
         default,
         decisions,
@@ -167,7 +167,7 @@ fn numbers_outside_seccomp() -> Vec<u32> {
 
 /// Every number once, and each number whose answer depends on its arguments with vectors on
 /// and around the plan's constants.
-fn probes_for(plan: &Plan, skip: &[u32], rng: &mut XorShift) -> Vec<(u32, [u64; 6])> {
+fn probes_for(plan: &FilterPlan, skip: &[u32], rng: &mut XorShift) -> Vec<(u32, [u64; 6])> {
     let mut constants: Vec<u64> = plan
         .decisions
         .values()
@@ -196,7 +196,7 @@ fn probes_for(plan: &Plan, skip: &[u32], rng: &mut XorShift) -> Vec<(u32, [u64; 
     probes
 }
 
-fn expected_errno(plan: &Plan, nr: u32, args: &[u64; 6]) -> i32 {
+fn expected_errno(plan: &FilterPlan, nr: u32, args: &[u64; 6]) -> i32 {
     match plan.action_for(nr, args) {
         Action::Errno(errno) => i32::from(errno),
         other => panic!("the mapped plan answers {other:?}"),
@@ -254,7 +254,7 @@ fn the_kernel_answers_every_probe_as_the_reference_says() {
     );
 }
 
-fn distinct_errnos(plan: &Plan) -> usize {
+fn distinct_errnos(plan: &FilterPlan) -> usize {
     let mut all: Vec<Action> = plan
         .decisions
         .values()
@@ -268,7 +268,7 @@ fn distinct_errnos(plan: &Plan) -> usize {
 
 fn check_verdict(
     seed: u64,
-    plan: &Plan,
+    plan: &FilterPlan,
     program: &[libc::sock_filter],
     probes: &[(u32, [u64; 6])],
     verdict: &Verdict,
