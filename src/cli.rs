@@ -111,7 +111,7 @@ pub struct Args {
     /// A resource limit, applied before the uid switch (repeatable; e.g. nofile=1024:4096, core=0)
     #[arg(long, value_name = "NAME=SOFT[:HARD]", help_heading = "Hardening")]
     pub rlimit: Vec<String>,
-    /// Seccomp profile: default (Docker's), node, unconfined, or a path to an OCI/Docker JSON profile
+    /// Seccomp profile: default (Docker's), node, unconfined, or a path to an OCI/Docker JSON profile (a regular file, at most 1 MiB); hardinit's floor (no TIOCSTI, no setuid/setgid modes, …) is always added
     #[arg(long, value_name = "PROFILE", help_heading = "Hardening")]
     pub seccomp: Option<String>,
     /// Make the filesystem read-only for the program (Landlock): it may read anything, execute

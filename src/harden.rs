@@ -46,6 +46,8 @@ pub struct Steps {
     pub no_new_privs: bool,
     pub landlock: Option<OwnedFd>,
     pub seccomp: Option<SeccompFilter>,
+    /// Install `seccomp` before the identity switch (see `Policy::seccomp_early`).
+    pub seccomp_early: bool,
     /// The credentials to find before exec, and room to read the groups into.
     pub verify: Option<Credentials>,
     pub verify_buf: Vec<u32>,
@@ -211,6 +213,14 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
             .map_err(fail(Step::Rlimit(resource)))?;
     }
 
+    // Without no_new_privs only CAP_SYS_ADMIN lets a filter in, and the switch below takes
+    // it: the floor alone (which allows every set-up call) goes in now.
+    if steps.seccomp_early {
+        if let Some(filter) = &steps.seccomp {
+            sys.install_seccomp(filter).map_err(fail(Step::Seccomp))?;
+        }
+    }
+
     // 3.–5. Bounding set, KEEPCAPS, then groups/gid/uid (see `drop_to_ids` for the order).
     drop_to_ids(
         sys,
@@ -260,8 +270,10 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
     }
 
     // 10. Seccomp last: from here on only execve runs, which every profile allows.
-    if let Some(filter) = &steps.seccomp {
-        sys.install_seccomp(filter).map_err(fail(Step::Seccomp))?;
+    if !steps.seccomp_early {
+        if let Some(filter) = &steps.seccomp {
+            sys.install_seccomp(filter).map_err(fail(Step::Seccomp))?;
+        }
     }
     Ok(())
 }
@@ -576,6 +588,7 @@ mod tests {
                 }],
                 flags: 0,
             }),
+            seccomp_early: false,
             verify_buf: vec![0; 3],
             verify: Some(ids),
         }
@@ -625,6 +638,30 @@ mod tests {
         let mut sys = Recorder::new(None);
         assert_eq!(apply(&mut sys, &mut full_steps()), Ok(()));
         assert_eq!(sys.log, full_order());
+    }
+
+    #[test]
+    fn without_no_new_privs_the_floor_goes_in_before_the_identity_switch() {
+        let mut steps = Steps {
+            seccomp_early: true,
+            no_new_privs: false,
+            landlock: None,
+            ..full_steps()
+        };
+        let mut sys = Recorder::new(None);
+        assert_eq!(apply(&mut sys, &mut steps), Ok(()));
+        let seccomp = Call::Seccomp { instructions: 1 };
+        let mut want: Vec<Call> = full_order()
+            .into_iter()
+            .filter(|c| ![Call::NoNewPrivs, Call::LandlockRestrict, seccomp.clone()].contains(c))
+            .collect();
+        // After the rlimits, before the first bounding-set drop.
+        let at = want
+            .iter()
+            .position(|c| matches!(c, Call::CapbsetDrop(_)))
+            .unwrap();
+        want.insert(at, seccomp);
+        assert_eq!(sys.log, want);
     }
 
     #[test]

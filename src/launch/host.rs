@@ -1,6 +1,9 @@
 //! The host's facts the policy is decided against (`policy::Facts`), read once and before
 //! anything is changed: later hardening would cut access to the files.
 
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+
 use log::debug;
 
 use super::Error;
@@ -80,14 +83,61 @@ fn read_optional(path: &str) -> Result<String, Error> {
     }
 }
 
+/// A profile is a small JSON file: Docker's default is 13 KiB. Anything larger, or anything
+/// that is not a regular file (/dev/zero, a FIFO, a directory), is refused before it is read.
+const MAX_PROFILE_BYTES: u64 = 1 << 20;
+
 fn read_profile(choice: &Choice) -> Result<Option<String>, Error> {
     let Some(path) = choice.path() else {
         return Ok(None);
     };
-    std::fs::read_to_string(path)
+    let shown = || path.display().to_string();
+    let read_error = |source| Error::ReadFile {
+        path: shown(),
+        source,
+    };
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; the check below refuses it.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read_error)?;
+    let meta = file.metadata().map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(Error::ProfileNotRegular {
+            path: shown(),
+            kind: file_kind(meta.file_type()),
+        });
+    }
+    // The file may grow after the check: never read more than the limit and one byte.
+    let mut bytes = Vec::new();
+    file.take(MAX_PROFILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if meta.len() > MAX_PROFILE_BYTES || bytes.len() as u64 > MAX_PROFILE_BYTES {
+        return Err(Error::ProfileTooLarge {
+            path: shown(),
+            max: MAX_PROFILE_BYTES,
+        });
+    }
+    String::from_utf8(bytes)
         .map(Some)
-        .map_err(|source| Error::ReadFile {
-            path: path.display().to_string(),
-            source,
-        })
+        .map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
+fn file_kind(kind: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
 }

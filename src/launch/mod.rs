@@ -20,7 +20,7 @@ use crate::harden::Failure;
 use crate::inspect;
 use crate::plan::{self, Launch};
 use crate::policy::landlock::LandlockRequest;
-use crate::policy::seccomp::{Profile, SeccompError};
+use crate::policy::seccomp::{self, SeccompError};
 use crate::policy::{self, Bounding, Facts, Policy, PolicyError, Request};
 use crate::spawn::SpawnError;
 use crate::supervise;
@@ -46,6 +46,10 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    #[error("seccomp profile {path} is {kind}, not a regular file")]
+    ProfileNotRegular { path: String, kind: &'static str },
+    #[error("seccomp profile {path} is larger than {max} bytes")]
+    ProfileTooLarge { path: String, max: u64 },
     #[error("cannot read hardinit's own credentials")]
     ReadCredentials(#[source] Errno),
     #[error(transparent)]
@@ -104,17 +108,25 @@ fn inspect_self(inv: &Invocation) -> Result<i32, Error> {
 }
 
 /// The profile is resolved against the capabilities the program would have, so the policy
-/// is decided too; the Landlock flags play no part.
+/// is decided too; of the Landlock flags only `--read-only` and the port lists play a part,
+/// through the floor, whose refusals end the export.
 fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
     own_parent_death_signal(inv)?;
+    let asked = inv.request();
     let req = Request {
         seccomp: Some(spec.to_owned()),
         landlock: LandlockRequest::default(),
-        ..inv.request()
+        ..asked.clone()
     };
-    let policy = decide(&req)?;
-    let profile = policy.seccomp.ok_or(Error::ExportUnconfined)?;
-    print(&profile.for_runtime().to_oci_json())
+    let (facts, policy) = read_and_decide(&req)?;
+    let profile = policy.seccomp.ok_or(Error::ExportUnconfined)?.for_runtime();
+    // The floor as the same command line would get it: `--read-only` and the port lists
+    // decide its parts, though the Landlock rules themselves are not resolved.
+    let profile = match policy::seccomp_floor(&req, &asked.landlock, facts.kernel) {
+        Some(floor) => profile.with_floor_entries(&floor),
+        None => profile,
+    };
+    print(&profile.to_oci_json())
 }
 
 fn print_policy(inv: &Invocation) -> Result<i32, Error> {
@@ -122,7 +134,7 @@ fn print_policy(inv: &Invocation) -> Result<i32, Error> {
     let policy = decide(&inv.request())?;
     warn_unenforced(&policy);
     // What cannot become a filter fails here as it would fail the run.
-    policy.seccomp.as_ref().map(Profile::compile).transpose()?;
+    seccomp::compile(policy.seccomp.as_ref(), policy.floor.as_ref())?;
     print(&format!("{policy}\n"))
 }
 

@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use crate::harden::{Credentials, InitLockdown, Steps};
 use crate::kernel;
-use crate::policy::seccomp::{Profile, SeccompError};
+use crate::policy::seccomp::{self, SeccompError};
 use crate::policy::{Policy, ProcessState};
 use crate::sys::{CapSets, Disposition, ExecImage, NulInArgument, SigMask};
 
@@ -60,7 +60,7 @@ pub fn build(
     proc: &ProcessState,
     launch: Launch<'_>,
 ) -> Result<(ChildPlan, InitLockdown), PlanError> {
-    let seccomp = policy.seccomp.as_ref().map(Profile::compile).transpose()?;
+    let seccomp = seccomp::compile(policy.seccomp.as_ref(), policy.floor.as_ref())?;
     let landlock = landlock::create_ruleset(&policy.landlock)?;
     let env = program_env(policy, launch.env);
     let program = launch.command[0].clone();
@@ -113,6 +113,7 @@ pub fn build(
         no_new_privs: policy.no_new_privs,
         landlock,
         seccomp,
+        seccomp_early: policy.seccomp_early,
         verify_buf: vec![0; verified.groups.len() + 1],
         verify: Some(verified),
     };

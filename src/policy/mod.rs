@@ -38,6 +38,8 @@ pub enum PolicyError {
     BoundingWithoutNoNewPrivs,
     #[error("--seccomp {profile}: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install a filter, and the program will not hold it; drop --allow-new-privileges, use --seccomp unconfined, or --cap-add SYS_ADMIN")]
     SeccompWithoutNoNewPrivs { profile: String },
+    #[error("--allow-new-privileges: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install hardinit's seccomp floor, and hardinit does not hold it; drop --allow-new-privileges, or start hardinit with CAP_SYS_ADMIN")]
+    FloorWithoutNoNewPrivs,
 }
 
 /// The options that decide the policy, as the command line gave them.
@@ -128,6 +130,13 @@ pub struct Policy {
     pub init_keeps_kill: bool,
     /// The program's seccomp profile; `None`: unconfined.
     pub seccomp: Option<Profile>,
+    /// hardinit's seccomp floor, merged into the program's filter; `None` for the tini
+    /// personality.
+    pub floor: Option<seccomp::Floor>,
+    /// Install the filter before the identity switch, while the child still holds
+    /// CAP_SYS_ADMIN: without no_new_privs that is the only way to give the floor to a
+    /// program that will not hold it (`--allow-new-privileges --seccomp unconfined`).
+    pub seccomp_early: bool,
     pub landlock: LandlockPolicy,
 }
 
@@ -161,7 +170,7 @@ impl Policy {
             Some(_) if no_new_privs => Bounding::CannotDrop,
             Some(_) => return Err(PolicyError::BoundingWithoutNoNewPrivs),
         };
-        check_filter_installable(req, &identity, caps, no_new_privs, proc)?;
+        let seccomp_early = check_filter_installable(req, &identity, caps, no_new_privs, proc)?;
         let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & CAP_SETUID.bitmask() != 0);
         // Includes/excludes see the capabilities the program ends up with: the allow-list,
         // or the bounding set when nothing is dropped (the set Docker compares with).
@@ -172,6 +181,10 @@ impl Policy {
         };
         let seccomp =
             seccomp::resolve(&seccomp_choice(req), facts.profile.as_deref(), &seccomp_ctx)?;
+        let floor = seccomp_floor(req, &req.landlock, facts.kernel);
+        // A profile under which the program could never start or end fails here, before
+        // anything runs (and in --print-policy).
+        seccomp::check_program_can_run(seccomp.as_ref(), floor.as_ref())?;
         let landlock = LandlockPolicy::build(&req.landlock, facts.landlock_abi)?;
         Ok(Policy {
             identity,
@@ -187,6 +200,8 @@ impl Policy {
                 .collect::<Result<_, _>>()?,
             init_keeps_kill: may_change_uid && proc.permitted & CAP_KILL.bitmask() != 0,
             seccomp,
+            floor,
+            seccomp_early,
             landlock,
         })
     }
@@ -283,21 +298,49 @@ fn join_ids(ids: &[u32]) -> String {
 
 /// The kernel refuses a seccomp filter from a process that has neither no_new_privs nor
 /// CAP_SYS_ADMIN; say so before anything runs instead of failing at the child's last step.
+/// Returns whether the filter must go in before the identity switch: the floor alone (no
+/// profile) allows every set-up call, so it can be installed while the child still holds
+/// CAP_SYS_ADMIN; a profile cannot.
 fn check_filter_installable(
     req: &Request,
     identity: &Identity,
     caps: Option<u64>,
     no_new_privs: bool,
     proc: &ProcessState,
-) -> Result<(), PolicyError> {
+) -> Result<bool, PolicyError> {
     let held = caps.unwrap_or(if identity.uid == 0 { proc.permitted } else { 0 });
-    let filtered = seccomp_choice(req) != seccomp::Choice::Unconfined;
-    if filtered && !no_new_privs && held & CAP_SYS_ADMIN.bitmask() == 0 {
+    if no_new_privs || held & CAP_SYS_ADMIN.bitmask() != 0 {
+        return Ok(false);
+    }
+    if seccomp_choice(req) != seccomp::Choice::Unconfined {
         return Err(PolicyError::SeccompWithoutNoNewPrivs {
             profile: req.seccomp.clone().unwrap_or_else(|| "default".into()),
         });
     }
-    Ok(())
+    if req.tini_mode {
+        return Ok(false);
+    }
+    if !proc.has(CAP_SYS_ADMIN) {
+        return Err(PolicyError::FloorWithoutNoNewPrivs);
+    }
+    Ok(true)
+}
+
+/// hardinit's seccomp floor for a launch (see `seccomp::floor`); none for the tini
+/// personality, which changes nothing it is not asked to.
+pub fn seccomp_floor(
+    req: &Request,
+    landlock: &landlock::LandlockRequest,
+    kernel: (u32, u32),
+) -> Option<seccomp::Floor> {
+    (!req.tini_mode).then(|| {
+        seccomp::floor(&seccomp::FloorOptions {
+            read_only: landlock.read_only,
+            port_lists: !landlock.allow_bind.is_empty() || !landlock.allow_connect.is_empty(),
+            kernel,
+            arch: seccomp::NATIVE,
+        })
+    })
 }
 
 /// The seccomp profile asked for: `--seccomp`, else Docker's default profile, or none when
@@ -422,10 +465,11 @@ impl fmt::Display for Policy {
         };
         writeln!(f, "rlimits         {limits}")?;
         writeln!(f, "{}", self.landlock)?;
-        match &self.seccomp {
-            Some(profile) => write!(f, "{}", profile.summary()),
-            None => write!(f, "seccomp: unconfined"),
-        }
+        write!(
+            f,
+            "{}",
+            seccomp::describe(self.seccomp.as_ref(), self.floor.as_ref())
+        )
     }
 }
 
@@ -620,8 +664,71 @@ mod tests {
                 .to_string(),
             "--seccomp node: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install a filter, and the program will not hold it; drop --allow-new-privileges, use --seccomp unconfined, or --cap-add SYS_ADMIN"
         );
-        assert!(build(req(Some("unconfined"), &[]), &root()).is_ok());
-        assert!(build(req(None, &["sys_admin"]), &root()).is_ok());
+        // The floor alone goes in before the uid switch, while the child holds CAP_SYS_ADMIN.
+        let p = build(req(Some("unconfined"), &[]), &root()).unwrap();
+        assert!(p.seccomp_early);
+        let p = build(req(None, &["sys_admin"]), &root()).unwrap();
+        assert!(!p.seccomp_early);
+        assert!(!build(Request::default(), &root()).unwrap().seccomp_early);
+        // hardinit without CAP_SYS_ADMIN (a plain `docker run`) cannot do even that.
+        let docker = ProcessState {
+            permitted: 0xa804_25fb,
+            effective: 0xa804_25fb,
+            bounding: 0xa804_25fb,
+            ..root()
+        };
+        assert_eq!(
+            build(req(Some("unconfined"), &[]), &docker).unwrap_err().to_string(),
+            "--allow-new-privileges: without no_new_privs the kernel lets only a process holding CAP_SYS_ADMIN install hardinit's seccomp floor, and hardinit does not hold it; drop --allow-new-privileges, or start hardinit with CAP_SYS_ADMIN"
+        );
+        // The tini personality installs no floor, so nothing is needed.
+        let tini = Request {
+            tini_mode: true,
+            ..req(Some("unconfined"), &[])
+        };
+        assert!(!build(tini, &docker).unwrap().seccomp_early);
+    }
+
+    #[test]
+    fn the_floor_is_hardinits_own_and_follows_the_landlock_flags() {
+        let ll = |read_only: bool, bind: Vec<u16>, connect: Vec<u16>| landlock::LandlockRequest {
+            read_only,
+            writable: vec![],
+            writable_exec: vec![],
+            allow_bind: bind,
+            allow_connect: connect,
+            compat: landlock::Compat::Hard,
+            abi_cap: None,
+        };
+        let tini = Request {
+            tini_mode: true,
+            ..Request::default()
+        };
+        assert_eq!(
+            seccomp_floor(&tini, &ll(true, vec![80], vec![]), (6, 18)),
+            None
+        );
+        let want = |read_only, port_lists| {
+            Some(seccomp::floor(&seccomp::FloorOptions {
+                read_only,
+                port_lists,
+                kernel: (6, 18),
+                arch: seccomp::NATIVE,
+            }))
+        };
+        let req = Request::default();
+        assert_eq!(
+            seccomp_floor(&req, &ll(false, vec![], vec![]), (6, 18)),
+            want(false, false)
+        );
+        assert_eq!(
+            seccomp_floor(&req, &ll(true, vec![], vec![443]), (6, 18)),
+            want(true, true)
+        );
+        assert_eq!(
+            seccomp_floor(&req, &ll(false, vec![0], vec![]), (6, 18)),
+            want(false, true)
+        );
     }
 
     #[test]

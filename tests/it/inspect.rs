@@ -188,7 +188,8 @@ fn nobody_json(userns_allowed: bool) -> Value {
             "bounding": [], "permitted": [], "effective": [], "inheritable": [], "ambient": []
         },
         "no_new_privs": true,
-        "seccomp": {"mode": "disabled", "filters": 0},
+        // `unconfined`: hardinit's floor alone.
+        "seccomp": {"mode": "filter", "filters": 1},
         "landlock": {
             "abi": hardinit::sys::landlock_abi().unwrap(),
             "restricted": false,
@@ -212,7 +213,7 @@ fn nobody_json(userns_allowed: bool) -> Value {
             "signal_pid1": denied("EPERM")
         },
         "expectations": {
-            "non-root": true, "no-caps": true, "no-new-privs": true, "seccomp": false,
+            "non-root": true, "no-caps": true, "no-new-privs": true, "seccomp": true,
             "read-only-root": true, "no-userns": !userns_allowed, "no-mount": true,
             "landlock": false
         }

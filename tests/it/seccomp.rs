@@ -214,12 +214,20 @@ fn newer_calls_answer_enosys_and_foreign_abis_are_killed() {
         );
         return;
     }
-    // The i386 entry works here without a filter, and x32 is not built into this kernel;
-    // under any profile both are killed before they reach a rule.
-    let out = probe(&["--seccomp", "unconfined"], &["int80=int80", "x32=x32"]);
+    // The i386 entry works here without a filter (the tini personality installs none), and
+    // x32 is not built into this kernel; under any profile, and under the floor alone
+    // (`unconfined`), both are killed before they reach a rule.
+    let links = util::scratch_dir("seccomp-tini");
+    let tini = links.join("tini");
+    std::os::unix::fs::symlink(util::hardinit(), &tini).unwrap();
+    let mut cmd = Command::new(&tini);
+    cmd.arg("--")
+        .arg(util::c_probe("syscalls"))
+        .args(["int80=int80", "x32=x32"]);
+    let out = util::run_with_timeout(&mut cmd, Duration::from_secs(10));
     out.expect_code(0);
     assert_eq!(out.stdout, lines(&["int80 ok", "x32 ENOSYS"]));
-    for profile in ["default", "node"] {
+    for profile in ["default", "node", "unconfined"] {
         for call in ["int80=int80", "x32=x32"] {
             let out = probe(&["--seccomp", profile], &["before=getpid", call]);
             out.expect_code(KILLED_BY_SIGSYS);
@@ -290,8 +298,9 @@ fn node_profile_refuses_namespaces_mounts_keys_and_io_uring() {
         Ok(_) => "socket_vsock ok",
         Err(_) => "socket_vsock EAFNOSUPPORT",
     };
-    // Without a filter an unprivileged process can create a user namespace (and so a clone
-    // with CLONE_NEWUSER gets as far as the flag check); the rest fail on their own.
+    // Without a profile an unprivileged process can create a user namespace (and so a clone
+    // with CLONE_NEWUSER gets as far as the flag check); the rest fail on their own, but for
+    // io_uring, which hardinit's floor refuses whatever the profile.
     assert_eq!(
         without_filter.stdout,
         lines(&[
@@ -300,7 +309,7 @@ fn node_profile_refuses_namespaces_mounts_keys_and_io_uring() {
             "mount EFAULT",
             "setns EBADF",
             "keyctl ENOKEY",
-            "io_uring_setup EFAULT",
+            "io_uring_setup ENOSYS",
             "ptrace ESRCH",
             "bpf EINVAL",
             "perf_event_open EFAULT",
@@ -533,8 +542,21 @@ fn the_export_loads_back_and_adds_only_the_launchers_calls() {
     };
     assert_eq!(json["architectures"], json!([native]));
     let rules = json["syscalls"].as_array().unwrap();
+    // The floor's 28 entries end the file (TIOCSTI/TIOCLINUX, 11 calls x 2 mode bits,
+    // openat2, io_uring x 3); the launcher's two come before them.
+    let floor = 28;
     assert_eq!(
-        rules[rules.len() - 2..],
+        rules[rules.len() - floor],
+        json!({ "names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "args": [
+            { "index": 1, "value": 0xffff_ffff_u64, "valueTwo": 0x5412, "op": "SCMP_CMP_MASKED_EQ" }
+        ] })
+    );
+    assert_eq!(
+        rules[rules.len() - 1],
+        json!({ "names": ["io_uring_register"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38 })
+    );
+    assert_eq!(
+        rules[rules.len() - floor - 2..rules.len() - floor],
         [
             json!({ "names": ["capset", "close_range", "getgroups", "getresgid", "getresuid",
                 "landlock_add_rule", "prctl", "rt_sigtimedwait", "seccomp", "setgroups",

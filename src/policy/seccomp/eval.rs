@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use super::model::{self, Action, ArgCmp, RawCondition, RawProfile, RawSyscall};
+use super::floor::Floor;
+use super::model::{self, Action, ArgCmp, Op, RawCondition, RawProfile, RawSyscall};
 use super::syscalls::Arch;
 use super::{At, Context, Origin, Problem, Profile, Rule, SeccompError};
 
@@ -256,6 +257,16 @@ pub(crate) struct FilterPlan {
 }
 
 impl FilterPlan {
+    /// No profile: every call of `arch` runs, until the floor is added.
+    pub fn allow_all(arch: &'static Arch) -> FilterPlan {
+        FilterPlan {
+            arch,
+            default: Action::Allow,
+            decisions: BTreeMap::new(),
+            enosys_above: None,
+        }
+    }
+
     /// What the filter answers for a native call (x32 and foreign ABIs are killed before
     /// this is asked).
     pub fn action_for(&self, nr: u32, args: &[u64; 6]) -> Action {
@@ -329,4 +340,168 @@ fn decide(mut rules: Vec<&Rule>, default: Action) -> Decision {
         branches.pop();
     }
     Decision { branches, fallback }
+}
+
+/// The ERRNO class every floor answer belongs to: what the profile says for a call wins over
+/// the floor only when it is stronger than that (kill, trap), as in a stack of filters.
+const FLOOR_RANK: i32 = (libc::SECCOMP_RET_ERRNO & libc::SECCOMP_RET_ACTION_FULL) as i32;
+
+/// Merges the floor into a plan: each call it names answers the strongest of the profile's
+/// answer and the floor's, as if the floor were a second, stacked filter. A call the profile
+/// already refuses whatever the arguments, or one above the ENOSYS line, keeps its answer.
+pub(crate) fn add_floor(plan: &mut FilterPlan, floor: &Floor) {
+    let mut by_number: BTreeMap<u32, Vec<Branch>> = BTreeMap::new();
+    for refusal in &floor.refusals {
+        debug_assert_eq!(refusal.action.strength_rank(), FLOOR_RANK);
+        for (name, args) in &refusal.rules {
+            if let Some(nr) = plan.arch.number(name) {
+                by_number.entry(nr).or_default().push(Branch {
+                    action: refusal.action,
+                    args: args.clone(),
+                });
+            }
+        }
+    }
+    for (nr, floor_branches) in by_number {
+        if plan.enosys_above.is_some_and(|max| nr > max) {
+            continue;
+        }
+        let profile = plan.decisions.get(&nr).cloned().unwrap_or(Decision {
+            branches: Vec::new(),
+            fallback: plan.default,
+        });
+        if profile.always_refuses() {
+            continue;
+        }
+        plan.decisions
+            .insert(nr, floor_over(&profile, &floor_branches));
+    }
+}
+
+impl Decision {
+    /// No outcome lets the call run (a tracer may let TRACE run).
+    fn always_refuses(&self) -> bool {
+        self.outcomes().all(|a| !a.lets_calls_run())
+    }
+
+    /// Every action the decision can give.
+    pub(crate) fn outcomes(&self) -> impl Iterator<Item = Action> + '_ {
+        self.branches
+            .iter()
+            .map(|b| b.action)
+            .chain(std::iter::once(self.fallback))
+    }
+}
+
+/// The strongest of `profile` and the floor, as one first-match list. The profile's branches
+/// are sorted strongest first (`decide`), so those stronger than the floor are a prefix and
+/// go first. A floor branch that holds then gives the floor's answer unless the profile's
+/// answer is stronger, which only a strong fallback can be when no weaker branch holds: then
+/// each floor branch is paired with each weaker branch, so the fallback still answers when
+/// none of the profile's branches holds.
+fn floor_over(profile: &Decision, floor: &[Branch]) -> Decision {
+    if let Some(short) = bit_test_over(profile, floor) {
+        return short;
+    }
+    let stronger = |a: Action| a.strength_rank() < FLOOR_RANK;
+    let (strong, weak): (Vec<Branch>, Vec<Branch>) = profile
+        .branches
+        .iter()
+        .cloned()
+        .partition(|b| stronger(b.action));
+    let floor_part: Vec<Branch> = if stronger(profile.fallback) {
+        floor
+            .iter()
+            .flat_map(|f| {
+                weak.iter().map(move |w| Branch {
+                    action: f.action,
+                    args: f.args.iter().chain(&w.args).copied().collect(),
+                })
+            })
+            .collect()
+    } else {
+        floor.to_vec()
+    };
+    let mut branches = Vec::new();
+    let mut fallback = profile.fallback;
+    for branch in strong.into_iter().chain(floor_part).chain(weak) {
+        if branch.args.is_empty() {
+            // Always holds: nothing after it is ever reached.
+            fallback = branch.action;
+            break;
+        }
+        branches.push(branch);
+    }
+    while branches.last().is_some_and(|b| b.action == fallback) {
+        branches.pop();
+    }
+    Decision { branches, fallback }
+}
+
+/// The short form of the common case: the profile lets the call run whatever its arguments
+/// and every floor branch tests bits of one argument for the same answer (the mode calls):
+/// "no bit set" gives the profile's answer, anything else the floor's, in one compare
+/// instead of one per bit.
+fn bit_test_over(profile: &Decision, floor: &[Branch]) -> Option<Decision> {
+    let first = floor.first()?;
+    let [ArgCmp {
+        index,
+        op: Op::MaskedEqual,
+        ..
+    }] = first.args[..]
+    else {
+        return None;
+    };
+    let mut mask = 0;
+    for branch in floor {
+        match branch.args[..] {
+            [cmp]
+                if cmp.index == index
+                    && cmp.op == Op::MaskedEqual
+                    && cmp.value == cmp.value_two
+                    && cmp.value != 0
+                    && branch.action == first.action =>
+            {
+                mask |= cmp.value;
+            }
+            _ => return None,
+        }
+    }
+    (profile.branches.is_empty() && profile.fallback.lets_calls_run()).then(|| Decision {
+        branches: vec![Branch {
+            action: profile.fallback,
+            args: vec![ArgCmp {
+                index,
+                op: Op::MaskedEqual,
+                value: mask,
+                value_two: 0,
+            }],
+        }],
+        fallback: first.action,
+    })
+}
+
+/// The calls the program cannot do without: hardinit starts it with execve, and it ends with
+/// exit_group.
+const CALLS_THE_PROGRAM_NEEDS: [&str; 2] = ["execve", "exit_group"];
+
+/// The first call the program needs that some arguments make the plan refuse (anything but
+/// ALLOW and LOG), with that answer.
+pub(crate) fn refused_need(plan: &FilterPlan) -> Option<(&'static str, Action)> {
+    CALLS_THE_PROGRAM_NEEDS.into_iter().find_map(|name| {
+        let nr = plan.arch.number(name)?;
+        let refusal = match plan.enosys_above {
+            Some(max) if nr > max => Some(Action::Errno(libc::ENOSYS as u16)),
+            _ => match plan.decisions.get(&nr) {
+                Some(decision) => decision.outcomes().find(|a| !runs(*a)),
+                None => Some(plan.default).filter(|a| !runs(*a)),
+            },
+        };
+        refusal.map(|action| (name, action))
+    })
+}
+
+/// Whether an answer lets the call do its work (TRACE without a tracer answers ENOSYS).
+fn runs(action: Action) -> bool {
+    matches!(action, Action::Allow | Action::Log)
 }

@@ -19,6 +19,7 @@ mod bpf;
 mod builtin;
 mod eval;
 mod export;
+mod floor;
 mod model;
 mod summary;
 pub mod syscalls;
@@ -30,6 +31,7 @@ use crate::kernel::SeccompFilter;
 
 pub use bpf::{simulate, worst_case_walk, SeccompData, Walk};
 pub use builtin::Builtin;
+pub use floor::{floor, Floor, FloorOptions, Refusal};
 pub use model::{Action, ArgCmp, Op};
 pub use summary::{Summary, Treatment};
 pub use syscalls::{Arch, NATIVE};
@@ -153,16 +155,97 @@ impl Profile {
         export::oci_json(self)
     }
 
+    /// The profile alone, without the floor.
     pub fn summary(&self) -> Summary {
-        summary::summarize(self)
+        summary::summarize(Some(self), &eval::plan(self))
     }
 
+    /// The profile alone as BPF, without the floor and without asking whether a program
+    /// could run under it.
     pub fn compile(&self) -> Result<SeccompFilter, SeccompError> {
-        let program = bpf::emit(&eval::plan(self))?;
-        Ok(SeccompFilter {
-            program,
-            flags: self.flags,
-        })
+        emit(&eval::plan(self), self.flags)
+    }
+
+    /// The floor's refusals appended as entries, so an exported profile shows them and gives
+    /// them back when read with `--seccomp FILE`. An entry already there (an exported file
+    /// exported again) is not repeated.
+    pub fn with_floor_entries(mut self, floor: &Floor) -> Profile {
+        for refusal in &floor.refusals {
+            for (name, args) in &refusal.rules {
+                let present = self
+                    .rules
+                    .iter()
+                    .any(|r| r.names == [*name] && r.action == refusal.action && r.args == *args);
+                if syscalls::number(name).is_some() && !present {
+                    self.push_rule(vec![name.to_string()], refusal.action, args.clone());
+                }
+            }
+        }
+        self
+    }
+}
+
+/// The whole filter as data: the profile's plan (or, unconfined, one that allows everything)
+/// with the floor merged in.
+fn full_plan(profile: Option<&Profile>, floor: Option<&Floor>) -> Option<eval::FilterPlan> {
+    let mut plan = match profile {
+        Some(p) => eval::plan(p),
+        None => eval::FilterPlan::allow_all(floor.map_or(NATIVE, |f| f.arch)),
+    };
+    match (profile, floor) {
+        (None, None) => return None,
+        (_, Some(floor)) => eval::add_floor(&mut plan, floor),
+        (Some(_), None) => {}
+    }
+    Some(plan)
+}
+
+/// The filter for the program: the profile (`None`: unconfined) with the floor (`None`: the
+/// tini personality) merged in; `None` when there is neither.
+pub fn compile(
+    profile: Option<&Profile>,
+    floor: Option<&Floor>,
+) -> Result<Option<SeccompFilter>, SeccompError> {
+    full_plan(profile, floor)
+        .map(|plan| emit(&plan, profile.map_or(0, |p| p.flags)))
+        .transpose()
+}
+
+/// A profile that refuses a call every program needs (execve, exit_group) is an error: the
+/// program could never start, or never end. Decided from the plan the filter is compiled
+/// from, floor included, so the default, `errnoRet` 0, kills and argument rules all count.
+pub fn check_program_can_run(
+    profile: Option<&Profile>,
+    floor: Option<&Floor>,
+) -> Result<(), SeccompError> {
+    let (Some(p), Some(plan)) = (profile, full_plan(profile, floor)) else {
+        return Ok(());
+    };
+    match eval::refused_need(&plan) {
+        Some((call, action)) => Err(SeccompError::RefusesNeededCall {
+            profile: p.origin.to_string(),
+            call,
+            action: action.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn emit(plan: &eval::FilterPlan, flags: u32) -> Result<SeccompFilter, SeccompError> {
+    Ok(SeccompFilter {
+        program: bpf::emit(plan)?,
+        flags,
+    })
+}
+
+/// What `--print-policy` says about seccomp: the profile's (or unconfined) actions and BPF,
+/// floor included, then the floor's refusals.
+pub fn describe(profile: Option<&Profile>, floor: Option<&Floor>) -> String {
+    let summary = full_plan(profile, floor).map(|plan| summary::summarize(profile, &plan));
+    match (summary, floor) {
+        (Some(summary), Some(floor)) => format!("{summary}\n{floor}"),
+        (Some(summary), None) => summary.to_string(),
+        (None, _) => "seccomp: unconfined".to_string(),
     }
 }
 
@@ -251,10 +334,14 @@ impl Profile {
     }
 
     fn push_allow(&mut self, names: Vec<String>, args: Vec<ArgCmp>) {
+        self.push_rule(names, Action::Allow, args);
+    }
+
+    fn push_rule(&mut self, names: Vec<String>, action: Action, args: Vec<ArgCmp>) {
         self.rules.push(Rule {
             entry: self.rules.len(),
             names,
-            action: Action::Allow,
+            action,
             args,
         });
     }
@@ -341,6 +428,12 @@ pub enum SeccompError {
         /// `syscalls[3] ("socket") args[1]`, `defaultAction`; `None` for the whole profile.
         at: Option<String>,
         problem: Problem,
+    },
+    #[error("seccomp profile {profile} refuses {call} to the program ({action}), so it could never start or end; allow {call}")]
+    RefusesNeededCall {
+        profile: String,
+        call: &'static str,
+        action: String,
     },
     #[error("the seccomp filter has {len} instructions, more than the kernel's limit of 4096")]
     FilterTooLong { len: usize },

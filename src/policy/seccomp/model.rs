@@ -147,6 +147,8 @@ fn errno_label(errno: u16) -> &'static str {
         libc::EACCES => " (EACCES)",
         libc::ENOSYS => " (ENOSYS)",
         libc::EINVAL => " (EINVAL)",
+        libc::EPROTONOSUPPORT => " (EPROTONOSUPPORT)",
+        libc::EAFNOSUPPORT => " (EAFNOSUPPORT)",
         _ => "",
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::eval::{self, FilterPlan};
+use super::eval::FilterPlan;
 use super::model::{self, Action};
 use super::syscalls::{Arch, TABLES_UP_TO};
 use super::{bpf, Profile};
@@ -48,28 +48,31 @@ impl Summary {
     }
 }
 
-pub(crate) fn summarize(profile: &Profile) -> Summary {
-    let plan = eval::plan(profile);
+/// `profile` is `None` for unconfined (with the floor alone).
+pub(crate) fn summarize(profile: Option<&Profile>, plan: &FilterPlan) -> Summary {
     let mut groups: Vec<(Treatment, Vec<&'static str>)> = Vec::new();
-    for &(name, nr) in profile.arch.calls {
-        let outcome = outcome(&plan, nr);
+    for &(name, nr) in plan.arch.calls {
+        let outcome = outcome(plan, nr);
         match groups.iter_mut().find(|(o, _)| *o == outcome) {
             Some((_, names)) => names.push(name),
             None => groups.push((outcome, vec![name])),
         }
     }
     groups.sort_by_key(|(outcome, _)| group_order(*outcome));
-    let bpf = bpf::emit(&plan)
+    let bpf = bpf::emit(plan)
         .ok()
         .map(|program| (program.len(), bpf::worst_case_walk(&program)));
     Summary {
-        arch: profile.arch,
-        origin: profile.origin.to_string(),
-        default_action: profile.default_action,
-        flags: model::flag_names(profile.flags),
+        arch: plan.arch,
+        origin: profile.map_or_else(
+            || "unconfined (hardinit's floor only)".to_owned(),
+            |p| p.origin.to_string(),
+        ),
+        default_action: plan.default,
+        flags: model::flag_names(profile.map_or(0, |p| p.flags)),
         groups,
         enosys_above: plan.enosys_above,
-        unknown_names: profile.unknown_names.len(),
+        unknown_names: profile.map_or(0, |p| p.unknown_names.len()),
         bpf,
     }
 }

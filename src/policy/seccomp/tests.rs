@@ -1586,4 +1586,6 @@ fn aarch64_export_names_aarch64_and_the_launchers_aarch64_calls() {
     assert_eq!(docker.clone().for_runtime(), docker);
 }
 
+/// The floor merged into profiles and into unconfined.
+mod floor;
 mod oracle;

@@ -7,7 +7,7 @@
 //! `plan` stage. Every action of a plan is then replaced by an errno of its own (1000 + i;
 //! the ENOSYS stub keeps 38), so no call body runs, and the errno the kernel answers for each
 //! (number, arguments) probe must be the one the reference evaluation (`FilterPlan::action_for`)
-//! gives.
+//! gives. Every other plan has hardinit's floor merged in first.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -227,7 +227,18 @@ fn the_kernel_answers_every_probe_as_the_reference_says() {
             (1 + seed as usize % 30, 2)
         };
         let profile = random_profile(&mut rng, rules, conditions);
-        let plan = with_distinct_errnos(&eval::plan(&profile));
+        // Every other plan gets hardinit's floor merged in, as a launch does.
+        let mut plan = eval::plan(&profile);
+        if seed % 2 == 1 {
+            let floor = super::floor(&super::FloorOptions {
+                read_only: true,
+                port_lists: true,
+                kernel: (6, 18),
+                arch: syscalls::NATIVE,
+            });
+            eval::add_floor(&mut plan, &floor);
+        }
+        let plan = with_distinct_errnos(&plan);
         let program = bpf::emit(&plan).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let ja = (libc::BPF_JMP | libc::BPF_JA) as u16;
         trampolined += usize::from(program.iter().any(|i| i.code == ja));
