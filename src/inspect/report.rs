@@ -174,7 +174,7 @@ fn landlock(state: &Landlock) -> String {
 /// "restricted" on an older kernel is not read as the newest kernel's guarantee.
 fn abi_gaps(abi: u32) -> &'static str {
     match abi {
-        0..=2 => ": truncate not covered, signals not scoped",
+        0..=2 => ": no truncate right, signals not scoped",
         3..=5 => ": signals not scoped",
         _ => "",
     }
@@ -507,7 +507,7 @@ mod tests {
         };
         assert_eq!(
             text(2),
-            "restricted (1 layer, kernel ABI 2: truncate not covered, signals not scoped)"
+            "restricted (1 layer, kernel ABI 2: no truncate right, signals not scoped)"
         );
         assert_eq!(
             text(5),

@@ -122,7 +122,8 @@ fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
     let profile = policy.seccomp.ok_or(Error::ExportUnconfined)?.for_runtime();
     // The floor as the same command line would get it: `--read-only` and the port lists
     // decide its parts, though the Landlock rules themselves are not resolved.
-    let profile = match policy::seccomp_floor(&req, &asked.landlock, facts.kernel) {
+    let floor = policy::seccomp_floor(&req, &asked.landlock, facts.kernel, facts.landlock_abi);
+    let profile = match floor {
         Some(floor) => profile.with_floor_entries(&floor),
         None => profile,
     };

@@ -181,11 +181,17 @@ impl Policy {
         };
         let seccomp =
             seccomp::resolve(&seccomp_choice(req), facts.profile.as_deref(), &seccomp_ctx)?;
-        let floor = seccomp_floor(req, &req.landlock, facts.kernel);
+        let mut landlock = LandlockPolicy::build(&req.landlock, facts.landlock_abi)?;
+        let floor = seccomp_floor(req, &req.landlock, facts.kernel, landlock.abi);
         // A profile under which the program could never start or end fails here, before
         // anything runs (and in --print-policy).
         seccomp::check_program_can_run(seccomp.as_ref(), floor.as_ref())?;
-        let landlock = LandlockPolicy::build(&req.landlock, facts.landlock_abi)?;
+        if floor.as_ref().is_some_and(seccomp::Floor::refuses_truncate) {
+            // What Landlock lacks below ABI 3, the floor refuses: no longer a gap.
+            landlock
+                .unenforced
+                .retain(|gap| gap.needs != seccomp::ABI_TRUNCATE);
+        }
         Ok(Policy {
             identity,
             switch_identity,
@@ -332,6 +338,7 @@ pub fn seccomp_floor(
     req: &Request,
     landlock: &landlock::LandlockRequest,
     kernel: (u32, u32),
+    landlock_abi: u32,
 ) -> Option<seccomp::Floor> {
     (!req.tini_mode).then(|| {
         seccomp::floor(&seccomp::FloorOptions {
@@ -339,6 +346,7 @@ pub fn seccomp_floor(
             port_lists: !landlock.allow_bind.is_empty() || !landlock.allow_connect.is_empty(),
             kernel,
             arch: seccomp::NATIVE,
+            landlock_abi,
         })
     })
 }
@@ -705,29 +713,47 @@ mod tests {
             ..Request::default()
         };
         assert_eq!(
-            seccomp_floor(&tini, &ll(true, vec![80], vec![]), (6, 18)),
+            seccomp_floor(&tini, &ll(true, vec![80], vec![]), (6, 18), 7),
             None
         );
-        let want = |read_only, port_lists| {
+        let want = |read_only, port_lists, landlock_abi| {
             Some(seccomp::floor(&seccomp::FloorOptions {
                 read_only,
                 port_lists,
                 kernel: (6, 18),
                 arch: seccomp::NATIVE,
+                landlock_abi,
             }))
         };
         let req = Request::default();
         assert_eq!(
-            seccomp_floor(&req, &ll(false, vec![], vec![]), (6, 18)),
-            want(false, false)
+            seccomp_floor(&req, &ll(false, vec![], vec![]), (6, 18), 7),
+            want(false, false, 7)
         );
         assert_eq!(
-            seccomp_floor(&req, &ll(true, vec![], vec![443]), (6, 18)),
-            want(true, true)
+            seccomp_floor(&req, &ll(true, vec![], vec![443]), (6, 18), 7),
+            want(true, true, 7)
         );
         assert_eq!(
-            seccomp_floor(&req, &ll(false, vec![0], vec![]), (6, 18)),
-            want(false, true)
+            seccomp_floor(&req, &ll(false, vec![0], vec![]), (6, 18), 7),
+            want(false, true, 7)
+        );
+        // Below ABI 3 --read-only's truncate is the floor's to refuse; without --read-only or
+        // from ABI 3 on it is not.
+        let on = |read_only, abi| {
+            seccomp_floor(&req, &ll(read_only, vec![], vec![]), (6, 1), abi)
+                .unwrap()
+                .refuses_truncate()
+        };
+        assert_eq!(
+            [
+                on(true, 1),
+                on(true, 2),
+                on(true, 3),
+                on(false, 2),
+                on(true, 0)
+            ],
+            [true, true, false, false, false]
         );
     }
 

@@ -282,19 +282,27 @@ fn read_only_on_this_kernel_warns_of_exactly_what_its_abi_lacks() {
     if !util::privileged("read_only_on_this_kernel_warns_of_exactly_what_its_abi_lacks") {
         return;
     }
-    // As root, whom permission bits never stop: only Landlock (ABI 3+) refuses a truncate.
-    // The two calls that need no writable descriptor: truncate(2) by path, and an open with
-    // O_TRUNC but read access only (a write open is denied from ABI 1 on).
+    // As root, whom permission bits never stop. The two calls that truncate without a write
+    // open: truncate(2) by path, and an open with O_TRUNC but read access only (a write open
+    // is denied from ABI 1 on). Landlock refuses them from ABI 3 on, the seccomp floor below.
     let dir = util::scratch_dir("landlock-truncate");
-    let (by_path, by_open) = (dir.join("by-path"), dir.join("by-open"));
-    for victim in [&by_path, &by_open] {
+    let writable = util::scratch_dir("landlock-truncate-writable");
+    let (by_path, by_open, inside) = (
+        dir.join("by-path"),
+        dir.join("by-open"),
+        writable.join("in"),
+    );
+    for victim in [&by_path, &by_open, &inside] {
         std::fs::write(victim, "content").unwrap();
     }
     let mut cmd = Command::new(util::hardinit());
-    cmd.args(["--read-only", "--"])
+    cmd.args(["--read-only", "--writable"])
+        .arg(&writable)
+        .arg("--")
         .arg(util::c_probe("syscalls"))
         .arg(format!("truncate=truncate@{}", by_path.display()))
-        .arg(format!("otrunc=otrunc@{}", by_open.display()));
+        .arg(format!("otrunc=otrunc@{}", by_open.display()))
+        .arg(format!("inside=truncate@{}", inside.display()));
     let out = util::run_with_timeout(&mut cmd, TIMEOUT);
     out.expect_code(0);
     let warnings: Vec<String> = out
@@ -306,21 +314,30 @@ fn read_only_on_this_kernel_warns_of_exactly_what_its_abi_lacks() {
         .collect();
     assert_eq!(warnings, util::landlock_abi_warnings(true), "{out}");
     let left = |p: &Path| std::fs::read_to_string(p).unwrap();
+    assert_eq!(
+        (left(&by_path), left(&by_open)),
+        ("content".into(), "content".into())
+    );
+    let floor = run(&["--print-policy", "--read-only", "--", "true"], &[]);
+    let refusal = "with --read-only on Landlock ABI 1-2 (no truncate right): truncate(2), and open/openat with O_TRUNC but no write access: errno 13 (EACCES)";
     if kernel_abi() >= 3 {
-        assert_eq!(out.stdout, "truncate EACCES\notrunc EACCES\n", "{out}");
         assert_eq!(
-            (left(&by_path), left(&by_open)),
-            ("content".into(), "content".into())
+            out.stdout, "truncate EACCES\notrunc EACCES\ninside ok\n",
+            "{out}"
         );
+        assert_eq!(left(&inside), "");
+        assert!(!floor.stdout.contains(refusal), "{floor}");
     } else {
-        // What the warning says: ABI 1-2 cannot deny either.
-        assert_eq!(out.stdout, "truncate ok\notrunc ok\n", "{out}");
+        // The floor cannot see paths: truncate(2) answers EACCES in the writable paths too.
         assert_eq!(
-            (left(&by_path), left(&by_open)),
-            (String::new(), String::new())
+            out.stdout, "truncate EACCES\notrunc EACCES\ninside EACCES\n",
+            "{out}"
         );
+        assert_eq!(left(&inside), "content");
+        assert!(floor.stdout.contains(refusal), "{floor}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&writable).unwrap();
 }
 
 #[test]

@@ -361,15 +361,12 @@ pub fn landlock_abi() -> u32 {
     hardinit::sys::landlock_abi().unwrap().min(7)
 }
 
-/// The warnings every Landlock launch gets on this kernel for what its ABI lacks (ABI 1-2: no
-/// truncate right, below 6: no scoping), without the log prefix; `read_only`: the launch
-/// uses --read-only.
-pub fn landlock_abi_warnings(read_only: bool) -> Vec<String> {
+/// The warnings every Landlock launch gets on this kernel for what its ABI lacks (below 6: no
+/// scoping), without the log prefix. (ABI 1-2 lack the truncate right too, but in hardinit's
+/// own mode the seccomp floor refuses truncating instead, so that is no gap.)
+pub fn landlock_abi_warnings(_read_only: bool) -> Vec<String> {
     let abi = landlock_abi();
     let mut lines = Vec::new();
-    if read_only && abi < 3 {
-        lines.push("landlock: not enforced: --read-only's denial of truncate(2) and O_TRUNC outside the writable paths: the program can empty or extend a file its uid may write (needs ABI 3)".to_string());
-    }
     if abi < 6 {
         lines.push("landlock: not enforced: scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)".to_string());
     }

@@ -31,7 +31,7 @@ use crate::kernel::SeccompFilter;
 
 pub use bpf::{simulate, worst_case_walk, SeccompData, Walk};
 pub use builtin::Builtin;
-pub use floor::{floor, Floor, FloorOptions, Refusal};
+pub use floor::{floor, Floor, FloorOptions, Refusal, ABI_TRUNCATE};
 pub use model::{Action, ArgCmp, Op};
 pub use summary::{Summary, Treatment};
 pub use syscalls::{Arch, NATIVE};

@@ -27,6 +27,7 @@ fn opts(read_only: bool, port_lists: bool, kernel: (u32, u32)) -> FloorOptions {
         port_lists,
         kernel,
         arch: &syscalls::X86_64,
+        landlock_abi: 7,
     }
 }
 
@@ -546,4 +547,57 @@ fn a_mode_call_the_profile_allows_costs_one_compare() {
             ("fchmodat", 11, 14)
         ]
     );
+}
+
+#[test]
+fn below_landlock_abi_3_read_only_refuses_truncating_without_a_write_open() {
+    let floor = floor(&FloorOptions {
+        landlock_abi: 2,
+        ..opts(true, false, (6, 1))
+    });
+    assert!(floor.refuses_truncate());
+    let f = compile(
+        Some(&builtin(Builtin::Default, &docker_ctx())),
+        Some(&floor),
+    )
+    .unwrap()
+    .unwrap();
+    let eacces = libc::SECCOMP_RET_ERRNO | libc::EACCES as u32;
+    let (rdonly, wronly, rdwr) = (0u64, 1u64, 2u64);
+    let trunc = libc::O_TRUNC as u64;
+    let open_flags = |flags: u64| [0, 0, flags, 0, 0, 0];
+    assert_eq!(ret(&f, "truncate", [0; 6]), eacces);
+    for flags in [
+        rdonly | trunc,
+        3 | trunc,
+        rdonly | trunc | libc::O_CLOEXEC as u64,
+    ] {
+        assert_eq!(ret(&f, "openat", open_flags(flags)), eacces, "{flags:#o}");
+        assert_eq!(
+            ret(&f, "open", [0, flags, 0, 0, 0, 0]),
+            eacces,
+            "{flags:#o}"
+        );
+    }
+    // A write open with O_TRUNC is Landlock's to judge; ftruncate needs one.
+    for flags in [
+        wronly | trunc,
+        rdwr | trunc,
+        rdonly,
+        wronly | libc::O_CREAT as u64,
+    ] {
+        assert_eq!(ret(&f, "openat", open_flags(flags)), ALLOW, "{flags:#o}");
+    }
+    assert_eq!(ret(&f, "ftruncate", [0; 6]), ALLOW);
+    for abi in [3, 7] {
+        let above = floor_with(abi);
+        assert!(!above.refuses_truncate(), "ABI {abi}");
+    }
+}
+
+fn floor_with(landlock_abi: u32) -> Floor {
+    floor(&FloorOptions {
+        landlock_abi,
+        ..opts(true, false, (6, 18))
+    })
 }

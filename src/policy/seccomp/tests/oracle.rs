@@ -235,6 +235,7 @@ fn the_kernel_answers_every_probe_as_the_reference_says() {
                 port_lists: true,
                 kernel: (6, 18),
                 arch: syscalls::NATIVE,
+                landlock_abi: 2,
             });
             eval::add_floor(&mut plan, &floor);
         }
