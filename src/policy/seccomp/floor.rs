@@ -236,6 +236,9 @@ fn executable_memfds(kernel: (u32, u32)) -> Refusal {
     }
 }
 
+/// The kernel's access-mode bits of open's flags (musl's `O_ACCMODE` adds `O_PATH`).
+const O_ACCMODE: u64 = 3;
+
 /// The first Landlock ABI with a truncate right.
 pub const ABI_TRUNCATE: u32 = 3;
 
@@ -248,7 +251,7 @@ pub const ABI_TRUNCATE: u32 = 3;
 /// the path): programs use ftruncate or O_TRUNC with write access there.
 fn truncate_without_landlock() -> Refusal {
     let trunc = libc::O_TRUNC as u64;
-    let accmode = libc::O_ACCMODE as u64;
+    let accmode = O_ACCMODE;
     let without_write = [trunc, trunc | accmode];
     let opens = [("open", 1u8), ("openat", 2u8)];
     let mut rules = vec![("truncate", Vec::new())];

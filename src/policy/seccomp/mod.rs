@@ -176,7 +176,7 @@ impl Profile {
                     .rules
                     .iter()
                     .any(|r| r.names == [*name] && r.action == refusal.action && r.args == *args);
-                if syscalls::number(name).is_some() && !present {
+                if self.arch.number(name).is_some() && !present {
                     self.push_rule(vec![name.to_string()], refusal.action, args.clone());
                 }
             }
