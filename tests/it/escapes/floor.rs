@@ -25,6 +25,7 @@ struct Mode {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Profile {
+    /// No profile, or one that allows everything: the floor's own answers.
     Unconfined,
     Default,
     Node,
@@ -32,7 +33,13 @@ enum Profile {
 
 const NOBODY: u32 = 65534;
 
-const MODES: [Mode; 7] = [
+/// A profile file that allows every call, naming the floor's calls explicitly.
+const ALLOW_ALL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/seccomp/allow-all.json"
+);
+
+const MODES: [Mode; 8] = [
     Mode {
         name: "no flags, as root",
         flags: &[],
@@ -90,6 +97,13 @@ const MODES: [Mode; 7] = [
         uid: 0,
         profile: Profile::Unconfined,
         read_only: false,
+    },
+    Mode {
+        name: "--read-only --writable /tmp --seccomp FILE allowing every call",
+        flags: &["--read-only", "--writable", "/tmp", "--seccomp", ALLOW_ALL],
+        uid: 0,
+        profile: Profile::Unconfined,
+        read_only: true,
     },
     Mode {
         name: "--read-only --writable /tmp --seccomp unconfined",
