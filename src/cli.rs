@@ -29,7 +29,7 @@ Invoked as `tini` or `docker-init`, hardinit keeps tini's defaults (nothing drop
 seccomp) unless a hardening flag asks for more.
 
 Environment: TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP (set = on), TINI_VERBOSITY (a number;
-overrides -v), HARDINIT_LANDLOCK_ABI=N (testing aid: use at most Landlock ABI N, as on an older kernel).
+overrides -v). No other variable changes what hardinit enforces.
 
 Exit status: the program's exit code, or 128+N when signal N killed it (0 for codes given
 to -e); 125 when hardinit itself fails (setup, hardening, bad input); 126 when the program
@@ -163,6 +163,10 @@ pub struct Args {
         help_heading = "Hardening"
     )]
     pub landlock_compat: Compat,
+    /// Testing aid: use at most Landlock ABI N, as on an older kernel (hidden; shown by
+    /// --print-policy and warned about)
+    #[arg(long, value_name = "N", hide = true, help_heading = "Hardening")]
+    pub landlock_abi: Option<u32>,
     /// Print the resolved policy and exit without running anything
     #[arg(long, help_heading = "Hardening")]
     pub print_policy: bool,
@@ -176,7 +180,7 @@ pub struct Args {
     /// With --inspect: print one JSON object
     #[arg(long, requires = "inspect", help_heading = "Reports")]
     pub json: bool,
-    /// With --inspect: exit 1 unless these hold (non-root, no-caps, no-new-privs, seccomp, read-only-root, no-userns, no-mount, landlock, hardened)
+    /// With --inspect: exit 1 unless these hold (non-root, no-caps, no-new-privs, seccomp, read-only-root, no-userns, no-mount, landlock, no-runtime-socket, hardened)
     #[arg(
         long,
         value_name = "LIST",
@@ -284,7 +288,7 @@ impl Invocation {
         }
     }
 
-    /// The Landlock part of the request, with the HARDINIT_LANDLOCK_ABI testing aid.
+    /// The Landlock part of the request, with the `--landlock-abi` testing aid.
     pub fn landlock_request(&self) -> LandlockRequest {
         let a = &self.args;
         LandlockRequest {
@@ -294,11 +298,8 @@ impl Invocation {
             allow_bind: a.allow_bind.clone(),
             allow_connect: a.allow_connect.clone(),
             compat: a.landlock_compat,
-            abi_cap: self
-                .env
-                .iter()
-                .find(|(k, _)| k == "HARDINIT_LANDLOCK_ABI")
-                .map(|(_, v)| v.to_string_lossy().into_owned()),
+            proc_files: false,
+            abi_cap: a.landlock_abi,
         }
     }
 
@@ -398,9 +399,11 @@ mod tests {
                 "5432",
                 "--landlock-compat",
                 "best-effort",
+                "--landlock-abi",
+                "3",
                 "true",
             ],
-            &[("HARDINIT_LANDLOCK_ABI", "3")],
+            &[("HARDINIT_LANDLOCK_ABI", "1")],
         )
         .unwrap();
         let req = inv.landlock_request();
@@ -410,8 +413,9 @@ mod tests {
         assert_eq!(req.allow_bind, [80, 443, 0]);
         assert_eq!(req.allow_connect, [5432]);
         assert_eq!(req.compat, Compat::BestEffort);
-        assert_eq!(req.abi_cap.as_deref(), Some("3"));
-        let req = parse_strs(&["hardinit", "true"], &[])
+        // The flag, never the environment (whoever starts a container sets that).
+        assert_eq!(req.abi_cap, Some(3));
+        let req = parse_strs(&["hardinit", "true"], &[("HARDINIT_LANDLOCK_ABI", "0")])
             .unwrap()
             .landlock_request();
         assert_eq!((req.compat, req.abi_cap), (Compat::Hard, None));

@@ -31,6 +31,9 @@ pub struct Steps {
     pub take_terminal: bool,
     /// (index into [`kernel::RLIMITS`], soft, hard)
     pub rlimits: Vec<(u8, u64, u64)>,
+    /// Kernel interfaces to mount read-only in a mount namespace of the program's own:
+    /// (index into [`kernel::KERNEL_INTERFACES`], the path). Empty: no namespace is made.
+    pub read_only_mounts: Vec<(u8, std::ffi::CString)>,
     /// Capabilities to remove from the bounding set.
     pub bounding_drop: Vec<u8>,
     /// PR_SET_KEEPCAPS before the uid switch, so allowed capabilities survive it.
@@ -129,6 +132,9 @@ steps! {
     17 Seccomp => "install seccomp filter";
     18 Exec => "execve";
     19 NotDumpable => "set not dumpable";
+    20 MountNamespace => "make a mount namespace for the kernel files";
+    /// An index into [`kernel::KERNEL_INTERFACES`].
+    21 ReadOnlyMount(index) => format!("mount {} read-only", kernel::interface_name(index));
 }
 
 /// The step that failed and why, shown as `<step>: <reason>`.
@@ -167,6 +173,8 @@ pub trait Sys {
     fn new_process_group(&mut self) -> Result<(), Errno>;
     fn take_terminal(&mut self) -> Result<(), Errno>;
     fn set_rlimit(&mut self, resource: u8, soft: u64, hard: u64) -> Result<(), Errno>;
+    fn private_mount_namespace(&mut self) -> Result<(), Errno>;
+    fn mount_read_only(&mut self, path: &std::ffi::CStr) -> Result<(), Errno>;
     fn drop_bounding(&mut self, cap: u8) -> Result<(), Errno>;
     fn set_keepcaps(&mut self) -> Result<(), Errno>;
     fn set_groups(&mut self, groups: &[u32]) -> Result<(), Errno>;
@@ -211,6 +219,20 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
     for &(resource, soft, hard) in &steps.rlimits {
         sys.set_rlimit(resource, soft, hard)
             .map_err(fail(Step::Rlimit(resource)))?;
+    }
+
+    // 2b. Kernel interfaces read-only (runc's way): mounting needs CAP_SYS_ADMIN, gone with
+    //     the capability drop. The namespace is the program's own, so nothing leaks out.
+    if !steps.read_only_mounts.is_empty() {
+        sys.private_mount_namespace()
+            .map_err(fail(Step::MountNamespace))?;
+        for (index, path) in &steps.read_only_mounts {
+            match sys.mount_read_only(path) {
+                // Gone since the parent looked: nothing left to write.
+                Ok(()) | Err(Errno::ENOENT) => {}
+                Err(e) => return Err(fail(Step::ReadOnlyMount(*index))(e)),
+            }
+        }
     }
 
     // Without no_new_privs only CAP_SYS_ADMIN lets a filter in, and the switch below takes
@@ -357,6 +379,12 @@ impl Sys for RealSys {
     fn set_disposition(&mut self, signo: i32, to: Disposition) -> Result<(), Errno> {
         sys::set_disposition(signo, to).map(drop)
     }
+    fn private_mount_namespace(&mut self) -> Result<(), Errno> {
+        sys::private_mount_namespace()
+    }
+    fn mount_read_only(&mut self, path: &std::ffi::CStr) -> Result<(), Errno> {
+        sys::mount_read_only(path)
+    }
     fn set_signal_mask(&mut self, mask: SigMask) -> Result<(), Errno> {
         sys::set_signal_mask(mask).map(drop)
     }
@@ -441,6 +469,8 @@ mod tests {
         Setpgid,
         Tcsetpgrp,
         Rlimit(u8, u64, u64),
+        MountNamespace,
+        MountReadOnly(String),
         CapbsetDrop(u8),
         Keepcaps,
         Setgroups(Vec<u32>),
@@ -503,6 +533,12 @@ mod tests {
         }
         fn set_rlimit(&mut self, resource: u8, soft: u64, hard: u64) -> Result<(), Errno> {
             self.call(Call::Rlimit(resource, soft, hard))
+        }
+        fn private_mount_namespace(&mut self) -> Result<(), Errno> {
+            self.call(Call::MountNamespace)
+        }
+        fn mount_read_only(&mut self, path: &std::ffi::CStr) -> Result<(), Errno> {
+            self.call(Call::MountReadOnly(path.to_string_lossy().into_owned()))
         }
         fn drop_bounding(&mut self, cap: u8) -> Result<(), Errno> {
             self.call(Call::CapbsetDrop(cap))
@@ -571,6 +607,7 @@ mod tests {
             dispositions: vec![(17, Disposition::Default), (21, Disposition::Ignore)],
             take_terminal: true,
             rlimits: vec![(NOFILE, 64, 128)],
+            read_only_mounts: vec![(11, c"/proc/sys".into()), (15, c"/sys".into())],
             bounding_drop: vec![0, 1],
             keep_caps: true,
             switch_to: Some(ids.clone()),
@@ -608,6 +645,9 @@ mod tests {
             Call::Tcsetpgrp,
             Call::Mask(0x200),
             Call::Rlimit(NOFILE, 64, 128),
+            Call::MountNamespace,
+            Call::MountReadOnly("/proc/sys".into()),
+            Call::MountReadOnly("/sys".into()),
             Call::CapbsetDrop(0),
             Call::CapbsetDrop(1),
             Call::Keepcaps,
@@ -685,6 +725,8 @@ mod tests {
             (Call::Tcsetpgrp, Step::Terminal),
             (Call::Mask(0x200), Step::RestoreSignals),
             (Call::Rlimit(NOFILE, 64, 128), Step::Rlimit(NOFILE)),
+            (Call::MountNamespace, Step::MountNamespace),
+            (Call::MountReadOnly("/sys".into()), Step::ReadOnlyMount(15)),
             (Call::CapbsetDrop(1), Step::DropBounding(1)),
             (Call::Keepcaps, Step::KeepCaps),
             (Call::Setgroups(vec![10, 20]), Step::SetGroups),
@@ -713,6 +755,14 @@ mod tests {
                 "{call:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_kernel_file_gone_since_the_survey_is_skipped() {
+        let mut sys = Recorder::new(Some(Call::MountReadOnly("/proc/sys".into())));
+        sys.errno = Errno::ENOENT;
+        assert_eq!(apply(&mut sys, &mut full_steps()), Ok(()));
+        assert_eq!(sys.log, full_order());
     }
 
     #[test]
@@ -806,8 +856,8 @@ mod tests {
         let decoded = (0..=u8::MAX)
             .filter(|&c| Step::decode([c, 0]).is_some())
             .count();
-        assert_eq!(decoded, 20, "codes 0..20, one per step");
-        assert!((0..20).all(|c| Step::decode([c, 0]).is_some()));
+        assert_eq!(decoded, 22, "codes 0..22, one per step");
+        assert!((0..22).all(|c| Step::decode([c, 0]).is_some()));
     }
 
     #[test]

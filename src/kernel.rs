@@ -2,9 +2,41 @@
 //! resource limits. Pure data and formatting, no system call: policy, harden and inspect all
 //! use it, so it sits at the bottom beside `sys`.
 
+pub mod mounts;
+
 use std::fmt;
 
 use nix::sys::resource::Resource;
+
+/// runc's and Docker's read-only paths, their masked paths, and /sys (Docker mounts sysfs
+/// read-only), so /sys/firmware and /sys/devices/virtual/powercap are inside it: the kernel
+/// interfaces the program must not write (policy::kernel).
+pub const KERNEL_INTERFACES: [&str; 16] = [
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/interrupts",
+    "/proc/irq",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/sys",
+];
+
+/// The path of an index into [`KERNEL_INTERFACES`].
+pub fn interface_name(index: u8) -> &'static str {
+    KERNEL_INTERFACES
+        .get(usize::from(index))
+        .copied()
+        .unwrap_or("(unknown)")
+}
 
 /// The resource limits hardinit knows by name (the `RLIMIT_` suffix, lowercase).
 pub const RLIMITS: &[(&str, Resource)] = &[

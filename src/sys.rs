@@ -134,6 +134,78 @@ pub fn fork() -> Result<Forked, Errno> {
     }
 }
 
+/// How `fork_into_user_namespace` asks the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloneCall {
+    Clone,
+    Clone3,
+}
+
+/// struct clone_args (linux/sched.h), the fields clone3 reads for a fork-like call.
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+}
+
+/// Forks with CLONE_NEWUSER through `clone` or `clone3` (fork-like: no new stack, SIGCHLD
+/// at exit). The child must only `_exit`. For --inspect, which tries every way a process
+/// can create a user namespace.
+pub fn fork_into_user_namespace(call: CloneCall) -> Result<Forked, Errno> {
+    let flags = libc::CLONE_NEWUSER as u64;
+    let rc = match call {
+        // SAFETY: a NULL stack makes clone fork-like: the child runs on a copy of this
+        // stack; the inspecting process has one thread, and the child only calls _exit.
+        CloneCall::Clone => unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                flags | libc::SIGCHLD as u64,
+                std::ptr::null::<libc::c_void>(),
+                std::ptr::null::<libc::c_void>(),
+                std::ptr::null::<libc::c_void>(),
+                0u64,
+            )
+        },
+        CloneCall::Clone3 => {
+            let args = CloneArgs {
+                flags,
+                exit_signal: libc::SIGCHLD as u64,
+                ..CloneArgs::default()
+            };
+            // SAFETY: `args` lives on the stack for the call and its size is passed; with no
+            // stack given, clone3 is fork-like as above.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_clone3,
+                    &args as *const CloneArgs,
+                    std::mem::size_of::<CloneArgs>(),
+                )
+            }
+        }
+    };
+    match Errno::result(rc)? {
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
+    }
+}
+
+/// keyctl with an operation no kernel has: EOPNOTSUPP from a kernel with keyrings, ENOSYS
+/// from one without, anything else from a seccomp filter (it answers before the kernel
+/// looks at the operation).
+pub fn keyctl_unknown_operation() -> Result<(), Errno> {
+    const NO_SUCH_OPERATION: libc::c_long = 0x7fff_fff0;
+    // SAFETY: an unknown operation makes the kernel return at once; no pointer is passed.
+    let rc = unsafe { libc::syscall(libc::SYS_keyctl, NO_SUCH_OPERATION, 0u64, 0u64, 0u64, 0u64) };
+    Errno::result(rc).map(drop)
+}
+
 /// Leaves the forked child at once, without running atexit handlers or flushing stdio
 /// buffers that belong to the parent.
 pub fn exit_child(code: i32) -> ! {
@@ -371,6 +443,91 @@ pub fn open_path(path: &CStr) -> Result<OwnedFd, Errno> {
     let fd = Errno::result(fd)?;
     // SAFETY: open just returned this fd and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// linux/mount.h
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
+const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+
+/// struct mount_attr (linux/mount.h); libc does not define it.
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// Gives the calling process a mount namespace of its own whose mounts receive the
+/// parent namespace's mount events but send none back: what it mounts stays its own.
+pub fn private_mount_namespace() -> Result<(), Errno> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+    // SAFETY: a static NUL-terminated path and NULL source/type/data, which MS_REC|MS_SLAVE
+    // (a propagation change) requires.
+    let rc = unsafe {
+        libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_SLAVE,
+            std::ptr::null(),
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// Mounts a read-only copy of `path`, and of everything mounted beneath it, over `path`
+/// (open_tree + mount_setattr + move_mount, Linux 5.12+): runc's read-only paths, recursive.
+/// Makes no allocation (it runs in the child between fork and exec).
+pub fn mount_read_only(path: &CStr) -> Result<(), Errno> {
+    // SAFETY: `path` is NUL-terminated and outlives the call; the flags ask for a detached
+    // recursive copy, returned as a new fd that nothing else owns.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_RECURSIVE as libc::c_uint,
+        )
+    };
+    let fd = Errno::result(fd)?;
+    // SAFETY: open_tree just returned this fd and nothing else owns it.
+    let tree = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: `tree` is open; the empty path with AT_EMPTY_PATH names it; `attr` lives on
+    // the stack for the call and its size is passed.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(rc)?;
+    // SAFETY: `tree` is open and named by the empty path; `path` is NUL-terminated.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    Errno::result(rc).map(drop)
 }
 
 /// landlock_create_ruleset's flag that asks for the ABI version instead of a ruleset.

@@ -99,8 +99,12 @@ pub struct Landlock {
 const LANDLOCK_MAX_LAYERS: u8 = 16;
 /// Where the layer count stops, so a kernel with a higher limit is noticed, not looped on.
 const LANDLOCK_COUNT_LIMIT: u8 = 64;
-/// LANDLOCK_ACCESS_FS_EXECUTE: any handled right makes a layer; this one exists in ABI 1.
-const LANDLOCK_ACCESS_FS_EXECUTE: u64 = 1;
+/// LANDLOCK_ACCESS_FS_READ_DIR: any handled right makes a layer; this one exists in ABI 1,
+/// and a layer that handles it with no rule refuses to open `/`, which proves the layer.
+const LANDLOCK_ACCESS_FS_READ_DIR: u64 = 1 << 3;
+/// `count_free_layers`'s answers that are no count (below 128, the probe's exit code).
+const LAYERS_FAKED: u8 = 100;
+const LAYERS_FULL_AT_ONCE: u8 = 101;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Securebits {
@@ -265,6 +269,18 @@ fn read_landlock() -> Result<Landlock, InspectError> {
         }
     };
     let free = match in_child(count_free_layers)? {
+        ProbeEnd::Returned(Ok(LAYERS_FAKED)) => {
+            return Ok(landlock_unknown(
+                Some(abi),
+                "unverified: landlock_restrict_self succeeded yet restricted nothing (a seccomp filter answers it)".into(),
+            ))
+        }
+        ProbeEnd::Returned(Ok(LAYERS_FULL_AT_ONCE)) => {
+            return Ok(landlock_unknown(
+                Some(abi),
+                "unverified: landlock_restrict_self answered E2BIG at once (16 layers, or a seccomp filter that fakes it)".into(),
+            ))
+        }
         ProbeEnd::Returned(Ok(free)) => free,
         ProbeEnd::Returned(Err(e)) => {
             return Ok(landlock_unknown(
@@ -308,15 +324,27 @@ fn landlock_unknown(abi: Option<u32>, error: String) -> Landlock {
     }
 }
 
-/// In a throw-away child: stacks empty layers until the kernel refuses with E2BIG.
+/// In a throw-away child: stacks empty layers until the kernel refuses with E2BIG. A seccomp
+/// filter cannot count, so it answers every identical call alike: once one layer is shown
+/// to restrict (opening `/` worked before it and fails with EACCES after), the E2BIG that
+/// ends the count is the kernel's. E2BIG at once cannot be told from a faked one.
 fn count_free_layers() -> Result<u8, Errno> {
-    let ruleset = sys::landlock_create_fs_ruleset(LANDLOCK_ACCESS_FS_EXECUTE)?;
+    let ruleset = sys::landlock_create_fs_ruleset(LANDLOCK_ACCESS_FS_READ_DIR)?;
     // Without CAP_SYS_ADMIN, restrict_self needs no_new_privs; the child's alone is set.
     // A filter that denies prctl leaves it to restrict_self to say whether it was needed.
     let _ = nix::sys::prctl::set_no_new_privs();
+    let open_root = || std::fs::File::open("/").map(drop);
+    // Opening / may already be refused (a layer without read on /): then the proof below
+    // cannot be made.
+    let could_open = open_root().is_ok();
     for stacked in 0..LANDLOCK_COUNT_LIMIT {
         match sys::landlock_restrict_self(ruleset.as_fd()) {
+            Ok(()) if stacked == 0 => match open_root() {
+                Err(e) if could_open && e.raw_os_error() == Some(libc::EACCES) => {}
+                _ => return Ok(LAYERS_FAKED),
+            },
             Ok(()) => {}
+            Err(Errno::E2BIG) if stacked == 0 => return Ok(LAYERS_FULL_AT_ONCE),
             Err(Errno::E2BIG) => return Ok(stacked),
             Err(e) => return Err(e),
         }

@@ -54,13 +54,16 @@ pub enum Expectation {
     NoMount,
     /// The process is Landlock-restricted.
     Landlock,
+    /// No container runtime's socket (Docker, containerd, Podman, CRI-O, kubelet) accepts
+    /// a connection from it.
+    NoRuntimeSocket,
 }
 
 /// The name that stands for every expectation.
 const HARDENED: &str = "hardened";
 
 impl Expectation {
-    pub const ALL: [Expectation; 8] = [
+    pub const ALL: [Expectation; 9] = [
         Expectation::NonRoot,
         Expectation::NoCaps,
         Expectation::NoNewPrivs,
@@ -69,6 +72,7 @@ impl Expectation {
         Expectation::NoUserns,
         Expectation::NoMount,
         Expectation::Landlock,
+        Expectation::NoRuntimeSocket,
     ];
 
     /// The name `--expect` and the JSON `expectations` object use.
@@ -82,6 +86,7 @@ impl Expectation {
             Expectation::NoUserns => "no-userns",
             Expectation::NoMount => "no-mount",
             Expectation::Landlock => "landlock",
+            Expectation::NoRuntimeSocket => "no-runtime-socket",
         }
     }
 }
@@ -165,7 +170,7 @@ mod tests {
     fn unknown_and_empty_names_are_errors() {
         assert_eq!(
             parse_expectations("non-root,rootless").unwrap_err().to_string(),
-            "--expect: unknown expectation 'rootless' (known: non-root, no-caps, no-new-privs, seccomp, read-only-root, no-userns, no-mount, landlock, hardened)"
+            "--expect: unknown expectation 'rootless' (known: non-root, no-caps, no-new-privs, seccomp, read-only-root, no-userns, no-mount, landlock, no-runtime-socket, hardened)"
         );
         assert!(matches!(
             parse_expectations("seccomp,,landlock"),

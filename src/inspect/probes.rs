@@ -5,7 +5,7 @@
 use std::fs::OpenOptions;
 use std::io::ErrorKind;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
@@ -59,15 +59,73 @@ impl Serialize for Outcome {
 }
 
 /// Every probe's outcome; the field names are the JSON names (docs/inspect.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Probes {
     pub create_in_root: Outcome,
     pub create_in_tmp: Outcome,
     pub bind_privileged_port: Outcome,
     pub unshare_user_namespace: Outcome,
+    pub clone_user_namespace: Outcome,
+    pub clone3_user_namespace: Outcome,
     pub mount: Outcome,
     pub signal_pid1: Outcome,
+    /// keyctl with an unknown operation: only a seccomp filter refuses it (see `Keyrings`).
+    pub keyctl: Outcome,
+    /// Container-runtime sockets that exist, and whether connecting to them worked.
+    pub runtime_sockets: Vec<SocketProbe>,
+    /// What the kernel says about / itself, to explain a refused create.
+    #[serde(skip)]
+    pub root_dir: Option<FileOwner>,
+    /// / is on a read-only mount (mountinfo); `None` without /proc.
+    #[serde(skip)]
+    pub root_mount_read_only: Option<bool>,
+    /// The kernel has keyrings (/proc/key-users exists), so keyctl's natural answer to an
+    /// unknown operation is EOPNOTSUPP.
+    #[serde(skip)]
+    pub kernel_has_keyrings: bool,
 }
+
+/// A file's owner and mode, from stat: data a seccomp filter cannot forge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileOwner {
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+/// One container-runtime socket found on the machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SocketProbe {
+    pub path: String,
+    #[serde(flatten)]
+    pub connect: Outcome,
+    #[serde(skip)]
+    pub owner: FileOwner,
+}
+
+/// The runtimes' usual sockets: Docker, containerd (and k3s's), Podman, CRI-O, kubelet,
+/// BuildKit; per-user ones under /run/user/UID are added by `runtime_socket_paths`.
+const RUNTIME_SOCKETS: [&str; 16] = [
+    "/run/docker.sock",
+    "/var/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/var/run/containerd/containerd.sock",
+    "/run/k3s/containerd/containerd.sock",
+    "/run/podman/podman.sock",
+    "/var/run/podman/podman.sock",
+    "/run/crio/crio.sock",
+    "/var/run/crio/crio.sock",
+    "/run/dockershim.sock",
+    "/var/run/dockershim.sock",
+    "/run/buildkit/buildkitd.sock",
+    "/var/lib/kubelet/pod-resources/kubelet.sock",
+    "/var/lib/kubelet/device-plugins/kubelet.sock",
+    "/run/cri-dockerd.sock",
+    "/run/snap.docker/docker.sock",
+];
+
+/// Per-user runtime sockets, relative to /run/user/UID.
+const USER_RUNTIME_SOCKETS: [&str; 2] = ["docker.sock", "podman/podman.sock"];
 
 /// Runs every probe.
 pub fn run() -> Result<Probes, InspectError> {
@@ -76,9 +134,106 @@ pub fn run() -> Result<Probes, InspectError> {
         create_in_tmp: create_file_in(Path::new("/tmp"))?,
         bind_privileged_port: bind_privileged_port(),
         unshare_user_namespace: in_child(unshare_user_namespace)?.outcome(),
+        clone_user_namespace: in_child(clone_user_namespace)?.outcome(),
+        clone3_user_namespace: in_child(clone3_user_namespace)?.outcome(),
         mount: in_child(mount_tmpfs)?.outcome(),
         signal_pid1: outcome(sys::send_signal(1, 0)),
+        keyctl: in_child(keyctl_unknown_operation)?.outcome(),
+        runtime_sockets: connect_runtime_sockets(),
+        root_dir: owner_of(Path::new("/")),
+        root_mount_read_only: root_mount_read_only(),
+        kernel_has_keyrings: Path::new("/proc/key-users").exists(),
     })
+}
+
+fn owner_of(path: &Path) -> Option<FileOwner> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| FileOwner {
+        uid: m.uid(),
+        gid: m.gid(),
+        mode: m.mode(),
+    })
+}
+
+fn root_mount_read_only() -> Option<bool> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mounts = crate::kernel::mounts::parse_mountinfo(&text);
+    crate::kernel::mounts::mount_of(&mounts, Path::new("/")).map(|m| m.read_only)
+}
+
+/// Every candidate path, the per-user ones and `DOCKER_HOST`/`CONTAINER_HOST` included.
+fn runtime_socket_paths() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = RUNTIME_SOCKETS.iter().map(PathBuf::from).collect();
+    if let Ok(users) = std::fs::read_dir("/run/user") {
+        for user in users.flatten() {
+            paths.extend(USER_RUNTIME_SOCKETS.iter().map(|s| user.path().join(s)));
+        }
+    }
+    for var in ["DOCKER_HOST", "CONTAINER_HOST"] {
+        if let Some(path) = std::env::var(var)
+            .ok()
+            .and_then(|v| v.strip_prefix("unix://").map(PathBuf::from))
+        {
+            paths.push(path);
+        }
+    }
+    paths
+}
+
+/// Connects to each runtime socket that exists (once per socket, however many names lead
+/// to it) and closes the connection at once: the daemon sees a client that says nothing.
+fn connect_runtime_sockets() -> Vec<SocketProbe> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut seen = Vec::new();
+    let mut found = Vec::new();
+    for path in runtime_socket_paths() {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if !meta.file_type().is_socket() || seen.contains(&(meta.dev(), meta.ino())) {
+            continue;
+        }
+        seen.push((meta.dev(), meta.ino()));
+        let connect = match std::os::unix::net::UnixStream::connect(&path) {
+            Ok(_stream) => Outcome::Allowed,
+            Err(e) => Outcome::Denied(io_errno(&e)),
+        };
+        found.push(SocketProbe {
+            path: path.display().to_string(),
+            connect,
+            owner: FileOwner {
+                uid: meta.uid(),
+                gid: meta.gid(),
+                mode: meta.mode(),
+            },
+        });
+    }
+    found
+}
+
+/// In a child: keyctl with an unknown operation (see `sys::keyctl_unknown_operation`).
+fn keyctl_unknown_operation() -> Result<u8, Errno> {
+    sys::keyctl_unknown_operation().map(|()| 0)
+}
+
+/// In a child: clone(CLONE_NEWUSER), whose own child exits at once.
+fn clone_user_namespace() -> Result<u8, Errno> {
+    fork_user_namespace(sys::CloneCall::Clone)
+}
+
+/// In a child: clone3 with CLONE_NEWUSER (a filter cannot look into its arguments).
+fn clone3_user_namespace() -> Result<u8, Errno> {
+    fork_user_namespace(sys::CloneCall::Clone3)
+}
+
+fn fork_user_namespace(call: sys::CloneCall) -> Result<u8, Errno> {
+    match sys::fork_into_user_namespace(call)? {
+        Forked::Child => sys::exit_child(0),
+        Forked::Parent(child) => {
+            waitpid(child, None)?;
+            Ok(0)
+        }
+    }
 }
 
 fn outcome(result: Result<(), Errno>) -> Outcome {
@@ -137,9 +292,12 @@ fn unshare_user_namespace() -> Result<u8, Errno> {
 }
 
 /// In a child: a mount namespace of its own, then a tmpfs on its `/`. Both die with it.
-/// EPERM from unshare already answers the question (mount needs the same privilege).
+/// Without the privilege for that, as an unprivileged user would: in a user namespace of
+/// its own, where it holds every capability (the first refusal is the one reported).
 fn mount_tmpfs() -> Result<u8, Errno> {
-    unshare(CloneFlags::CLONE_NEWNS)?;
+    if let Err(e) = unshare(CloneFlags::CLONE_NEWNS) {
+        unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS).map_err(|_| e)?;
+    }
     // The new namespace's mounts are copies that still share propagation with the host's:
     // without this, the tmpfs below would appear on the host. Nothing is mounted if it fails.
     mount(

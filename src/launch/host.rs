@@ -20,6 +20,7 @@ pub fn read(seccomp: &Choice) -> Result<Facts, Error> {
         kernel: read_kernel_version()?,
         landlock_abi: read_landlock_abi(),
         profile: read_profile(seccomp)?,
+        kernel_files: crate::plan::kernel_files::survey().map_err(crate::plan::PlanError::from)?,
     })
 }
 

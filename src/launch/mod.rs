@@ -133,6 +133,7 @@ fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
 fn print_policy(inv: &Invocation) -> Result<i32, Error> {
     own_parent_death_signal(inv)?;
     let policy = decide(&inv.request())?;
+    policy.kernel_files.check().map_err(PolicyError::from)?;
     warn_unenforced(&policy);
     // What cannot become a filter fails here as it would fail the run.
     seccomp::compile(policy.seccomp.as_ref(), policy.floor.as_ref())?;
@@ -148,6 +149,7 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     }
     let req = inv.request();
     let (facts, policy) = read_and_decide(&req)?;
+    policy.kernel_files.check().map_err(PolicyError::from)?;
     warn_unenforced(&policy);
     if args.command.is_empty() {
         return Err(Error::NoProgram);
@@ -233,9 +235,18 @@ fn parse_signal(name: &str) -> Result<i32, Error> {
 }
 
 /// Best-effort is never silent: each Landlock rule the kernel will not enforce is named.
+/// Best-effort is never silent. What most kernels in use lack (device ioctl, pathname unix
+/// sockets) is said at info level; --print-policy lists it.
 fn warn_unenforced(policy: &Policy) {
+    if let Some(warning) = policy.kernel_files.warning() {
+        warn!("{warning}");
+    }
     for gap in &policy.landlock.unenforced {
-        warn!("landlock: not enforced: {gap}");
+        if gap.warns() {
+            warn!("landlock: not enforced: {gap}");
+        } else {
+            info!("landlock: not enforced: {gap}");
+        }
     }
 }
 

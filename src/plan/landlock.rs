@@ -1,7 +1,7 @@
 //! The Landlock ruleset, built in the parent before fork: the paths are opened and the rules
 //! added here, so the child only calls landlock_restrict_self on one fd.
 
-use std::ffi::{CString, OsString};
+use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,8 @@ use nix::errno::Errno;
 use thiserror::Error;
 
 use super::PlanError;
-use crate::policy::landlock::{exec_roots, Grant, LandlockPolicy, PathRule};
+use crate::kernel::mounts::{self, Mount};
+use crate::policy::landlock::{exec_roots, Entry, Grant, LandlockPolicy, NoExec, PathRule};
 use crate::sys;
 
 #[derive(Debug, Error)]
@@ -37,6 +38,23 @@ pub enum LandlockSetupError {
     #[error("cannot list {path} to keep execute away from the write paths")]
     ListDir {
         path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{flag}: {path} has {links} hard links, so it is also reachable at names execute cannot be kept away from; give a directory, or a file with one link")]
+    HardLinkedWritePath {
+        flag: &'static str,
+        path: PathBuf,
+        links: u64,
+    },
+    #[error("{flag}: {path} would be executable: it is visible beneath --writable-exec {exec}")]
+    WritePathExecutable {
+        flag: &'static str,
+        path: PathBuf,
+        exec: PathBuf,
+    },
+    #[error("cannot read {path} to find where the write paths are also mounted")]
+    ReadMounts {
+        path: &'static str,
         source: std::io::Error,
     },
     #[error("cannot add the Landlock rule for {path}")]
@@ -101,16 +119,20 @@ fn add_path_rules(
     policy: &LandlockPolicy,
 ) -> Result<RulesetCreated, LandlockSetupError> {
     let abi = policy.crate_abi();
-    let mut noexec = Vec::new();
+    let mut write = Vec::new();
+    let mut write_exec = Vec::new();
     for rule in &policy.paths {
         let Some(fd) = open_rule_path(rule)? else {
             continue;
         };
-        if rule.grant == Grant::Write {
-            noexec.push(canonical(rule)?);
+        match rule.grant {
+            Grant::Write => write.push((rule, canonical(rule)?, inode_of(&fd))),
+            Grant::WriteExec => write_exec.push(canonical(rule)?),
+            Grant::Read | Grant::Device | Grant::ProcFiles => {}
         }
         created = add_path_rule(created, fd, &rule.path, rule.grant.access(abi), abi)?;
     }
+    let noexec = find_noexec(&write, &write_exec, &read_mounts()?)?;
     let roots = exec_roots(&noexec, list_dir)?;
     debug!("landlock: execute granted beneath {} paths", roots.len());
     for root in roots {
@@ -123,6 +145,73 @@ fn add_path_rules(
         }
     }
     Ok(created)
+}
+
+/// A write path as opened: its rule, canonical path and (st_dev, st_ino, st_nlink, is_dir).
+type WritePath<'a> = (&'a PathRule, PathBuf, Option<(u64, u64, u64, bool)>);
+
+/// Execute is kept from each write path, from every other path the mount table shows it
+/// at, and from its inode wherever the walk meets it. A file with more than one hard link
+/// has names nothing can find, and a write path inside a --writable-exec one would be
+/// executable there: both are refused rather than half kept.
+fn find_noexec(
+    write: &[WritePath<'_>],
+    write_exec: &[PathBuf],
+    mounts: &[Mount],
+) -> Result<NoExec, LandlockSetupError> {
+    let mut noexec = NoExec::default();
+    for (rule, path, inode) in write {
+        if let Some((_, _, links, false)) = inode {
+            if *links > 1 {
+                return Err(LandlockSetupError::HardLinkedWritePath {
+                    flag: rule.flag,
+                    path: rule.path.clone(),
+                    links: *links,
+                });
+            }
+        }
+        let mut seen = vec![path.clone()];
+        seen.extend(mounts::aliases(mounts, path));
+        for shown in &seen {
+            if let Some(exec) = write_exec.iter().find(|x| shown.starts_with(x)) {
+                return Err(LandlockSetupError::WritePathExecutable {
+                    flag: rule.flag,
+                    path: rule.path.clone(),
+                    exec: exec.clone(),
+                });
+            }
+        }
+        noexec.paths.extend(seen);
+        if let Some((dev, ino, _, _)) = inode {
+            noexec.inodes.push((*dev, *ino));
+        }
+    }
+    Ok(noexec)
+}
+
+const MOUNTINFO: &str = "/proc/self/mountinfo";
+
+/// The mount table; without /proc there is none to consult (and no alias can be found).
+pub fn read_mounts() -> Result<Vec<Mount>, LandlockSetupError> {
+    match std::fs::read_to_string(MOUNTINFO) {
+        Ok(text) => Ok(mounts::parse_mountinfo(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(LandlockSetupError::ReadMounts {
+            path: MOUNTINFO,
+            source,
+        }),
+    }
+}
+
+fn inode_of(fd: &OwnedFd) -> Option<(u64, u64, u64, bool)> {
+    nix::sys::stat::fstat(fd.as_raw_fd()).ok().map(|st| {
+        (
+            st.st_dev,
+            st.st_ino,
+            st.st_nlink,
+            st.st_mode & libc::S_IFMT == libc::S_IFDIR,
+        )
+    })
 }
 
 /// Opens a rule's path; `None` for one of hardinit's devices that this machine lacks.
@@ -172,17 +261,29 @@ fn add_path_rule(
         })
 }
 
-/// A directory's entries other than symlinks.
-fn list_dir(dir: &Path) -> Result<Vec<OsString>, LandlockSetupError> {
-    let list = |dir: &Path| -> std::io::Result<Vec<OsString>> {
-        let mut names = Vec::new();
+/// A directory's entries other than symlinks, with their inodes.
+fn list_dir(dir: &Path) -> Result<Vec<Entry>, LandlockSetupError> {
+    use std::os::unix::fs::MetadataExt;
+    let list = |dir: &Path| -> std::io::Result<Vec<Entry>> {
+        let mut entries = Vec::new();
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
-            if !entry.file_type()?.is_symlink() {
-                names.push(entry.file_name());
+            if entry.file_type()?.is_symlink() {
+                continue;
             }
+            // The inode a path lookup reaches: a mount point's root, not the directory
+            // beneath it that readdir's d_ino names.
+            let inode = match std::fs::symlink_metadata(entry.path()) {
+                Ok(meta) => (meta.dev(), meta.ino()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            entries.push(Entry {
+                name: entry.file_name(),
+                inode,
+            });
         }
-        Ok(names)
+        Ok(entries)
     };
     list(dir).map_err(|source| LandlockSetupError::ListDir {
         path: dir.to_path_buf(),
@@ -210,4 +311,57 @@ fn open_path(path: &Path) -> Result<OwnedFd, Errno> {
 
 fn is_dir(fd: &OwnedFd) -> bool {
     nix::sys::stat::fstat(fd.as_raw_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(path: &str, flag: &'static str) -> PathRule {
+        PathRule {
+            path: path.into(),
+            grant: Grant::Write,
+            flag,
+            optional: false,
+        }
+    }
+
+    const MOUNTINFO: &str = "\
+27 1 254:0 / / rw - ext4 /dev/vda rw
+50 27 8:16 / /data rw - ext4 /dev/sdb rw
+51 27 8:16 / /srv/again rw - ext4 /dev/sdb rw
+";
+
+    #[test]
+    fn execute_stays_away_from_every_name_of_a_write_path() {
+        let mounts = mounts::parse_mountinfo(MOUNTINFO);
+        let data = rule("/data", "--writable");
+        let write = [(&data, PathBuf::from("/data"), Some((5, 2, 3, true)))];
+        assert_eq!(
+            find_noexec(&write, &[], &mounts).unwrap(),
+            NoExec {
+                paths: vec!["/data".into(), "/srv/again".into()],
+                inodes: vec![(5, 2)],
+            }
+        );
+    }
+
+    #[test]
+    fn hard_links_and_write_paths_inside_writable_exec_ones_are_refused() {
+        let mounts = mounts::parse_mountinfo(MOUNTINFO);
+        let file = rule("/srv/log", "--writable");
+        let write = [(&file, PathBuf::from("/srv/log"), Some((1, 9, 2, false)))];
+        assert_eq!(
+            find_noexec(&write, &[], &mounts).unwrap_err().to_string(),
+            "--writable: /srv/log has 2 hard links, so it is also reachable at names execute cannot be kept away from; give a directory, or a file with one link"
+        );
+        let data = rule("/data", "--writable");
+        let write = [(&data, PathBuf::from("/data"), Some((5, 2, 3, true)))];
+        assert_eq!(
+            find_noexec(&write, &["/srv".into()], &mounts)
+                .unwrap_err()
+                .to_string(),
+            "--writable: /data would be executable: it is visible beneath --writable-exec /srv"
+        );
+    }
 }

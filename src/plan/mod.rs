@@ -2,6 +2,7 @@
 //! seccomp filter, the Landlock ruleset, the child's steps and PID 1's own lock-down.
 //! Allocates and opens; changes no process state.
 
+pub mod kernel_files;
 pub mod landlock;
 
 use std::ffi::{OsStr, OsString};
@@ -98,6 +99,7 @@ pub fn build(
             .iter()
             .map(|r| (r.index, r.soft, r.hard))
             .collect(),
+        read_only_mounts: kernel_files::read_only_mounts(&policy.kernel_files),
         bounding_drop: bounding_drop.clone(),
         keep_caps: policy.switch_identity && ids.uid != 0 && policy.caps.is_some_and(|c| c != 0),
         switch_to: policy.switch_identity.then(|| ids.clone()),

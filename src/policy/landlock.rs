@@ -21,22 +21,23 @@ pub const DEVICES: [&str; 6] = [
     "/dev/shm",
 ];
 
-/// The newest ABI whose rights hardinit was tested with. Rights a newer kernel adds (such as
-/// ABI 9's control of connecting to pathname unix sockets) stay unhandled, hence allowed,
-/// rather than denied by surprise.
-const NEWEST_TESTED: u32 = 7;
+/// The newest ABI whose rights hardinit uses: ABI 9 adds control of connecting to pathname
+/// unix sockets (LANDLOCK_ACCESS_FS_RESOLVE_UNIX), which `--read-only` grants only beneath
+/// the writable paths. Rights a newer kernel adds stay unhandled, hence allowed, rather than
+/// denied by surprise. (Tested on kernels up to ABI 7; ABI 8 adds only a restrict flag.)
+const NEWEST_USED: u32 = 9;
 
 /// The first ABI of each feature hardinit uses.
 const ABI_TRUNCATE: u32 = 3;
 const ABI_TCP: u32 = 4;
+const ABI_IOCTL_DEV: u32 = 5;
 const ABI_SCOPE: u32 = 6;
+const ABI_RESOLVE_UNIX: u32 = 9;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum LandlockError {
     #[error("'{0}' is neither hard nor best-effort")]
     ParseCompat(String),
-    #[error("HARDINIT_LANDLOCK_ABI: '{0}' is not a Landlock ABI version (a number)")]
-    ParseAbiCap(String),
     #[error(
         "{kernel} cannot enforce {missing}; pass --landlock-compat best-effort to run without it"
     )]
@@ -83,8 +84,13 @@ pub struct LandlockRequest {
     pub allow_bind: Vec<u16>,
     pub allow_connect: Vec<u16>,
     pub compat: Compat,
-    /// HARDINIT_LANDLOCK_ABI: use at most this ABI, as if the kernel were older (testing aid).
-    pub abi_cap: Option<String>,
+    /// The kernel's files under /proc are kept read-only by other means (policy::kernel), so
+    /// `--read-only` may let the program write its own /proc/PID files.
+    pub proc_files: bool,
+    /// `--landlock-abi N` (hidden, a testing aid): use at most this ABI, as if the kernel
+    /// were older. A flag, not the environment: whoever starts a container sets its
+    /// environment, while the command line is the image's.
+    pub abi_cap: Option<u32>,
 }
 
 /// The rights a path rule grants beneath its path.
@@ -98,6 +104,10 @@ pub enum Grant {
     WriteExec,
     /// Open for reading and writing, truncate, ioctl: a device, not a place to create files.
     Device,
+    /// The same beneath /proc, so processes write their own /proc/PID files (rules attach
+    /// to inodes, and a /proc/PID directory's inode does not outlive its dentry, so only
+    /// /proc itself holds a rule); the kernel's own files there are read-only mounts.
+    ProcFiles,
 }
 
 impl Grant {
@@ -107,7 +117,7 @@ impl Grant {
             Grant::Read => AccessFs::from_read(abi) & !AccessFs::Execute,
             Grant::Write => AccessFs::from_all(abi) & !AccessFs::Execute,
             Grant::WriteExec => AccessFs::from_all(abi),
-            Grant::Device => AccessFs::from_file(abi) & !AccessFs::Execute,
+            Grant::Device | Grant::ProcFiles => AccessFs::from_file(abi) & !AccessFs::Execute,
         }
     }
 }
@@ -123,7 +133,7 @@ pub struct PathRule {
     pub optional: bool,
 }
 
-/// A feature the kernel (or HARDINIT_LANDLOCK_ABI) lacks.
+/// A feature the kernel (or `--landlock-abi`) lacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gap {
     pub what: &'static str,
@@ -131,6 +141,15 @@ pub struct Gap {
     /// the launch (it is reported all the same).
     pub flag: Option<&'static str>,
     pub needs: u32,
+}
+
+impl Gap {
+    /// Whether a launch warns about it: what a flag asked for, and the signal scoping that
+    /// keeps the program from hardinit. The rest (device ioctl, pathname unix sockets) is a
+    /// limit of most kernels in use: `--print-policy` lists it, the log says it at info.
+    pub fn warns(&self) -> bool {
+        self.flag.is_some() || self.needs == ABI_SCOPE
+    }
 }
 
 impl fmt::Display for Gap {
@@ -147,10 +166,10 @@ impl fmt::Display for Gap {
 pub struct LandlockPolicy {
     /// The running kernel's ABI version; 0 without Landlock.
     pub kernel_abi: u32,
-    /// The version whose rights are used: the kernel's, lowered by HARDINIT_LANDLOCK_ABI, at
-    /// most the newest tested one.
+    /// The version whose rights are used: the kernel's, lowered by `--landlock-abi`, at
+    /// most the newest one hardinit knows.
     pub abi: u32,
-    /// HARDINIT_LANDLOCK_ABI lowered `abi` below the kernel's.
+    /// `--landlock-abi` lowered `abi` below the kernel's.
     pub capped: bool,
     pub compat: Compat,
     pub read_only: bool,
@@ -168,11 +187,10 @@ impl LandlockPolicy {
     /// Validates `req` against the kernel's Landlock ABI version (0: none). Under `hard`, a
     /// requested feature the ABI lacks is an error.
     pub fn build(req: &LandlockRequest, kernel_abi: u32) -> Result<LandlockPolicy, LandlockError> {
-        let cap = req.abi_cap.as_deref().map(parse_abi_cap).transpose()?;
-        let lowered = cap.map_or(kernel_abi, |c| c.min(kernel_abi));
+        let lowered = req.abi_cap.map_or(kernel_abi, |c| c.min(kernel_abi));
         let mut policy = LandlockPolicy {
             kernel_abi,
-            abi: lowered.min(NEWEST_TESTED),
+            abi: lowered.min(NEWEST_USED),
             capped: lowered < kernel_abi,
             compat: req.compat,
             read_only: req.read_only,
@@ -268,7 +286,17 @@ impl LandlockPolicy {
                     "--read-only's denial of truncate(2) and O_TRUNC outside the writable paths: the program can empty or extend a file its uid may write",
                     None,
                 );
+                lacks(
+                    ABI_IOCTL_DEV,
+                    "denying ioctl on devices outside the device list",
+                    None,
+                );
             }
+            lacks(
+                ABI_RESOLVE_UNIX,
+                "denying connect to pathname unix sockets outside the writable paths",
+                None,
+            );
         }
         if self.bind.is_some() {
             lacks(ABI_TCP, "the TCP bind allow-list", Some("--allow-bind"));
@@ -290,17 +318,17 @@ impl LandlockPolicy {
         gaps
     }
 
-    /// "Landlock ABI 3 (HARDINIT_LANDLOCK_ABI; the kernel has 7)", for errors.
+    /// "Landlock ABI 3 (--landlock-abi; the kernel has 7)", for errors.
     fn describe_abi(&self) -> String {
         match (self.abi, self.capped) {
             (0, false) => "this kernel has no Landlock, so it".to_string(),
             (0, true) => format!(
-                "Landlock disabled by HARDINIT_LANDLOCK_ABI (the kernel has ABI {})",
+                "Landlock disabled by --landlock-abi (the kernel has ABI {})",
                 self.kernel_abi
             ),
             (abi, false) => format!("Landlock ABI {abi}"),
             (abi, true) => format!(
-                "Landlock ABI {abi} (HARDINIT_LANDLOCK_ABI; the kernel has {})",
+                "Landlock ABI {abi} (--landlock-abi; the kernel has {})",
                 self.kernel_abi
             ),
         }
@@ -317,8 +345,8 @@ impl LandlockPolicy {
         }
         let using = match (self.abi, self.capped) {
             (0, false) => "not used".to_string(),
-            (0, true) => "disabled by HARDINIT_LANDLOCK_ABI".to_string(),
-            (abi, true) => format!("using ABI {abi} (HARDINIT_LANDLOCK_ABI)"),
+            (0, true) => "disabled by --landlock-abi".to_string(),
+            (abi, true) => format!("using ABI {abi} (--landlock-abi)"),
             (abi, false) => format!("using ABI {abi}"),
         };
         format!("{kernel}, {using}, --landlock-compat {}", self.compat)
@@ -358,6 +386,9 @@ fn path_rules(req: &LandlockRequest) -> Vec<PathRule> {
         };
         rules.push(rule(device.into(), grant, "--read-only", true));
     }
+    if req.proc_files {
+        rules.push(rule("/proc".into(), Grant::ProcFiles, "--read-only", true));
+    }
     for path in &req.writable {
         rules.push(rule(path.clone(), Grant::Write, "--writable", false));
     }
@@ -372,31 +403,48 @@ fn path_rules(req: &LandlockRequest) -> Vec<PathRule> {
     rules
 }
 
-/// Where to grant Execute so that it reaches everything but beneath the `noexec` paths (all
-/// absolute and canonical). Rights only add up beneath a path, so a grant on / would reach
-/// into them: instead walk down from / along their ancestors and grant each entry beside
-/// the way. `list` names a directory's entries, symlinks left out (their targets are reached
-/// by their own path). An entry made later in one of those ancestors is not executable.
+/// A directory entry as the execute walk sees it: its name and its inode's (st_dev, st_ino).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: OsString,
+    pub inode: (u64, u64),
+}
+
+/// What execute must stay away from: the write paths (absolute, canonical) and every other
+/// path at which they are visible (bind mounts, a volume mounted twice), and their inodes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoExec {
+    pub paths: Vec<PathBuf>,
+    pub inodes: Vec<(u64, u64)>,
+}
+
+/// Where to grant Execute so that it reaches everything but beneath the `noexec` paths.
+/// Rights only add up beneath a path, so a grant on / would reach into them: instead walk
+/// down from / along their ancestors and grant each entry beside the way. Landlock rules
+/// attach to inodes, so an entry that is one of the write paths' inodes under another name
+/// gets nothing either. `list` names a directory's entries, symlinks left out (their
+/// targets are reached by their own path). An entry made later in one of those ancestors
+/// is not executable.
 pub fn exec_roots<E>(
-    noexec: &[PathBuf],
-    mut list: impl FnMut(&Path) -> Result<Vec<OsString>, E>,
+    noexec: &NoExec,
+    mut list: impl FnMut(&Path) -> Result<Vec<Entry>, E>,
 ) -> Result<Vec<PathBuf>, E> {
     let root = Path::new("/");
-    if noexec.is_empty() {
+    if noexec.paths.is_empty() {
         return Ok(vec![root.to_path_buf()]);
     }
     let mut roots = Vec::new();
     let mut ancestors = Vec::new();
-    if !noexec.iter().any(|p| p == root) {
+    if !noexec.paths.iter().any(|p| p == root) {
         ancestors.push(root.to_path_buf());
     }
     while let Some(dir) = ancestors.pop() {
-        for name in list(&dir)? {
-            let path = dir.join(name);
-            if noexec.contains(&path) {
+        for entry in list(&dir)? {
+            let path = dir.join(&entry.name);
+            if noexec.paths.contains(&path) || noexec.inodes.contains(&entry.inode) {
                 continue;
             }
-            if noexec.iter().any(|p| p.starts_with(&path)) {
+            if noexec.paths.iter().any(|p| p.starts_with(&path)) {
                 ancestors.push(path);
             } else {
                 roots.push(path);
@@ -416,13 +464,6 @@ fn port_list(ports: &[u16]) -> Option<Vec<u16>> {
     ports.sort_unstable();
     ports.dedup();
     Some(ports)
-}
-
-fn parse_abi_cap(value: &str) -> Result<u32, LandlockError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| LandlockError::ParseAbiCap(value.to_string()))
 }
 
 fn join_ports(ports: Option<&Vec<u16>>) -> String {
@@ -448,11 +489,17 @@ impl fmt::Display for LandlockPolicy {
             writeln!(f, "execute         / except beneath the write paths")?;
             writeln!(f, "write           {}", self.paths_with(Grant::Write))?;
             writeln!(f, "write, execute  {}", self.paths_with(Grant::WriteExec))?;
-            write!(
+            writeln!(
                 f,
                 "devices         {} (skipped when absent)",
                 self.paths_with(Grant::Device)
             )?;
+            let proc = if self.paths.iter().any(|r| r.grant == Grant::ProcFiles) {
+                "write files as their modes allow (the program's own /proc/PID/*); kernel files: see above"
+            } else {
+                "read-only like the rest"
+            };
+            write!(f, "/proc           {proc}")?;
         } else {
             write!(f, "\nfilesystem      unrestricted (no --read-only)")?;
         }
@@ -544,6 +591,33 @@ mod tests {
     }
 
     #[test]
+    fn proc_files_are_granted_only_when_the_kernel_files_are_kept_otherwise() {
+        let mut req = request();
+        req.proc_files = true;
+        let p = LandlockPolicy::build(&req, 7).unwrap();
+        let proc: Vec<&PathRule> = p
+            .paths
+            .iter()
+            .filter(|r| r.path == Path::new("/proc"))
+            .collect();
+        assert_eq!(
+            proc,
+            [&PathRule {
+                path: "/proc".into(),
+                grant: Grant::ProcFiles,
+                flag: "--read-only",
+                optional: true
+            }]
+        );
+        assert_eq!(
+            Grant::ProcFiles.access(ABI::V7),
+            Grant::Device.access(ABI::V7)
+        );
+        let p = LandlockPolicy::build(&request(), 7).unwrap();
+        assert!(p.paths.iter().all(|r| r.grant != Grant::ProcFiles));
+    }
+
+    #[test]
     fn grants_are_exact_rights() {
         let abi = ABI::V7;
         use AccessFs::*;
@@ -573,27 +647,63 @@ mod tests {
         assert_eq!(Grant::Write.access(ABI::V1), write_v1 | ReadFile | ReadDir);
     }
 
+    fn noexec(paths: &[&str], inodes: &[(u64, u64)]) -> NoExec {
+        NoExec {
+            paths: paths.iter().map(PathBuf::from).collect(),
+            inodes: inodes.to_vec(),
+        }
+    }
+
+    /// A tree where /srv/data2 is /srv/data under another name (inode (1, 7)).
+    fn tree(dir: &Path) -> Result<Vec<Entry>, String> {
+        let names: &[(&str, u64)] = match dir.to_str().unwrap() {
+            "/" => &[("bin", 2), ("dev", 3), ("srv", 4), ("tmp", 5)],
+            "/dev" => &[("null", 10), ("shm", 11)],
+            "/srv" => &[("app", 6), ("data", 7), ("data2", 7), ("run.sh", 8)],
+            other => return Err(format!("listed {other}")),
+        };
+        Ok(names
+            .iter()
+            .map(|(n, ino)| Entry {
+                name: n.into(),
+                inode: (1, *ino),
+            })
+            .collect())
+    }
+
     #[test]
     fn execute_reaches_everything_but_the_write_paths() {
-        let tree = |dir: &Path| -> Result<Vec<OsString>, String> {
-            let names: &[&str] = match dir.to_str().unwrap() {
-                "/" => &["bin", "dev", "srv", "tmp"],
-                "/dev" => &["null", "shm"],
-                "/srv" => &["app", "data", "run.sh"],
-                other => return Err(format!("listed {other}")),
-            };
-            Ok(names.iter().map(OsString::from).collect())
-        };
         let paths = |list: &[&str]| list.iter().map(PathBuf::from).collect::<Vec<_>>();
         assert_eq!(
-            exec_roots(&paths(&["/tmp", "/dev/shm", "/srv/data"]), tree),
-            Ok(paths(&["/bin", "/dev/null", "/srv/app", "/srv/run.sh"]))
+            exec_roots(&noexec(&["/tmp", "/dev/shm", "/srv/data"], &[]), tree),
+            Ok(paths(&[
+                "/bin",
+                "/dev/null",
+                "/srv/app",
+                "/srv/data2",
+                "/srv/run.sh"
+            ]))
         );
-        assert_eq!(exec_roots(&[], tree), Ok(paths(&["/"])));
-        assert_eq!(exec_roots(&paths(&["/"]), tree), Ok(vec![]));
+        assert_eq!(exec_roots(&NoExec::default(), tree), Ok(paths(&["/"])));
+        assert_eq!(exec_roots(&noexec(&["/"], &[]), tree), Ok(vec![]));
         assert_eq!(
-            exec_roots(&paths(&["/srv/data/cache"]), tree),
+            exec_roots(&noexec(&["/srv/data/cache"], &[]), tree),
             Err("listed /srv/data".to_string())
+        );
+    }
+
+    #[test]
+    fn execute_skips_a_write_path_under_another_name() {
+        let paths = |list: &[&str]| list.iter().map(PathBuf::from).collect::<Vec<_>>();
+        // /srv/data2 is the same inode as the write path /srv/data: no execute on either.
+        assert_eq!(
+            exec_roots(&noexec(&["/srv/data"], &[(1, 7)]), tree),
+            Ok(paths(&["/bin", "/dev", "/srv/app", "/srv/run.sh", "/tmp"]))
+        );
+        // An alias found in the mount table makes the walk descend to it.
+        assert_eq!(
+            exec_roots(&noexec(&["/tmp", "/srv/data2"], &[(1, 5), (1, 7)]), tree),
+            Ok(paths(&["/bin", "/dev", "/srv/app", "/srv/run.sh"]))
         );
     }
 
@@ -603,7 +713,14 @@ mod tests {
         assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V7));
         assert_eq!(p.handled_net(), AccessNet::BindTcp | AccessNet::ConnectTcp);
         assert_eq!(p.scopes(), Scope::Signal | Scope::AbstractUnixSocket);
-        assert_eq!(p.unenforced, []);
+        assert_eq!(
+            p.unenforced,
+            [Gap {
+                what: "denying connect to pathname unix sockets outside the writable paths",
+                flag: None,
+                needs: 9
+            }]
+        );
 
         let bind_only = LandlockRequest {
             allow_bind: vec![3000],
@@ -616,22 +733,24 @@ mod tests {
     }
 
     #[test]
-    fn newer_kernels_are_used_as_the_newest_tested_abi() {
-        let p = LandlockPolicy::build(&request(), 9).unwrap();
-        assert_eq!((p.abi, p.capped), (7, false));
-        assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V7));
+    fn newer_kernels_are_used_as_the_newest_known_abi() {
+        let p = LandlockPolicy::build(&request(), 10).unwrap();
+        assert_eq!((p.abi, p.capped), (9, false));
+        assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V9));
+        assert!(p.handled_fs().contains(AccessFs::ResolveUnix));
+        assert_eq!(p.unenforced, []);
     }
 
     #[test]
     fn hard_refuses_what_the_abi_lacks() {
         let req = LandlockRequest {
             allow_bind: vec![3000],
-            abi_cap: Some("3".into()),
+            abi_cap: Some(3),
             ..LandlockRequest::default()
         };
         assert_eq!(
             LandlockPolicy::build(&req, 7).unwrap_err().to_string(),
-            "Landlock ABI 3 (HARDINIT_LANDLOCK_ABI; the kernel has 7) cannot enforce the TCP bind allow-list (--allow-bind, needs ABI 4); pass --landlock-compat best-effort to run without it"
+            "Landlock ABI 3 (--landlock-abi; the kernel has 7) cannot enforce the TCP bind allow-list (--allow-bind, needs ABI 4); pass --landlock-compat best-effort to run without it"
         );
         assert_eq!(
             LandlockPolicy::build(&request(), 2).unwrap_err().to_string(),
@@ -643,12 +762,12 @@ mod tests {
         );
         let req = LandlockRequest {
             read_only: true,
-            abi_cap: Some("0".into()),
+            abi_cap: Some(0),
             ..LandlockRequest::default()
         };
         assert_eq!(
             LandlockPolicy::build(&req, 7).unwrap_err().to_string(),
-            "Landlock disabled by HARDINIT_LANDLOCK_ABI (the kernel has ABI 7) cannot enforce the read-only filesystem (--read-only, needs ABI 1); pass --landlock-compat best-effort to run without it"
+            "Landlock disabled by --landlock-abi (the kernel has ABI 7) cannot enforce the read-only filesystem (--read-only, needs ABI 1); pass --landlock-compat best-effort to run without it"
         );
     }
 
@@ -688,18 +807,26 @@ mod tests {
         assert_eq!(p.scopes(), BitFlags::EMPTY);
         assert_eq!(
             p.unenforced,
-            [Gap {
-                what: "scoping signals and abstract unix sockets (the program can signal PID 1)",
-                flag: None,
-                needs: 6
-            }]
+            [
+                Gap {
+                    what: "denying connect to pathname unix sockets outside the writable paths",
+                    flag: None,
+                    needs: 9
+                },
+                Gap {
+                    what:
+                        "scoping signals and abstract unix sockets (the program can signal PID 1)",
+                    flag: None,
+                    needs: 6
+                }
+            ]
         );
     }
 
     #[test]
     fn best_effort_keeps_what_the_abi_has_and_lists_the_rest() {
         let mut req = best_effort(request());
-        req.abi_cap = Some(" 3 ".into());
+        req.abi_cap = Some(3);
         let p = LandlockPolicy::build(&req, 7).unwrap();
         assert_eq!((p.abi, p.capped), (3, true));
         assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::V3));
@@ -710,6 +837,8 @@ mod tests {
         assert_eq!(
             gaps,
             [
+                "denying ioctl on devices outside the device list (needs ABI 5)",
+                "denying connect to pathname unix sockets outside the writable paths (needs ABI 9)",
                 "the TCP bind allow-list (--allow-bind, needs ABI 4)",
                 "the TCP connect allow-list (--allow-connect, needs ABI 4)",
                 "scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)",
@@ -718,7 +847,7 @@ mod tests {
 
         let bind_only = best_effort(LandlockRequest {
             allow_bind: vec![3000],
-            abi_cap: Some("3".into()),
+            abi_cap: Some(3),
             ..LandlockRequest::default()
         });
         assert!(!LandlockPolicy::build(&bind_only, 7)
@@ -729,14 +858,9 @@ mod tests {
     #[test]
     fn a_cap_above_the_kernel_changes_nothing() {
         let mut req = request();
-        req.abi_cap = Some("9".into());
+        req.abi_cap = Some(9);
         let p = LandlockPolicy::build(&req, 7).unwrap();
         assert_eq!((p.abi, p.capped), (7, false));
-        req.abi_cap = Some("seven".into());
-        assert_eq!(
-            LandlockPolicy::build(&req, 7),
-            Err(LandlockError::ParseAbiCap("seven".into()))
-        );
     }
 
     #[test]
@@ -751,20 +875,21 @@ execute         / except beneath the write paths
 write           /dev/shm, /tmp
 write, execute  /opt/cache
 devices         /dev/null, /dev/zero, /dev/full, /dev/tty, /dev/pts (skipped when absent)
+/proc           read-only like the rest
 tcp bind        80, 3000
 tcp connect     5432
 scoping         signals and abstract unix sockets stay inside the program's domain
-not enforced    nothing"
+not enforced    denying connect to pathname unix sockets outside the writable paths (needs ABI 9)"
         );
         let req = best_effort(LandlockRequest {
             allow_bind: vec![3000],
-            abi_cap: Some("3".into()),
+            abi_cap: Some(3),
             ..LandlockRequest::default()
         });
         assert_eq!(
             LandlockPolicy::build(&req, 7).unwrap().to_string(),
             "\
-landlock        kernel ABI 7, using ABI 3 (HARDINIT_LANDLOCK_ABI), --landlock-compat best-effort
+landlock        kernel ABI 7, using ABI 3 (--landlock-abi), --landlock-compat best-effort
 filesystem      unrestricted (no --read-only)
 tcp bind        3000
 tcp connect     any port

@@ -4,6 +4,7 @@
 //! contents included, are passed in ([`Facts`]).
 
 pub mod caps;
+pub mod kernel;
 pub mod landlock;
 pub mod seccomp;
 pub mod user;
@@ -28,6 +29,8 @@ pub enum PolicyError {
     Caps(#[from] CapsError),
     #[error(transparent)]
     LandlockPolicy(#[from] LandlockError),
+    #[error(transparent)]
+    KernelFiles(#[from] kernel::KernelFilesError),
     #[error("--rlimit: {0}")]
     Rlimit(String),
     #[error("--user: hardinit runs as uid {uid} without CAP_SETUID and CAP_SETGID, so it cannot switch to {want}; start the container as root or drop --user")]
@@ -70,6 +73,8 @@ pub struct Facts {
     pub databases: Databases,
     /// The text of the seccomp profile file the request names, when it names a file.
     pub profile: Option<String>,
+    /// The kernel interfaces (/proc/sys, /sys, ...): absent, masked, read-only or writable.
+    pub kernel_files: Vec<(std::path::PathBuf, kernel::FileState)>,
 }
 
 /// Facts about the process hardinit runs in, read by the caller.
@@ -130,6 +135,8 @@ pub struct Policy {
     pub init_keeps_kill: bool,
     /// The program's seccomp profile; `None`: unconfined.
     pub seccomp: Option<Profile>,
+    /// How the kernel interfaces (/proc/sys, /sys, ...) are kept from the program.
+    pub kernel_files: kernel::KernelFiles,
     /// hardinit's seccomp floor, merged into the program's filter; `None` for the tini
     /// personality.
     pub floor: Option<seccomp::Floor>,
@@ -181,7 +188,20 @@ impl Policy {
         };
         let seccomp =
             seccomp::resolve(&seccomp_choice(req), facts.profile.as_deref(), &seccomp_ctx)?;
-        let mut landlock = LandlockPolicy::build(&req.landlock, facts.landlock_abi)?;
+        let kernel_files = kernel::KernelFiles::decide(
+            &facts.kernel_files,
+            kernel::Writer {
+                privileged: identity.uid == 0 || caps != Some(0),
+                can_mount: proc.has(CAP_SYS_ADMIN),
+            },
+            req.landlock.compat,
+            req.tini_mode,
+        );
+        // With the kernel's files kept read-only otherwise, --read-only may leave the
+        // program's own /proc/PID files writable.
+        let mut landlock_req = req.landlock.clone();
+        landlock_req.proc_files = kernel_files.protected();
+        let mut landlock = LandlockPolicy::build(&landlock_req, facts.landlock_abi)?;
         let floor = seccomp_floor(req, &req.landlock, facts.kernel, landlock.abi);
         // A profile under which the program could never start or end fails here, before
         // anything runs (and in --print-policy).
@@ -206,6 +226,7 @@ impl Policy {
                 .collect::<Result<_, _>>()?,
             init_keeps_kill: may_change_uid && proc.permitted & CAP_KILL.bitmask() != 0,
             seccomp,
+            kernel_files,
             floor,
             seccomp_early,
             landlock,
@@ -472,6 +493,7 @@ impl fmt::Display for Policy {
             limits.join(" ")
         };
         writeln!(f, "rlimits         {limits}")?;
+        writeln!(f, "{}", self.kernel_files)?;
         writeln!(f, "{}", self.landlock)?;
         write!(
             f,
@@ -520,8 +542,59 @@ mod tests {
             landlock_abi: 0,
             databases: Databases::parse(PASSWD, GROUP),
             profile: None,
+            kernel_files: Vec::new(),
         };
         Policy::build(&req, &facts)
+    }
+
+    #[test]
+    fn writable_kernel_files_are_decided_with_the_rest() {
+        let facts = |proc: &ProcessState| Facts {
+            process: proc.clone(),
+            kernel: (6, 18),
+            landlock_abi: 7,
+            databases: Databases::parse(PASSWD, GROUP),
+            profile: None,
+            kernel_files: vec![("/proc/sys".into(), kernel::FileState::Writable)],
+        };
+        let read_only = Request {
+            landlock: LandlockRequest {
+                read_only: true,
+                ..LandlockRequest::default()
+            },
+            ..Request::default()
+        };
+        let p = Policy::build(&read_only, &facts(&root())).unwrap();
+        assert_eq!(
+            p.kernel_files,
+            kernel::KernelFiles::ReadOnlyMounts(vec!["/proc/sys".into()])
+        );
+        // The program may write its own /proc/PID files: the kernel's are mounts.
+        assert!(p
+            .landlock
+            .paths
+            .iter()
+            .any(|r| r.grant == landlock::Grant::ProcFiles));
+        let mut no_admin = root();
+        no_admin.effective &= !CAP_SYS_ADMIN.bitmask();
+        assert_eq!(
+            Policy::build(&read_only, &facts(&no_admin))
+                .unwrap()
+                .kernel_files
+                .check(),
+            Err(kernel::KernelFilesError::CannotProtect(vec![
+                "/proc/sys".into()
+            ]))
+        );
+        let nobody = Request {
+            user: Some("1000".into()),
+            ..read_only
+        };
+        let p = Policy::build(&nobody, &facts(&no_admin)).unwrap();
+        assert_eq!(
+            p.kernel_files,
+            kernel::KernelFiles::FilePermissions(vec!["/proc/sys".into()])
+        );
     }
 
     #[test]
@@ -706,6 +779,7 @@ mod tests {
             allow_bind: bind,
             allow_connect: connect,
             compat: landlock::Compat::Hard,
+            proc_files: false,
             abi_cap: None,
         };
         let tini = Request {

@@ -232,14 +232,23 @@ impl Proc {
     }
 }
 
-/// The one process whose parent is PID 1 and whose name is `comm`: the program PID 1 started.
+/// What a Node.js process is called in /proc/PID/stat: `node`, or `MainThread` once Node 22 and
+/// later name their main thread (prctl(PR_SET_NAME), which `--seccomp node` allows).
+pub const NODE_COMMS: [&str; 2] = ["node", "MainThread"];
+
+/// The one Node.js process whose parent is PID 1: the program PID 1 started.
 #[track_caller]
-pub fn child_of_pid1(procs: &[Proc], comm: &str) -> u32 {
+pub fn node_under_pid1(procs: &[Proc]) -> u32 {
+    let comms = NODE_COMMS;
     let found: Vec<&Proc> = procs
         .iter()
-        .filter(|p| p.ppid == 1 && p.comm == comm)
+        .filter(|p| p.ppid == 1 && comms.contains(&p.comm.as_str()))
         .collect();
-    assert_eq!(found.len(), 1, "want one {comm} under PID 1 in {procs:#?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "want one of {comms:?} under PID 1 in {procs:#?}"
+    );
     found[0].pid
 }
 
@@ -427,7 +436,7 @@ fn run_hardened_service<'d>(
     let procs = c.processes();
     let pid1 = procs.iter().find(|p| p.pid == 1).map(|p| p.comm.as_str());
     assert_eq!(pid1, Some("hardinit"));
-    let node = child_of_pid1(&procs, "node");
+    let node = node_under_pid1(&procs);
     assert_eq!(c.hardening_of(node), want);
     c
 }
@@ -896,7 +905,7 @@ fn docker_init_path_runs_hardinit_as_docker_init() {
             c.exec_ok(&["cat", "/proc/1/cmdline"]),
             "/sbin/docker-init\0--\0node\0/srv/server.js\0"
         );
-        let node = child_of_pid1(&c.processes(), "node");
+        let node = node_under_pid1(&c.processes());
         // Invoked as docker-init it is tini: the program keeps what Docker gave it.
         let docker_caps = "00000000a80425fb";
         assert_eq!(

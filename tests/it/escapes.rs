@@ -7,6 +7,9 @@
 /// injection, setuid/setgid bits, fileless and written-file exec, stream sockets Landlock's
 /// TCP rules do not cover.
 mod floor;
+/// What `--seccomp node` allows by argument (prctl, ioctl, setpriority) and refuses with
+/// ENOSYS.
+mod node_profile;
 /// What the program can reach outside itself: kernel interfaces, unix sockets, hardinit
 /// itself (signals, prlimit, environment), execute rights by inode, bad input, `--inspect`.
 mod reach;

@@ -1,6 +1,7 @@
 //! Issue 6: `--inspect` reports the real state, `--expect` names what fails, the JSON field
 //! names are pinned, and the probes leave nothing behind.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::util;
 
-const ALL_EXPECTATIONS: [&str; 8] = [
+const ALL_EXPECTATIONS: [&str; 9] = [
     "non-root",
     "no-caps",
     "no-new-privs",
@@ -17,6 +18,7 @@ const ALL_EXPECTATIONS: [&str; 8] = [
     "no-userns",
     "no-mount",
     "landlock",
+    "no-runtime-socket",
 ];
 
 /// Every path to a non-object value, dotted, sorted.
@@ -92,12 +94,16 @@ fn json_field_names_are_pinned() {
             "create_in_tmp",
             "bind_privileged_port",
             "unshare_user_namespace",
+            "clone_user_namespace",
+            "clone3_user_namespace",
             "mount",
             "signal_pid1",
+            "keyctl",
         ]
         .into_iter()
         .flat_map(probe),
     )
+    .chain(["probes.runtime_sockets".to_string()])
     .chain(ALL_EXPECTATIONS.map(|e| format!("expectations.{e}")))
     .collect();
     expected.sort();
@@ -112,7 +118,8 @@ fn unknown_expectation_exits_125_before_any_probe() {
     assert_eq!(
         out.stderr,
         "hardinit: --expect: unknown expectation 'rootless' (known: non-root, no-caps, \
-         no-new-privs, seccomp, read-only-root, no-userns, no-mount, landlock, hardened)\n"
+         no-new-privs, seccomp, read-only-root, no-userns, no-mount, landlock, no-runtime-socket, \
+         hardened)\n"
     );
 }
 
@@ -146,31 +153,69 @@ fn as_plain_root_every_hardened_expectation_fails_and_is_named() {
     }
     let out = util::run_hardinit(["--inspect", "--expect", "hardened"]);
     out.expect_code(1);
-    let expected = [
+    // Root reaches every runtime socket on the machine; with none, that one line holds.
+    let sockets: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("✗ "))
+        .filter(|l| l.starts_with("connect /"))
+        .map(|l| l.split("  ").next().unwrap())
+        .collect();
+    if Path::new("/run/docker.sock").exists() {
+        assert!(sockets.contains(&"connect /run/docker.sock"), "{out}");
+    }
+    let mut expected = vec![
         format!("non-root ({})", root_facts.join(", ")),
         format!("no-caps ({})", own_nonempty_cap_sets().join(", ")),
         "no-new-privs (no_new_privs)".into(),
         "seccomp (seccomp)".into(),
         "read-only-root (create a file in /)".into(),
-        "no-userns (new user namespace)".into(),
+        "no-userns (new user namespace, clone a user namespace, clone3 a user namespace)".into(),
         "no-mount (mount a tmpfs)".into(),
         "landlock (landlock)".into(),
-    ]
-    .map(|e| format!("hardinit: expectation not met: {e}\n"))
-    .concat();
+    ];
+    if !sockets.is_empty() {
+        expected.push(format!("no-runtime-socket ({})", sockets.join(", ")));
+    }
+    let expected = expected
+        .iter()
+        .map(|e| format!("hardinit: expectation not met: {e}\n"))
+        .collect::<String>();
     assert_eq!(out.stderr, expected, "{out}");
     let report: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(report.len(), 22, "{out}");
+    assert_eq!(report.len(), 24 + sockets.len().max(1), "{out}");
     let failing = report.iter().filter(|l| l.starts_with('✗')).count();
     assert_eq!(
         failing,
-        root_facts.len() + own_nonempty_cap_sets().len() + 6
+        root_facts.len() + own_nonempty_cap_sets().len() + 8 + sockets.len()
     );
+}
+
+/// The runtime sockets the report found, each refused to nobody by its modes (EACCES);
+/// Docker's among them when it exists here.
+#[track_caller]
+fn refused_sockets(report: &Value) -> Value {
+    let sockets = report["probes"]["runtime_sockets"].as_array().unwrap();
+    for s in sockets {
+        assert_eq!(
+            (&s["allowed"], &s["error"]),
+            (&json!(false), &json!("EACCES")),
+            "{report}"
+        );
+    }
+    let paths: Vec<&str> = sockets
+        .iter()
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    if Path::new("/run/docker.sock").exists() {
+        assert!(paths.contains(&"/run/docker.sock"), "{report}");
+    }
+    json!(sockets)
 }
 
 /// The JSON `--user 65534` must produce; `seccomp` and `landlock` are what the hardening
 /// flags add on top.
-fn nobody_json(userns_allowed: bool) -> Value {
+fn nobody_json(userns_allowed: bool, sockets: Value) -> Value {
     let limit = |resource| {
         let (soft, hard) = nix::sys::resource::getrlimit(resource).unwrap();
         let finite = |v: u64| (v != libc::RLIM_INFINITY).then_some(v);
@@ -209,13 +254,19 @@ fn nobody_json(userns_allowed: bool) -> Value {
             "create_in_tmp": allowed,
             "bind_privileged_port": denied("EACCES"),
             "unshare_user_namespace": if userns_allowed { allowed.clone() } else { denied("EPERM") },
-            "mount": denied("EPERM"),
-            "signal_pid1": denied("EPERM")
+            "clone_user_namespace": if userns_allowed { allowed.clone() } else { denied("EPERM") },
+            "clone3_user_namespace": if userns_allowed { allowed.clone() } else { denied("EPERM") },
+            // In a user namespace of its own nobody may mount a tmpfs.
+            "mount": if userns_allowed { allowed.clone() } else { denied("EPERM") },
+            "signal_pid1": denied("EPERM"),
+            // A kernel with keyrings answers an unknown keyctl operation so; no filter here.
+            "keyctl": denied("EOPNOTSUPP"),
+            "runtime_sockets": sockets
         },
         "expectations": {
-            "non-root": true, "no-caps": true, "no-new-privs": true, "seccomp": true,
-            "read-only-root": true, "no-userns": !userns_allowed, "no-mount": true,
-            "landlock": false
+            "non-root": true, "no-caps": true, "no-new-privs": true, "seccomp": false,
+            "read-only-root": true, "no-userns": !userns_allowed, "no-mount": !userns_allowed,
+            "landlock": false, "no-runtime-socket": true
         }
     })
 }
@@ -247,11 +298,16 @@ fn as_nobody_the_privilege_expectations_hold() {
         "--inspect".as_ref(),
         "--json".as_ref(),
         "--expect".as_ref(),
-        "non-root,no-caps,no-new-privs,read-only-root,no-mount".as_ref(),
+        "non-root,no-caps,no-new-privs,read-only-root,no-runtime-socket".as_ref(),
     ] as [&std::ffi::OsStr; 10]);
     out.expect_code(0);
     assert_eq!(out.stderr, "", "{out}");
-    assert_eq!(parse(&out), nobody_json(userns.status.success()), "{out}");
+    let report = parse(&out);
+    assert_eq!(
+        report,
+        nobody_json(userns.status.success(), refused_sockets(&report)),
+        "{out}"
+    );
 }
 
 #[test]
@@ -276,24 +332,23 @@ fn under_full_hardening_every_expectation_holds() {
         .args(["--inspect", "--json", "--expect", "hardened"]);
     let out = util::run_with_timeout(&mut cmd, Duration::from_secs(10));
     out.expect_code(0);
-    // Only what this kernel's Landlock ABI cannot enforce, which every such launch warns of.
-    let warnings: Vec<String> = out
-        .stderr
-        .lines()
-        .map(|l| util::without_log_prefix(l).to_string())
-        .collect();
-    assert_eq!(warnings, util::landlock_abi_warnings(true), "{out}");
-    let mut expected = nobody_json(false);
+    assert_eq!(out.stderr, "", "{out}");
+    let report = parse(&out);
+    let mut expected = nobody_json(false, refused_sockets(&report));
     expected["seccomp"] = json!({"mode": "filter", "filters": 1});
     expected["landlock"]["restricted"] = json!(true);
     expected["landlock"]["layers"] = json!(1);
     // Docker's profile answers unshare and mount with EPERM without CAP_SYS_ADMIN.
+    // clone3 answers ENOSYS (its flags are out of a filter's sight), keyctl EPERM.
     expected["probes"]["unshare_user_namespace"] = json!({"allowed": false, "error": "EPERM"});
+    expected["probes"]["clone_user_namespace"] = json!({"allowed": false, "error": "EPERM"});
+    expected["probes"]["clone3_user_namespace"] = json!({"allowed": false, "error": "ENOSYS"});
+    expected["probes"]["keyctl"] = json!({"allowed": false, "error": "EPERM"});
     expected["probes"]["create_in_tmp"] = json!({"allowed": false, "error": "EACCES"});
     for e in ALL_EXPECTATIONS {
         expected["expectations"][e] = json!(true);
     }
-    assert_eq!(parse(&out), expected, "{out}");
+    assert_eq!(report, expected, "{out}");
 
     // The image's usual policy: the node profile allows what inspect needs to tell.
     let mut cmd = Command::new(&hardinit);
@@ -378,12 +433,18 @@ fn probes_leave_nothing_behind() {
     // Every probe really did what it must clean up after.
     let report: Value = serde_json::from_str(parts[3]).unwrap();
     let allowed = json!({"allowed": true, "error": null});
+    let sockets = report["probes"]["runtime_sockets"].as_array().unwrap();
+    assert!(sockets.iter().all(|s| s["allowed"] == json!(true)), "{out}");
     assert_eq!(
         report["probes"],
         json!({
             "create_in_root": allowed, "create_in_tmp": allowed,
             "bind_privileged_port": allowed, "unshare_user_namespace": allowed,
-            "mount": allowed, "signal_pid1": allowed
+            "clone_user_namespace": allowed, "clone3_user_namespace": allowed,
+            "mount": allowed, "signal_pid1": allowed,
+            // Docker's profile refuses the keyring calls whatever the capabilities.
+            "keyctl": {"allowed": false, "error": "EPERM"},
+            "runtime_sockets": sockets
         }),
         "{out}"
     );

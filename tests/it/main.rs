@@ -6,6 +6,7 @@ mod escapes;
 mod inspect;
 mod landlock;
 mod layout;
+mod node;
 mod pid1;
 mod privileges;
 mod runc;

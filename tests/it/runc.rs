@@ -414,7 +414,7 @@ fn run_bundle(docker: &Docker, image: &str) {
     let init = c.init_pid();
     let node: Vec<docker::Proc> = host_children(init)
         .into_iter()
-        .filter(|p| p.comm == "node")
+        .filter(|p| docker::NODE_COMMS.contains(&p.comm.as_str()))
         .collect();
     assert_eq!(node.len(), 1, "want one node under hardinit: {node:#?}");
     let status = std::fs::read_to_string(format!("/proc/{}/status", node[0].pid)).unwrap();

@@ -152,6 +152,34 @@ pub fn require_tool(test: &str, tool: &str) -> Option<PathBuf> {
     None
 }
 
+/// `(line, binary)` for each Node.js line in the cache of `.ci/node-lines` (the official
+/// builds from npm; the tests never fetch). A line missing fails the test in CI
+/// (HARDINIT_TEST_PRIVILEGED=1 or CI set) and is skipped loudly, by name, elsewhere.
+#[track_caller]
+pub fn node_lines(test: &str, lines: &[&str]) -> Vec<(String, PathBuf)> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/node-lines");
+    let out = run_with_timeout(
+        Command::new(script).arg("--offline").args(lines),
+        Duration::from_secs(10),
+    );
+    out.expect_code(0);
+    let strict = std::env::var_os("HARDINIT_TEST_PRIVILEGED").as_deref() == Some(OsStr::new("1"))
+        || std::env::var_os("CI").is_some();
+    let mut found = Vec::new();
+    for row in out.stdout.lines() {
+        let (line, path) = row.split_once(' ').unwrap();
+        if path == "missing" {
+            if strict {
+                panic!("{test}: Node.js {line} is not in the cache: run .ci/node-lines (as .ci/run does)");
+            }
+            eprintln!("SKIPPED {test} for Node.js {line}: not fetched (run .ci/node-lines {line})");
+            continue;
+        }
+        found.push((line.to_string(), PathBuf::from(path)));
+    }
+    found
+}
+
 /// A fresh scratch directory under the target dir, removed by the caller if it wants.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);

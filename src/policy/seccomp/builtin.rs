@@ -14,7 +14,8 @@ const NODE: &str = include_str!("node.json");
 pub enum Builtin {
     /// Docker's default profile: the same answer as `docker run` for every call.
     Default,
-    /// A Node.js 20 profile traced from tests/fixtures/node/battery.js, tighter than Docker's.
+    /// A Node.js profile derived from what Node.js 20 to 26 can call for its core API
+    /// (docs/seccomp-node.md), checked with tests/fixtures/node/battery.js; tighter than Docker's.
     Node,
 }
 

@@ -253,8 +253,10 @@ pub fn describe(profile: Option<&Profile>, floor: Option<&Floor>) -> String {
 /// itself, its signal wait) that a program's profile need not allow. A profile exported for
 /// the runtime layer (Docker, runc, Kubernetes) also filters hardinit, before hardinit installs
 /// its own filter for the program, so the export allows these as well, with the calls the
-/// static musl build makes on the arch ([`Arch::launcher_calls`]).
-const LAUNCHER_CALLS: [&str; 15] = [
+/// static musl build makes on the arch ([`Arch::launcher_calls`]). Where hardinit holds
+/// CAP_SYS_ADMIN and the kernel's files are writable, it mounts them read-only in a namespace
+/// of the program's own (`unshare`, `mount`, `open_tree`, `mount_setattr`, `move_mount`).
+const LAUNCHER_CALLS: [&str; 20] = [
     "capset",
     "close_range",
     "getgroups",
@@ -263,6 +265,10 @@ const LAUNCHER_CALLS: [&str; 15] = [
     "landlock_add_rule",
     "landlock_create_ruleset",
     "landlock_restrict_self",
+    "mount",
+    "mount_setattr",
+    "move_mount",
+    "open_tree",
     "prctl",
     "rt_sigtimedwait",
     "seccomp",
@@ -270,6 +276,7 @@ const LAUNCHER_CALLS: [&str; 15] = [
     "setpgid",
     "setresgid",
     "setresuid",
+    "unshare",
 ];
 
 /// ioctl(TIOCSPGRP): hardinit puts the program in the terminal's foreground.

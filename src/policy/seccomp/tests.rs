@@ -1231,8 +1231,39 @@ fn node_profile_refuses_what_the_issue_lists() {
     // Below landlock_restrict_self (446), the highest number the profile names, they are
     // refused; above it runc's rule answers ENOSYS.
     assert_eq!(p.summary().enosys_above, Some(446));
-    for name in ["pidfd_getfd", "mount_setattr"] {
+    for name in [
+        "pidfd_getfd",
+        "mount_setattr",
+        "quotactl_fd",
+        "landlock_add_rule",
+    ] {
         assert_eq!(ret(&f, name, arg0(0)), EPERM, "{name}");
+    }
+    // Refused calls newer than the ones they replace answer ENOSYS, so callers fall back.
+    for name in ["openat2", "epoll_pwait2", "process_madvise"] {
+        assert_eq!(ret(&f, name, arg0(0)), ENOSYS, "{name}");
+    }
+    for name in [
+        "faccessat2",
+        "close_range",
+        "preadv2",
+        "pwritev2",
+        "unlinkat",
+        "setpriority",
+        "recvmmsg",
+    ] {
+        assert_eq!(ret(&f, name, arg0(0)), ALLOW, "{name}");
+    }
+    // prctl: names only (process.title, thread names).
+    for (option, want) in [
+        (15, ALLOW),
+        (16, ALLOW),
+        (0x1_0000_000f, EPERM),
+        (4, EPERM),
+        (22, EPERM),
+        (38, EPERM),
+    ] {
+        assert_eq!(ret(&f, "prctl", arg0(option)), want, "prctl {option:#x}");
     }
     for name in ["cachestat", "open_tree_attr"] {
         assert_eq!(ret(&f, name, arg0(0)), ENOSYS, "{name}");
@@ -1266,13 +1297,20 @@ fn node_profile_refuses_what_the_issue_lists() {
         0x8004_5430,
         0x5421,
         0xdead_0000_5421,
+        0x4004_9409, /* FICLONE */
+        0x8933,      /* SIOCGIFINDEX */
+        0x8910,      /* SIOCGIFNAME */
     ] {
         assert_eq!(ioctl(allowed), ALLOW, "{allowed:#x}");
     }
     for refused in [
-        0x5412, /* TIOCSTI */
-        0x5404,
-        0x4004_9409, /* FICLONE */
+        0x5412,      /* TIOCSTI */
+        0x541C,      /* TIOCLINUX */
+        0x540E,      /* TIOCSCTTY */
+        0x5414,      /* TIOCSWINSZ */
+        0x5404,      /* TCSETSF */
+        0x8914,      /* SIOCSIFFLAGS */
+        0x4020_940d, /* FIDEDUPERANGE */
         0,
     ] {
         assert_eq!(ioctl(refused), EPERM, "{refused:#x}");
@@ -1280,19 +1318,70 @@ fn node_profile_refuses_what_the_issue_lists() {
     assert_filter_matches_reference(&p, &f);
 }
 
+/// docs/seccomp-node.md is the profile's table: every call the profile names has a row, and
+/// every call its "Refused" table lists is refused.
+#[test]
+fn the_node_doc_explains_every_call_the_profile_names() {
+    let doc = include_str!("../../../docs/seccomp-node.md");
+    let json: serde_json::Value = serde_json::from_str(Builtin::Node.json()).unwrap();
+    for rule in json["syscalls"].as_array().unwrap() {
+        for name in rule["names"].as_array().unwrap() {
+            let name = name.as_str().unwrap();
+            assert!(
+                doc.contains(&format!("`{name}`")),
+                "{name} has no row in docs/seccomp-node.md"
+            );
+        }
+    }
+    let refused = &doc[doc.find("## Refused").unwrap()..doc.find("## The battery").unwrap()];
+    let f = builtin(Builtin::Node, &docker_ctx()).compile().unwrap();
+    let mut checked = 0;
+    let first_cells = refused
+        .lines()
+        .filter_map(|row| row.strip_prefix("| "))
+        .filter_map(|row| row.split(" |").next());
+    for name in first_cells.flat_map(|cell| cell.split('`').skip(1).step_by(2)) {
+        // These three are allowed with other arguments; their rows say which ones are refused.
+        if ["clone", "socket", "prctl"].contains(&name) {
+            continue;
+        }
+        if let Some(&(_, n)) = syscalls::X86_64
+            .calls
+            .iter()
+            .find(|(known, _)| *known == name)
+        {
+            for args in [[0u64; 6], [u64::MAX; 6]] {
+                assert_ne!(
+                    run(&f, n, args).ret,
+                    ALLOW,
+                    "{name} is in the refused table"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 80,
+        "only {checked} refused calls found in the doc"
+    );
+}
+
 #[test]
 fn node_profile_counts() {
     let s = builtin(Builtin::Node, &docker_ctx()).summary();
-    assert_eq!(s.count(Treatment::Always(Action::Allow)), 119);
+    assert_eq!(s.count(Treatment::Always(Action::Allow)), 151);
     assert_eq!(
         s.names(Treatment::ByArguments),
-        ["ioctl", "socket", "clone"]
+        ["ioctl", "socket", "clone", "prctl"]
     );
-    assert_eq!(s.names(Treatment::Always(Action::Errno(38))), ["clone3"]);
-    assert_eq!(s.count(Treatment::Default), 237);
+    assert_eq!(
+        s.names(Treatment::Always(Action::Errno(38))),
+        ["clone3", "openat2", "process_madvise", "epoll_pwait2"]
+    );
+    assert_eq!(s.count(Treatment::Default), 201);
     assert_eq!(s.count(Treatment::AboveHighest), 23);
     assert_eq!(s.unknown_names, 0);
-    assert_eq!(s.bpf, Some((144, 28)));
+    assert_eq!(s.bpf, Some((174, 30)));
 }
 
 #[test]
@@ -1330,6 +1419,8 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
     assert_eq!(runtime.rules.len(), rules + 2);
     // node already allows two Landlock calls (for --inspect) and musl's legacy calls.
     let already = [
+        "close_range",
+        "getgroups",
         "landlock_create_ruleset",
         "landlock_restrict_self",
         "open",
@@ -1352,10 +1443,32 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
             value_two: 0x5410
         }]
     );
-    // Applying it twice adds nothing more; Docker's profile already allows all of it.
+    // Applying it twice adds nothing more.
     assert_eq!(runtime.clone().for_runtime(), runtime);
+    // Docker's profile allows the mount calls only with CAP_SYS_ADMIN — exactly when
+    // hardinit makes them — and everything else always.
     let docker = builtin(Builtin::Default, &docker_ctx());
-    assert_eq!(docker.clone().for_runtime(), docker);
+    let exported = docker.clone().for_runtime();
+    assert_eq!(exported.rules.len(), docker.rules.len() + 1);
+    assert_eq!(
+        exported.rules[docker.rules.len()].names,
+        [
+            "mount",
+            "mount_setattr",
+            "move_mount",
+            "open_tree",
+            "unshare"
+        ]
+    );
+    let admin = builtin(
+        Builtin::Default,
+        &Context {
+            arch: &syscalls::X86_64,
+            caps: DOCKER_CAPS | 1 << 21,
+            kernel: (6, 18),
+        },
+    );
+    assert_eq!(admin.clone().for_runtime(), admin);
 }
 
 // --- aarch64: the same profiles through the generic table ---

@@ -1,7 +1,8 @@
 //! Local stand-ins for the public base images, and the example image built from them.
 //!
-//! CI reaches no registry, so `node:20-bookworm-slim` and `rust:1-bookworm` are assembled from
-//! this machine's own files (its Node.js, its rustup toolchain, its Debian gcc and binutils)
+//! CI reaches no registry, so `node:24-bookworm-slim` and `rust:1-bookworm` are assembled from
+//! this machine's own files (the official Node.js 24 that .ci/node-lines caches, its rustup
+//! toolchain, its Debian gcc and binutils)
 //! and imported with `docker import`. The example Dockerfile is then built unchanged, with the
 //! two images passed as build arguments. The assembled images are tagged with a hash of what
 //! went into them, so a second run reuses them until a host file changes.
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 pub const EXAMPLE: &str = "hardinit-test/example:latest";
 const NODE_BASE: &str = "hardinit-test/node-base";
 const RUST_BASE: &str = "hardinit-test/rust-base";
-/// The path that `node:20-bookworm-slim` and friends put on PATH.
+/// The path that `node:24-bookworm-slim` and friends put on PATH.
 const DEBIAN_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The node base image (its tag), assembled on first use.
@@ -257,11 +258,14 @@ fn remove_other_tags(docker: &Docker, repo: &str, keep: &str) {
     }
 }
 
-/// A stand-in for node:20-bookworm-slim: this machine's node, a `node` user (1000:1000) as in
+/// A stand-in for node:24-bookworm-slim: the official Node.js 24 build (.ci/node-lines; outside
+/// CI this machine's node when it is not cached, said loudly), a `node` user (1000:1000) as in
 /// the official image, /bin/sh and the few tools the Dockerfile and the scenarios use.
 fn node_rootfs() -> Rootfs {
     let mut fs = Rootfs::default();
-    let node = which("node");
+    let node = util::node_lines("docker images", &["24"])
+        .pop()
+        .map_or_else(|| which("node"), |(_, path)| path);
     let mut binaries = vec![node.clone()];
     fs.add_host("/usr/local/bin/node", &node);
     let sh = real_path(Path::new("/bin/sh"));

@@ -259,17 +259,14 @@ fn owned_dir(name: &str, uid: u32) -> PathBuf {
 
 /// What the setuid attack must see: every bit refused, nothing created.
 fn refused_setuid_lines(mode: &Mode) -> Vec<String> {
-    // Above its highest named call (446) `node` answers ENOSYS; it refuses openat2 itself.
+    // Above its highest named call (446) `node` answers ENOSYS; openat2 gets ENOSYS from the
+    // floor and from `node` alike (a refused call newer than openat, so callers fall back).
     let fchmodat2 = if mode.profile == Profile::Node {
         "ENOSYS"
     } else {
         "EPERM"
     };
-    let openat2 = if mode.profile == Profile::Node {
-        "EPERM"
-    } else {
-        "ENOSYS"
-    };
+    let openat2 = "ENOSYS";
     let mut want: Vec<String> = [
         "chmod 4755 EPERM",
         "chmod 2755 EPERM",

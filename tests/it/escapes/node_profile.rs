@@ -1,0 +1,91 @@
+//! Escapes through what `--seccomp node` now allows by argument (see escapes.rs): prctl only
+//! names, nine ioctl requests, setpriority only within what the kernel grants, and the calls
+//! refused with ENOSYS that must still be refused. Each payload runs as the program under the
+//! full hardening, as PID 1 and not; x86_64 numbers (tests/fixtures/probes/syscalls.c).
+
+use crate::util;
+use std::process::Command;
+use std::time::Duration;
+
+/// `label=nr:args` payloads and what each must answer under `--seccomp node`.
+const PAYLOADS: [(&str, &str); 13] = [
+    // prctl: the name operations pass (a NULL buffer then faults in the kernel) ...
+    ("prctl_get_name=157:16:0", "EFAULT"),
+    // ... nothing else: the option is compared on all 64 bits, so PR_SET_NAME with high bits
+    // set (which the kernel would read as PR_SET_NAME) is refused too.
+    ("prctl_name_high_bits=157:0x10000000f:0", "EPERM"),
+    ("prctl_set_dumpable=157:4:1", "EPERM"),
+    ("prctl_set_seccomp=157:22:2:0", "EPERM"),
+    ("prctl_capbset_drop=157:24:0", "EPERM"),
+    ("prctl_set_mm=157:35:8:0", "EPERM"),
+    ("prctl_set_no_new_privs_off=157:38:0", "EPERM"),
+    // ioctl: typing into the terminal and interface changes stay refused; FICLONE passes.
+    ("ioctl_tiocsti=16:0:0x5412:0", "EPERM"),
+    ("ioctl_siocsifflags=16:0xffffffff:0x8914:0", "EPERM"),
+    ("ioctl_ficlone=16:0xffffffff:0x40049409:0", "EBADF"),
+    // setpriority passes the filter; raising one's priority is the kernel's to refuse.
+    ("setpriority_raise=141:0:0:-20", "EACCES"),
+    // Refused with ENOSYS so callers fall back: still refused, whatever the arguments.
+    ("openat2=437:0xffffff9c:0:0:0", "ENOSYS"),
+    ("clone3_newuser=435:0:0", "ENOSYS"),
+];
+
+const HARDENING: [&str; 7] = [
+    "--user",
+    "65534",
+    "--read-only",
+    "--writable",
+    "/tmp",
+    "--seccomp",
+    "node",
+];
+
+fn run(prefix: &[&str]) -> util::Output {
+    let mut cmd = Command::new(prefix[0]);
+    cmd.args(&prefix[1..])
+        .arg(util::hardinit())
+        .args(HARDENING)
+        .arg("--")
+        .arg(util::c_probe("syscalls"))
+        .args(PAYLOADS.iter().map(|(p, _)| *p));
+    util::run_with_timeout(&mut cmd, Duration::from_secs(10))
+}
+
+#[test]
+fn node_profile_argument_rules_hold_against_payloads() {
+    if !util::privileged("node_profile_argument_rules_hold_against_payloads") {
+        return;
+    }
+    let want: String = PAYLOADS
+        .iter()
+        .map(|(p, answer)| format!("{} {answer}\n", p.split('=').next().unwrap()))
+        .collect();
+    for prefix in [
+        &["env"][..],
+        &["unshare", "--pid", "--fork", "--mount-proc"][..],
+    ] {
+        let out = run(prefix);
+        out.expect_code(0);
+        assert_eq!(out.stdout, want, "{prefix:?}");
+    }
+}
+
+/// README, "What hardinit does not stop": the program may lower PID 1's priority (same uid
+/// after PID 1's lock-down), never raise it. Asserted so that the README stays true.
+#[test]
+fn the_program_can_lower_pid1s_priority_but_not_raise_it() {
+    if !util::privileged("the_program_can_lower_pid1s_priority_but_not_raise_it") {
+        return;
+    }
+    // Waits until PID 1 has switched to the program's uid, then renices it both ways.
+    let script = "until grep -q '^Uid:\t65534' /proc/1/status; do sleep 0.01; done; \
+        renice -n 19 -p 1 >/dev/null && echo lowered; renice -n 0 -p 1 2>/dev/null || echo not-raised";
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc"])
+        .arg(util::hardinit())
+        .args(HARDENING)
+        .args(["--", "sh", "-c", script]);
+    let out = util::run_with_timeout(&mut cmd, Duration::from_secs(10));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "lowered\nnot-raised\n");
+}
