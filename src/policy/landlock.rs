@@ -787,6 +787,8 @@ mod tests {
                 gaps,
                 [
                     "--read-only's denial of truncate(2) and O_TRUNC outside the writable paths: the program can empty or extend a file its uid may write (needs ABI 3)",
+                    "denying ioctl on devices outside the device list (needs ABI 5)",
+                    "denying connect to pathname unix sockets outside the writable paths (needs ABI 9)",
                     "scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)",
                 ],
                 "ABI {abi}"
