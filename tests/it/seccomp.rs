@@ -550,18 +550,25 @@ fn the_export_loads_back_and_adds_only_the_launchers_calls() {
     };
     assert_eq!(json["architectures"], json!([native]));
     let rules = json["syscalls"].as_array().unwrap();
-    // The floor's 28 entries end the file (TIOCSTI/TIOCLINUX, 11 calls x 2 mode bits,
-    // openat2, io_uring x 3); the launcher's two come before them.
-    let floor = 28;
-    assert_eq!(
-        rules[rules.len() - floor],
+    // The floor's entries end the file: the TIOCSTI/TIOCLINUX refusals, and the mode calls
+    // node allows, now only without a setuid/setgid bit (0o6000); the launcher's two come
+    // before them.
+    let floor = 5;
+    let mode_guard = |index: u64| json!([{ "index": index, "value": 0o6000, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ" }]);
+    let ioctl = |request: u64| {
         json!({ "names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "args": [
-            { "index": 1, "value": 0xffff_ffff_u64, "valueTwo": 0x5412, "op": "SCMP_CMP_MASKED_EQ" }
+            { "index": 1, "value": 0xffff_ffff_u64, "valueTwo": request, "op": "SCMP_CMP_MASKED_EQ" }
         ] })
-    );
+    };
     assert_eq!(
-        rules[rules.len() - 1],
-        json!({ "names": ["io_uring_register"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38 })
+        rules[rules.len() - floor..],
+        [
+            ioctl(0x5412),
+            ioctl(0x541c),
+            json!({ "names": ["chmod", "fchmod", "mkdir"], "action": "SCMP_ACT_ALLOW", "args": mode_guard(1) }),
+            json!({ "names": ["fchmodat", "open", "mkdirat"], "action": "SCMP_ACT_ALLOW", "args": mode_guard(2) }),
+            json!({ "names": ["openat"], "action": "SCMP_ACT_ALLOW", "args": mode_guard(3) }),
+        ]
     );
     assert_eq!(
         rules[rules.len() - floor - 2..rules.len() - floor],

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use super::floor::Floor;
-use super::model::{self, Action, ArgCmp, Op, RawCondition, RawProfile, RawSyscall};
+use super::floor::{self, Floor};
+use super::model::{self, Action, ArgCmp, RawCondition, RawProfile, RawSyscall};
 use super::syscalls::Arch;
 use super::{At, Context, Origin, Problem, Profile, Rule, SeccompError};
 
@@ -363,27 +363,33 @@ pub(crate) fn add_floor(plan: &mut FilterPlan, floor: &Floor) {
         }
     }
     for (nr, floor_branches) in by_number {
-        if plan.enosys_above.is_some_and(|max| nr > max) {
+        if plan.refuses_always(nr) {
             continue;
         }
         let profile = plan.decisions.get(&nr).cloned().unwrap_or(Decision {
             branches: Vec::new(),
             fallback: plan.default,
         });
-        if profile.always_refuses() {
-            continue;
-        }
         plan.decisions
             .insert(nr, floor_over(&profile, &floor_branches));
     }
 }
 
-impl Decision {
-    /// No outcome lets the call run (a tracer may let TRACE run).
-    fn always_refuses(&self) -> bool {
-        self.outcomes().all(|a| !a.lets_calls_run())
+impl FilterPlan {
+    /// No outcome lets call `nr` run (a tracer may let TRACE run), above the ENOSYS line
+    /// included.
+    pub(crate) fn refuses_always(&self, nr: u32) -> bool {
+        if self.enosys_above.is_some_and(|max| nr > max) {
+            return true;
+        }
+        match self.decisions.get(&nr) {
+            Some(decision) => decision.outcomes().all(|a| !a.lets_calls_run()),
+            None => !self.default.lets_calls_run(),
+        }
     }
+}
 
+impl Decision {
     /// Every action the decision can give.
     pub(crate) fn outcomes(&self) -> impl Iterator<Item = Action> + '_ {
         self.branches
@@ -443,41 +449,13 @@ fn floor_over(profile: &Decision, floor: &[Branch]) -> Decision {
 /// "no bit set" gives the profile's answer, anything else the floor's, in one compare
 /// instead of one per bit.
 fn bit_test_over(profile: &Decision, floor: &[Branch]) -> Option<Decision> {
-    let first = floor.first()?;
-    let [ArgCmp {
-        index,
-        op: Op::MaskedEqual,
-        ..
-    }] = first.args[..]
-    else {
-        return None;
-    };
-    let mut mask = 0;
-    for branch in floor {
-        match branch.args[..] {
-            [cmp]
-                if cmp.index == index
-                    && cmp.op == Op::MaskedEqual
-                    && cmp.value == cmp.value_two
-                    && cmp.value != 0
-                    && branch.action == first.action =>
-            {
-                mask |= cmp.value;
-            }
-            _ => return None,
-        }
-    }
+    let (action, test) = floor::as_bit_test(floor.iter().map(|b| (b.action, &b.args[..])))?;
     (profile.branches.is_empty() && profile.fallback.lets_calls_run()).then(|| Decision {
         branches: vec![Branch {
             action: profile.fallback,
-            args: vec![ArgCmp {
-                index,
-                op: Op::MaskedEqual,
-                value: mask,
-                value_two: 0,
-            }],
+            args: vec![test],
         }],
-        fallback: first.action,
+        fallback: action,
     })
 }
 

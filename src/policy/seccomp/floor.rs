@@ -72,7 +72,7 @@ const EPROTONOSUPPORT: Action = Action::Errno(libc::EPROTONOSUPPORT as u16);
 const EAFNOSUPPORT: Action = Action::Errno(libc::EAFNOSUPPORT as u16);
 
 /// Each call that takes a file mode, and the index of the mode argument.
-const MODE_ARGUMENTS: [(&str, u8); 11] = [
+pub(crate) const MODE_ARGUMENTS: [(&str, u8); 11] = [
     ("chmod", 1),
     ("fchmod", 1),
     ("fchmodat", 2),
@@ -273,6 +273,49 @@ impl Floor {
         self.refusals
             .iter()
             .any(|r| r.rules.first().is_some_and(|(name, _)| *name == "truncate"))
+    }
+}
+
+/// For a call that takes a mode: the compare "no setuid/setgid bit in the mode".
+pub(crate) fn no_mode_bits(name: &str) -> Option<ArgCmp> {
+    MODE_ARGUMENTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, index)| masked(index, u64::from(libc::S_ISUID | libc::S_ISGID), 0))
+}
+
+/// When every rule of one call tests a bit of the same argument for the same answer (the mode
+/// calls), that answer and the one compare that says "no such bit is set":
+/// `(arg & bits) == 0`.
+pub(crate) fn as_bit_test<'a>(
+    rules: impl Iterator<Item = (Action, &'a [ArgCmp])>,
+) -> Option<(Action, ArgCmp)> {
+    let mut found: Option<(Action, ArgCmp)> = None;
+    for (action, args) in rules {
+        let [cmp] = args else { return None };
+        let is_bit = cmp.op == Op::MaskedEqual && cmp.value == cmp.value_two && cmp.value != 0;
+        match &mut found {
+            _ if !is_bit => return None,
+            None => found = Some((action, masked(cmp.index, cmp.value, 0))),
+            Some((a, test)) if *a == action && test.index == cmp.index => test.value |= cmp.value,
+            Some(_) => return None,
+        }
+    }
+    found
+}
+
+impl Floor {
+    /// The floor's rules for one call.
+    pub(crate) fn rules_for<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = (Action, &'a [ArgCmp])> + 'a {
+        self.refusals.iter().flat_map(move |r| {
+            r.rules
+                .iter()
+                .filter(move |(n, _)| *n == name)
+                .map(move |(_, args)| (r.action, &args[..]))
+        })
     }
 }
 

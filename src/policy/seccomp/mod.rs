@@ -166,22 +166,84 @@ impl Profile {
         emit(&eval::plan(self), self.flags)
     }
 
-    /// The floor's refusals appended as entries, so an exported profile shows them and gives
-    /// them back when read with `--seccomp FILE`. An entry already there (an exported file
-    /// exported again) is not repeated.
+    /// The floor written into the profile for the runtime layer. Where runc can enforce it
+    /// itself (a mode call the profile allows whatever the arguments, under a default that
+    /// refuses), the call's unconditional allow becomes an allow without setuid/setgid bits.
+    /// Every other refusal is appended as entries, which show it and which hardinit gives
+    /// back when the file is read with `--seccomp FILE`; runc (libseccomp) lets an
+    /// unconditional allow of the same call hide them. A call the profile refuses whatever
+    /// its arguments gets nothing, and nothing is repeated when an exported file is exported
+    /// again.
     pub fn with_floor_entries(mut self, floor: &Floor) -> Profile {
-        for refusal in &floor.refusals {
-            for (name, args) in &refusal.rules {
+        let plan = eval::plan(&self);
+        let mut names: Vec<&'static str> = Vec::new();
+        for (name, _) in floor.refusals.iter().flat_map(|r| r.rules.iter()) {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
+        for name in names {
+            let Some(nr) = self.arch.number(name) else {
+                continue;
+            };
+            if plan.refuses_always(nr) || self.allow_without_bits(name, floor) {
+                continue;
+            }
+            // A refusal whatever the arguments (openat2, io_uring) must not stay hidden
+            // behind an unconditional allow: under a refusing default the allow goes.
+            let always = floor.rules_for(name).all(|(_, args)| args.is_empty());
+            if always && !self.default_action.lets_calls_run() {
+                self.drop_unconditional_allow(name);
+            }
+            for (action, args) in floor.rules_for(name) {
                 let present = self
                     .rules
                     .iter()
-                    .any(|r| r.names == [*name] && r.action == refusal.action && r.args == *args);
-                if self.arch.number(name).is_some() && !present {
-                    self.push_rule(vec![name.to_string()], refusal.action, args.clone());
+                    .any(|r| r.names == [name] && r.action == action && r.args == args);
+                if !present {
+                    self.push_rule(vec![name.to_string()], action, args.to_vec());
                 }
             }
         }
         self
+    }
+
+    /// Takes `name` out of every entry that allows it whatever the arguments.
+    fn drop_unconditional_allow(&mut self, name: &str) {
+        for rule in self
+            .rules
+            .iter_mut()
+            .filter(|r| r.action == Action::Allow && r.args.is_empty())
+        {
+            rule.names.retain(|n| n != name);
+        }
+        self.rules.retain(|r| !r.names.is_empty());
+    }
+
+    /// Turns the unconditional allow of `name` into "allowed when none of the floor's bits is
+    /// set", when the floor's rules for it are bit tests and the default refuses; whether the
+    /// profile says so now.
+    fn allow_without_bits(&mut self, name: &str, floor: &Floor) -> bool {
+        let Some((_, test)) = floor::as_bit_test(floor.rules_for(name)) else {
+            return false;
+        };
+        let names_it = |r: &Rule| r.names.iter().any(|n| n == name);
+        let guarded = |r: &Rule| r.action == Action::Allow && r.args == [test];
+        if self.rules.iter().any(|r| guarded(r) && names_it(r)) {
+            return true;
+        }
+        let unconditional = |r: &Rule| r.action == Action::Allow && r.args.is_empty();
+        if self.default_action.lets_calls_run()
+            || !self.rules.iter().any(|r| unconditional(r) && names_it(r))
+        {
+            return false;
+        }
+        self.drop_unconditional_allow(name);
+        match self.rules.iter_mut().find(|r| guarded(r)) {
+            Some(rule) => rule.names.push(name.to_string()),
+            None => self.push_rule(vec![name.to_string()], Action::Allow, vec![test]),
+        }
+        true
     }
 }
 
@@ -294,11 +356,17 @@ impl Profile {
         if self.default_action.lets_calls_run() {
             return self;
         }
+        // hardinit's own calls never carry a setuid/setgid bit: an allow without those bits
+        // (how an export writes the floor) is enough for them.
         let allowed: Vec<&str> = self
             .rules
             .iter()
-            .filter(|r| r.action == Action::Allow && r.args.is_empty())
-            .flat_map(|r| r.names.iter().map(String::as_str))
+            .filter(|r| r.action == Action::Allow)
+            .flat_map(|r| r.names.iter().map(String::as_str).map(move |n| (n, r)))
+            .filter(|(n, r)| {
+                r.args.is_empty() || floor::no_mode_bits(n).is_some_and(|g| r.args == [g])
+            })
+            .map(|(n, _)| n)
             .collect();
         let mut wanted: Vec<&str> = LAUNCHER_CALLS
             .iter()
