@@ -285,13 +285,13 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
             .map_err(fail(Step::Landlock))?;
     }
 
-    // Verify, don't assume: the ids the kernel reports must be the ones planned. Before the
+    // 10. Verify, don't assume: the ids the kernel reports must be the ones planned. Before the
     // filter, which need not allow getresuid/getgroups (the `node` profile does not).
     if let Some(want) = &steps.verify {
         verify_ids(sys, want, &mut steps.verify_buf).map_err(fail(Step::VerifyIds))?;
     }
 
-    // 10. Seccomp last: from here on only execve runs, which every profile allows.
+    // 11. Seccomp last: from here on only execve runs, which every profile allows.
     if !steps.seccomp_early {
         if let Some(filter) = &steps.seccomp {
             sys.install_seccomp(filter).map_err(fail(Step::Seccomp))?;

@@ -1,8 +1,10 @@
 //! hardinit: a PID-1 launcher that hardens the program it starts.
 //!
-//! Dependencies point one way (docs/architecture.md): `launch` drives
-//! `cli -> policy -> plan -> spawn -> harden -> sys`, then `supervise -> sys`; `inspect`
-//! stands beside them on `policy` and `sys`. Only `sys` may use `unsafe`.
+//! `launch` drives the rest: the command line (`cli`) becomes a `policy`, the policy a `plan`,
+//! the plan a program (`spawn`, which runs `harden` in the child), and the program is
+//! supervised (`supervise`). Dependencies point one way, down to `kernel` and `sys`; the
+//! table in docs/architecture.md is checked by tests/it/layout.rs. Only `sys` may use
+//! `unsafe`.
 #![deny(unsafe_code)]
 
 pub mod cli;

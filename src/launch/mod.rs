@@ -187,7 +187,7 @@ fn decide(req: &Request) -> Result<Policy, Error> {
 
 /// Reads the host once and decides the policy against it.
 fn read_and_decide(req: &Request) -> Result<(Facts, Policy), Error> {
-    let facts = host::read(&policy::seccomp_choice(req))?;
+    let facts = host::read(&req.seccomp_choice())?;
     let policy = Policy::build(req, &facts)?;
     if let Some(p) = &policy.seccomp {
         debug!(

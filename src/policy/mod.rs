@@ -177,7 +177,9 @@ impl Policy {
             Some(_) if no_new_privs => Bounding::CannotDrop,
             Some(_) => return Err(PolicyError::BoundingWithoutNoNewPrivs),
         };
-        let seccomp_early = check_filter_installable(req, &identity, caps, no_new_privs, proc)?;
+        let choice = req.seccomp_choice();
+        let seccomp_early =
+            check_filter_installable(req, &choice, &identity, caps, no_new_privs, proc)?;
         let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & CAP_SETUID.bitmask() != 0);
         // Includes/excludes see the capabilities the program ends up with: the allow-list,
         // or the bounding set when nothing is dropped (the set Docker compares with).
@@ -186,8 +188,7 @@ impl Policy {
             caps: caps.unwrap_or(proc.bounding),
             kernel: facts.kernel,
         };
-        let seccomp =
-            seccomp::resolve(&seccomp_choice(req), facts.profile.as_deref(), &seccomp_ctx)?;
+        let seccomp = seccomp::resolve(&choice, facts.profile.as_deref(), &seccomp_ctx)?;
         let kernel_files = kernel::KernelFiles::decide(
             &facts.kernel_files,
             kernel::Writer {
@@ -330,6 +331,7 @@ fn join_ids(ids: &[u32]) -> String {
 /// CAP_SYS_ADMIN; a profile cannot.
 fn check_filter_installable(
     req: &Request,
+    choice: &seccomp::Choice,
     identity: &Identity,
     caps: Option<u64>,
     no_new_privs: bool,
@@ -339,7 +341,7 @@ fn check_filter_installable(
     if no_new_privs || held & CAP_SYS_ADMIN.bitmask() != 0 {
         return Ok(false);
     }
-    if seccomp_choice(req) != seccomp::Choice::Unconfined {
+    if *choice != seccomp::Choice::Unconfined {
         return Err(PolicyError::SeccompWithoutNoNewPrivs {
             profile: req.seccomp.clone().unwrap_or_else(|| "default".into()),
         });
@@ -372,13 +374,15 @@ pub fn seccomp_floor(
     })
 }
 
-/// The seccomp profile asked for: `--seccomp`, else Docker's default profile, or none when
-/// invoked as tini (tini's defaults).
-pub fn seccomp_choice(req: &Request) -> seccomp::Choice {
-    match &req.seccomp {
-        Some(spec) => seccomp::parse_choice(spec),
-        None if req.tini_mode => seccomp::Choice::Unconfined,
-        None => seccomp::Choice::Builtin(seccomp::Builtin::Default),
+impl Request {
+    /// The seccomp profile asked for: `--seccomp`, else Docker's default profile, or none
+    /// when invoked as tini (tini's defaults). The one place this is decided.
+    pub fn seccomp_choice(&self) -> seccomp::Choice {
+        match &self.seccomp {
+            Some(spec) => seccomp::parse_choice(spec),
+            None if self.tini_mode => seccomp::Choice::Unconfined,
+            None => seccomp::Choice::Builtin(seccomp::Builtin::Default),
+        }
     }
 }
 

@@ -5,6 +5,7 @@ mod docker;
 mod escapes;
 mod inspect;
 mod landlock;
+mod launch;
 mod layout;
 mod node;
 mod pid1;
