@@ -64,11 +64,12 @@ pub struct Args {
     /// Map the program's exit code CODE to 0 (repeatable)
     #[arg(short = 'e', value_name = "CODE", value_parser = clap::value_parser!(u8), help_heading = "Init")]
     pub remap_exit: Vec<u8>,
-    /// Seconds the program's leftover descendants get between SIGTERM and SIGKILL (0: SIGKILL at once)
+    /// Seconds the program's leftover descendants get between SIGTERM and SIGKILL (0: SIGKILL at once; at most 86400)
     #[arg(
         long,
         value_name = "SECONDS",
         default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_GRACE_SECONDS),
         help_heading = "Init"
     )]
     pub grace_period: u64,
@@ -225,6 +226,9 @@ pub enum Mode<'a> {
     Run,
 }
 
+/// The longest `--grace-period`: a day.
+const MAX_GRACE_SECONDS: u64 = 86_400;
+
 /// The names under which hardinit behaves like tini.
 const TINI_NAMES: &[&str] = &["tini", "tini-static", "docker-init"];
 
@@ -242,7 +246,7 @@ pub fn parse(
     let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let verbosity = lookup("TINI_VERBOSITY")
         .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<u8>().ok()))
-        .unwrap_or(1 + args.verbose);
+        .unwrap_or(args.verbose.saturating_add(1));
     Ok(Invocation {
         tini_mode,
         verbosity,
@@ -300,6 +304,7 @@ impl Invocation {
             compat: a.landlock_compat,
             proc_files: false,
             abi_cap: a.landlock_abi,
+            scope_signals: false,
         }
     }
 

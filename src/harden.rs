@@ -5,7 +5,7 @@
 //! and nothing else, and the first failure stops it (fail closed) with the step that failed.
 
 use std::fmt;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
 
@@ -47,6 +47,9 @@ pub struct Steps {
     /// (signal, the parent's pid): PR_SET_PDEATHSIG, then check the parent is still there.
     pub parent_death: Option<(i32, i32)>,
     pub no_new_privs: bool,
+    /// The read end of a pipe PID 1 writes to once it has locked itself down; set by
+    /// `spawn::start` just before fork.
+    pub init_ready: Option<OwnedFd>,
     pub landlock: Option<OwnedFd>,
     pub seccomp: Option<SeccompFilter>,
     /// Install `seccomp` before the identity switch (see `Policy::seccomp_early`).
@@ -131,10 +134,11 @@ steps! {
     16 VerifyIds => "verify ids", because "the kernel reports other ids than planned";
     17 Seccomp => "install seccomp filter";
     18 Exec => "execve";
-    19 NotDumpable => "set not dumpable";
+    19 Dumpable => "set the dumpable flag";
     20 MountNamespace => "make a mount namespace for the kernel files";
     /// An index into [`kernel::KERNEL_INTERFACES`].
     21 ReadOnlyMount(index) => format!("mount {} read-only", kernel::interface_name(index));
+    22 AwaitInit => "wait for PID 1 to lock itself down";
 }
 
 /// The step that failed and why, shown as `<step>: <reason>`.
@@ -186,7 +190,9 @@ pub trait Sys {
     fn set_parent_death_signal(&mut self, signo: i32) -> Result<(), Errno>;
     fn parent_pid(&mut self) -> i32;
     fn set_no_new_privs(&mut self) -> Result<(), Errno>;
-    fn set_not_dumpable(&mut self) -> Result<(), Errno>;
+    /// Blocks until PID 1 writes its byte to `ready`; an empty read (PID 1 is gone) is ESRCH.
+    fn await_init(&mut self, ready: &OwnedFd) -> Result<(), Errno>;
+    fn set_dumpable(&mut self, on: bool) -> Result<(), Errno>;
     fn landlock_restrict(&mut self, ruleset: &OwnedFd) -> Result<(), Errno>;
     fn install_seccomp(&mut self, filter: &SeccompFilter) -> Result<(), Errno>;
     /// Real, effective and saved uid and gid, and the supplementary groups read into `buf`.
@@ -274,6 +280,12 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
         }
     }
 
+    // PID 1 locks itself down while the child hardens itself; no instant of the program may
+    // see it with its privileges or the program's uid, so wait for its word.
+    if let Some(ready) = &steps.init_ready {
+        sys.await_init(ready).map_err(fail(Step::AwaitInit))?;
+    }
+
     // 8. A non-root process may use neither Landlock nor seccomp without no_new_privs.
     if steps.no_new_privs {
         sys.set_no_new_privs().map_err(fail(Step::NoNewPrivs))?;
@@ -306,10 +318,13 @@ pub struct InitLockdown {
     pub bounding_drop: Vec<u8>,
     /// KEEPCAPS before the uid switch, when `caps` is not empty.
     pub keep_caps: bool,
-    /// The program's credentials: the same uid can signal everything the program starts.
+    /// The credentials PID 1 switches to (`policy::InitIdentity`); `None` keeps its own.
     pub switch_to: Option<Credentials>,
-    /// CAP_KILL when the program could change its uid, else nothing.
+    /// CAP_KILL when PID 1 must signal another uid, else nothing.
     pub caps: CapSets,
+    /// Dumpable keeps PID 1's /proc files owned by its own uid; non-dumpable hands them to
+    /// root (and bars ptrace by PID 1's uid).
+    pub dumpable: bool,
 }
 
 /// The identity switch shared by the program and PID 1's lock-down, in the order the kernel
@@ -340,8 +355,9 @@ fn drop_to_ids<S: Sys>(
 }
 
 /// Takes from PID 1 everything it no longer needs, so a compromised program finds no
-/// privileged process to aim at: the program's ids, (almost) no capabilities,
-/// no_new_privs, and not dumpable, so the program cannot ptrace it.
+/// privileged process to aim at, nor one of its own uid: ids apart from the program's
+/// (`policy::InitIdentity`), no capability but CAP_KILL, no_new_privs, and dumpable only
+/// where that keeps its /proc files away from the program.
 pub fn lock_down_init<S: Sys>(sys: &mut S, lockdown: &InitLockdown) -> Result<(), Failure> {
     let fail = |step| move |errno| Failure { step, errno };
     drop_to_ids(
@@ -353,7 +369,9 @@ pub fn lock_down_init<S: Sys>(sys: &mut S, lockdown: &InitLockdown) -> Result<()
     sys.set_caps(lockdown.caps).map_err(fail(Step::SetCaps))?;
     sys.clear_ambient().map_err(fail(Step::ClearAmbient))?;
     sys.set_no_new_privs().map_err(fail(Step::NoNewPrivs))?;
-    sys.set_not_dumpable().map_err(fail(Step::NotDumpable))?;
+    // Last: a change of euid above has reset it to the kernel's suid_dumpable.
+    sys.set_dumpable(lockdown.dumpable)
+        .map_err(fail(Step::Dumpable))?;
     Ok(())
 }
 
@@ -436,8 +454,19 @@ impl Sys for RealSys {
     fn set_no_new_privs(&mut self) -> Result<(), Errno> {
         sys::set_no_new_privs()
     }
-    fn set_not_dumpable(&mut self) -> Result<(), Errno> {
-        sys::set_dumpable(false)
+    fn await_init(&mut self, ready: &OwnedFd) -> Result<(), Errno> {
+        let mut byte = [0u8; 1];
+        loop {
+            match nix::unistd::read(ready.as_raw_fd(), &mut byte) {
+                Ok(1) => return Ok(()),
+                Ok(_) => return Err(Errno::ESRCH),
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    fn set_dumpable(&mut self, on: bool) -> Result<(), Errno> {
+        sys::set_dumpable(on)
     }
     fn landlock_restrict(&mut self, ruleset: &OwnedFd) -> Result<(), Errno> {
         sys::landlock_restrict_self(ruleset.as_fd())
@@ -482,7 +511,8 @@ mod tests {
         Pdeathsig(i32),
         Getppid,
         NoNewPrivs,
-        NotDumpable,
+        AwaitInit,
+        Dumpable(bool),
         LandlockRestrict,
         Seccomp { instructions: usize },
         ReadIds,
@@ -574,8 +604,11 @@ mod tests {
         fn set_no_new_privs(&mut self) -> Result<(), Errno> {
             self.call(Call::NoNewPrivs)
         }
-        fn set_not_dumpable(&mut self) -> Result<(), Errno> {
-            self.call(Call::NotDumpable)
+        fn await_init(&mut self, _ready: &OwnedFd) -> Result<(), Errno> {
+            self.call(Call::AwaitInit)
+        }
+        fn set_dumpable(&mut self, on: bool) -> Result<(), Errno> {
+            self.call(Call::Dumpable(on))
         }
         fn landlock_restrict(&mut self, _ruleset: &OwnedFd) -> Result<(), Errno> {
             self.call(Call::LandlockRestrict)
@@ -615,6 +648,7 @@ mod tests {
             ambient: Some(vec![CAP_NET_BIND_SERVICE]),
             parent_death: Some((9, 42)),
             no_new_privs: true,
+            init_ready: Some(std::fs::File::open("/dev/null").unwrap().into()),
             landlock: Some(ruleset),
             seccomp: Some(SeccompFilter {
                 program: vec![libc::sock_filter {
@@ -659,6 +693,7 @@ mod tests {
             Call::AmbientRaise(CAP_NET_BIND_SERVICE),
             Call::Pdeathsig(9),
             Call::Getppid,
+            Call::AwaitInit,
             Call::NoNewPrivs,
             Call::LandlockRestrict,
             Call::ReadIds,
@@ -739,6 +774,7 @@ mod tests {
                 Step::RaiseAmbient(CAP_NET_BIND_SERVICE),
             ),
             (Call::Pdeathsig(9), Step::ParentDeathSignal),
+            (Call::AwaitInit, Step::AwaitInit),
             (Call::NoNewPrivs, Step::NoNewPrivs),
             (Call::LandlockRestrict, Step::Landlock),
             (Call::ReadIds, Step::VerifyIds),
@@ -820,6 +856,7 @@ mod tests {
                 groups: vec![],
             }),
             caps: kill_only,
+            dumpable: true,
         };
         let order = [
             Call::CapbsetDrop(0),
@@ -830,7 +867,7 @@ mod tests {
             Call::Capset(kill_only),
             Call::AmbientClear,
             Call::NoNewPrivs,
-            Call::NotDumpable,
+            Call::Dumpable(true),
         ];
         let mut sys = Recorder::new(None);
         assert_eq!(lock_down_init(&mut sys, &lockdown), Ok(()));
@@ -856,8 +893,8 @@ mod tests {
         let decoded = (0..=u8::MAX)
             .filter(|&c| Step::decode([c, 0]).is_some())
             .count();
-        assert_eq!(decoded, 22, "codes 0..22, one per step");
-        assert!((0..22).all(|c| Step::decode([c, 0]).is_some()));
+        assert_eq!(decoded, 23, "codes 0..23, one per step");
+        assert!((0..23).all(|c| Step::decode([c, 0]).is_some()));
     }
 
     #[test]
@@ -887,8 +924,8 @@ mod tests {
             "set parent-death signal: hardinit exited before the program started"
         );
         assert_eq!(
-            at(Step::NotDumpable).to_string(),
-            "set not dumpable: Operation not permitted (EPERM)"
+            at(Step::Dumpable).to_string(),
+            "set the dumpable flag: Operation not permitted (EPERM)"
         );
     }
 }

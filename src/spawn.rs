@@ -1,17 +1,19 @@
 //! Fork; the child runs `harden::apply` and execve. A failure travels back to the parent as
 //! (step, errno) over a CLOEXEC pipe: if the pipe closes empty, the exec succeeded.
 
-use std::io::Read;
-use std::os::fd::OwnedFd;
+use std::ffi::OsString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
+use log::debug;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::unistd::Pid;
 use thiserror::Error;
 
 use crate::harden::{self, ErrnoText, Failure, RealSys, Step};
 use crate::plan::ChildPlan;
-use crate::sys::{self, Forked};
+use crate::sys::{self, sig_bit, Forked, ALL_SIGNALS};
 
 /// The exit status the child uses when it reports a failure; the parent never passes it on.
 const CHILD_FAILED: i32 = 125;
@@ -24,6 +26,10 @@ pub enum SpawnError {
     Fork(#[source] Errno),
     #[error("cannot read the child's report")]
     ReadReport(#[source] std::io::Error),
+    #[error("cannot watch for signals while the program starts")]
+    WatchSignals(#[source] Errno),
+    #[error("cannot wait for the program to start")]
+    AwaitExec(#[source] Errno),
     #[error("{0}")]
     Harden(Failure),
     #[error("cannot execute {program}: {reason}")]
@@ -45,27 +51,46 @@ impl SpawnError {
     }
 }
 
-/// Starts the program; returns its pid once execve has succeeded.
-pub fn spawn(plan: &mut ChildPlan) -> Result<Pid, SpawnError> {
+/// A forked child that has not yet reported its exec.
+pub struct Started {
+    pub pid: Pid,
+    report: OwnedFd,
+    /// Written to once PID 1 has locked itself down: the child execs only then.
+    init_ready: OwnedFd,
+    program: OsString,
+}
+
+/// Forks the child, which hardens itself and execs; the parent may settle in (lock itself
+/// down) before it waits for the exec with [`Started::await_exec`].
+pub fn start(plan: &mut ChildPlan) -> Result<Started, SpawnError> {
     let (read_end, write_end) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(SpawnError::CreatePipe)?;
+    let (ready_read, ready_write) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(SpawnError::CreatePipe)?;
+    plan.steps.init_ready = Some(ready_read);
     match sys::fork().map_err(SpawnError::Fork)? {
         Forked::Child => {
             drop(read_end);
+            drop(ready_write);
             run_child(plan, &write_end)
         }
         Forked::Parent(child) => {
             drop(write_end);
+            plan.steps.init_ready = None;
             // Both sides set the group, so neither the parent's signals nor the terminal race
             // the child's setpgid; EACCES means the child already exec'd and did it itself.
             let _ = nix::unistd::setpgid(child, child);
-            await_exec(child, read_end, plan)
+            Ok(Started {
+                pid: child,
+                report: read_end,
+                init_ready: ready_write,
+                program: plan.program.clone(),
+            })
         }
     }
 }
 
 fn run_child(plan: &mut ChildPlan, report: &OwnedFd) -> ! {
-    use std::os::fd::AsFd;
     let failure = match harden::apply(&mut RealSys, &mut plan.steps) {
         Ok(()) => Failure {
             step: Step::Exec,
@@ -79,27 +104,101 @@ fn run_child(plan: &mut ChildPlan, report: &OwnedFd) -> ! {
     sys::exit_child(CHILD_FAILED)
 }
 
-fn await_exec(child: Pid, read_end: OwnedFd, plan: &ChildPlan) -> Result<Pid, SpawnError> {
-    let mut buf = Vec::with_capacity(8);
-    std::fs::File::from(read_end)
-        .read_to_end(&mut buf)
-        .map_err(SpawnError::ReadReport)?;
-    if buf.is_empty() {
-        return Ok(child);
+/// The most a report can hold; the child writes 8 bytes.
+const REPORT_MAX: usize = 64;
+
+impl Started {
+    /// Tells the child PID 1 is locked down: it may exec the program.
+    pub fn let_run(&self) -> Result<(), SpawnError> {
+        match sys::write_all(self.init_ready.as_fd(), &[1]) {
+            // The child is gone already: its report says why.
+            Ok(()) | Err(Errno::EPIPE) => Ok(()),
+            Err(e) => Err(SpawnError::AwaitExec(e)),
+        }
     }
-    // The child exits right after its report; reap it so no zombie is left.
-    let _ = nix::sys::wait::waitpid(child, None);
-    let failure = decode(&buf).unwrap_or(Failure {
-        step: Step::Exec,
-        errno: Errno::EIO,
-    });
-    Err(match failure.step {
-        Step::Exec => SpawnError::Exec {
-            program: plan.program.to_string_lossy().into_owned(),
-            reason: ErrnoText(failure.errno),
-        },
-        _ => SpawnError::Harden(failure),
-    })
+
+    /// Fail closed: SIGKILL the child and reap it.
+    pub fn kill(self) {
+        let _ = sys::send_signal(self.pid.as_raw(), libc::SIGKILL);
+        let _ = nix::sys::wait::waitpid(self.pid, None);
+    }
+
+    /// Waits until the child has exec'd (its report pipe closes empty) or reports a failure.
+    /// Signals are served meanwhile: each is passed to the child, which already has the
+    /// dispositions the program gets, so a SIGTERM ends a child that never gets to exec.
+    /// SIGCHLD stays pending for the supervisor. One poll watches every descriptor, so
+    /// another (a seccomp listener) is one entry more.
+    pub fn await_exec(self) -> Result<Pid, SpawnError> {
+        let report = match self.read_report() {
+            Ok(report) => report,
+            Err(e) => {
+                self.kill();
+                return Err(e);
+            }
+        };
+        if report.is_empty() {
+            return Ok(self.pid);
+        }
+        // The child exits right after its report; reap it so no zombie is left.
+        let _ = nix::sys::wait::waitpid(self.pid, None);
+        let failure = decode(&report).unwrap_or(Failure {
+            step: Step::Exec,
+            errno: Errno::EIO,
+        });
+        Err(match failure.step {
+            Step::Exec => SpawnError::Exec {
+                program: self.program.to_string_lossy().into_owned(),
+                reason: ErrnoText(failure.errno),
+            },
+            _ => SpawnError::Harden(failure),
+        })
+    }
+
+    fn read_report(&self) -> Result<Vec<u8>, SpawnError> {
+        let signals = sys::signal_fd(ALL_SIGNALS & !sig_bit(libc::SIGCHLD))
+            .map_err(SpawnError::WatchSignals)?;
+        let mut report = Vec::with_capacity(8);
+        let mut chunk = [0u8; REPORT_MAX];
+        let readable = PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR;
+        loop {
+            let mut fds = [
+                PollFd::new(self.report.as_fd(), PollFlags::POLLIN),
+                PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+            ];
+            match nix::poll::poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(SpawnError::AwaitExec(e)),
+            }
+            let ready = |fd: &PollFd| fd.revents().is_some_and(|r| r.intersects(readable));
+            let (report_ready, signal_ready) = (ready(&fds[0]), ready(&fds[1]));
+            if signal_ready {
+                self.pass_signals(&signals)?;
+            }
+            if report_ready {
+                match nix::unistd::read(self.report.as_raw_fd(), &mut chunk) {
+                    Ok(0) => return Ok(report),
+                    Ok(n) => report.extend_from_slice(&chunk[..n]),
+                    Err(Errno::EINTR) => {}
+                    Err(e) => return Err(SpawnError::ReadReport(e.into())),
+                }
+                if report.len() > REPORT_MAX {
+                    return Ok(report);
+                }
+            }
+        }
+    }
+
+    /// Passes every signal queued on `signals` to the child.
+    fn pass_signals(&self, signals: &OwnedFd) -> Result<(), SpawnError> {
+        while let Some(signo) = sys::read_signal(signals.as_fd()).map_err(SpawnError::AwaitExec)? {
+            debug!("passing signal {signo} to the program before its exec");
+            match sys::send_signal(self.pid.as_raw(), signo) {
+                Ok(()) | Err(Errno::ESRCH) => {}
+                Err(e) => return Err(SpawnError::AwaitExec(e)),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// 8 bytes: the step's code and argument, 2 spare, errno (native endian: the reader is our

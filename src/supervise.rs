@@ -1,7 +1,8 @@
 //! The PID-1 loop: wait for a signal (no timer: zero wake-ups while nothing happens), forward
 //! it, reap every child that dies, and once the program is gone end what it left behind.
 //! Once the program runs, nothing here may kill hardinit: errors are logged and the loop
-//! goes on.
+//! goes on after a pause that doubles with each failure in a row (never a busy loop), and the
+//! end gives up on what it cannot kill or find rather than trying forever.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,33 @@ use nix::unistd::Pid;
 use crate::sys::{self, sig_bit, ChildEnd, ALL_SIGNALS};
 
 const SIGCHLD_ONLY: sys::SigMask = sig_bit(libc::SIGCHLD);
+
+/// The pause after a failed call, doubled with each failure in a row up to the most.
+const PAUSE_FIRST: Duration = Duration::from_millis(100);
+const PAUSE_MOST: Duration = Duration::from_millis(1600);
+
+/// SIGKILL rounds in a row that reap nothing before hardinit leaves the rest (about 8 s).
+const STALLED_ROUNDS: u32 = 8;
+
+/// A pause that doubles each time it is taken, until reset.
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Self {
+        Backoff(PAUSE_FIRST)
+    }
+
+    /// The pause to take now; the next one is twice as long.
+    fn next(&mut self) -> Duration {
+        let now = self.0;
+        self.0 = (self.0 * 2).min(PAUSE_MOST);
+        now
+    }
+
+    fn reset(&mut self) {
+        self.0 = PAUSE_FIRST;
+    }
+}
 
 /// How the supervisor behaves.
 #[derive(Debug, Clone)]
@@ -37,16 +65,30 @@ pub fn supervise(program: Pid, opts: &Options) -> i32 {
 }
 
 fn wait_for_program(program: Pid, opts: &Options) -> ChildEnd {
+    let mut backoff = Backoff::new();
     loop {
         match sys::wait_for_signal(ALL_SIGNALS, None) {
             Ok(info) if info.signo == libc::SIGCHLD => {
+                backoff.reset();
                 if let Some(status) = reap_available(program, opts) {
                     return status;
                 }
             }
-            Ok(info) => forward(program, info.signo, opts),
+            Ok(info) => {
+                backoff.reset();
+                forward(program, info.signo, opts);
+            }
             Err(Errno::EINTR) => {}
-            Err(e) => warn!("waiting for signals failed: {e}"),
+            Err(e) => {
+                // Without signals, still reap: the program's end is then seen at the latest
+                // one pause after it.
+                let pause = backoff.next();
+                warn!("waiting for signals failed: {e}; retrying in {pause:?}");
+                std::thread::sleep(pause);
+                if let Some(status) = reap_available(program, opts) {
+                    return status;
+                }
+            }
         }
     }
 }
@@ -62,6 +104,8 @@ struct Reaped {
     program: Option<ChildEnd>,
     /// hardinit has no child left.
     none_left: bool,
+    /// At least one child was reaped.
+    any: bool,
 }
 
 /// Reaps until no exited child is left; notes the status of `program` among them.
@@ -69,6 +113,7 @@ fn reap_exited(program: Option<Pid>, opts: &Options) -> Reaped {
     let mut reaped = Reaped {
         program: None,
         none_left: false,
+        any: false,
     };
     loop {
         match sys::reap_child(false) {
@@ -80,8 +125,12 @@ fn reap_exited(program: Option<Pid>, opts: &Options) -> Reaped {
             Ok(Some((pid, end))) if program.is_some_and(|p| p.as_raw() == pid) => {
                 debug!("program ended: {end:?}");
                 reaped.program = Some(end);
+                reaped.any = true;
             }
-            Ok(Some((pid, _))) => note_zombie(pid, opts),
+            Ok(Some((pid, _))) => {
+                note_zombie(pid, opts);
+                reaped.any = true;
+            }
             Err(Errno::EINTR) => {}
             Err(e) => {
                 warn!("waitpid failed: {e}");
@@ -133,48 +182,102 @@ pub fn kill_everything(program: Pid, is_pid1: bool) {
 }
 
 /// SIGTERM to every remaining descendant, reap for up to the grace period, SIGKILL what is
-/// left, and return only when nothing is left.
+/// left, and return when nothing is left — or when SIGKILL rounds stop reaping anything (a
+/// process that cannot die, or that hardinit cannot find or signal): then it says so and
+/// leaves them.
 fn end_the_rest(opts: &Options) {
-    if reap_others(opts) {
-        return;
-    }
-    if !opts.grace.is_zero() {
-        info!("sending SIGTERM to the remaining processes");
-        signal_rest(libc::SIGTERM, opts);
-        let deadline = Instant::now() + opts.grace;
-        while let Some(left) = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-        {
-            match sys::wait_for_signal(SIGCHLD_ONLY, Some(left)) {
-                Ok(_) | Err(Errno::EINTR) => {}
-                Err(Errno::EAGAIN) => break,
-                Err(e) => warn!("waiting for SIGCHLD failed: {e}"),
-            }
-            if reap_others(opts) {
+    if reap_others(opts) != Left::Nothing {
+        if !opts.grace.is_zero() {
+            info!("sending SIGTERM to the remaining processes");
+            signal_rest(libc::SIGTERM, opts);
+            if wait_for_the_rest(opts.grace, opts) {
                 return;
             }
         }
+        kill_the_rest(opts);
     }
+}
+
+/// `now + grace`; a grace period too long for the clock (`--grace-period` refuses one)
+/// ends as late as the clock can say, never in a panic.
+fn deadline_after(now: Instant, grace: Duration) -> Instant {
+    (0..64)
+        .map(|halvings| grace / (1 << halvings))
+        .find_map(|g| now.checked_add(g))
+        .unwrap_or(now)
+}
+
+/// Reaps until nothing is left (true) or `grace` has passed (false).
+fn wait_for_the_rest(grace: Duration, opts: &Options) -> bool {
+    let deadline = deadline_after(Instant::now(), grace);
+    while let Some(left) = deadline
+        .checked_duration_since(Instant::now())
+        .filter(|d| !d.is_zero())
+    {
+        match sys::wait_for_signal(SIGCHLD_ONLY, Some(left)) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => return reap_others(opts) == Left::Nothing,
+            Err(e) => {
+                warn!("waiting for SIGCHLD failed: {e}");
+                std::thread::sleep(PAUSE_FIRST.min(left));
+            }
+        }
+        if reap_others(opts) == Left::Nothing {
+            return true;
+        }
+    }
+    false
+}
+
+/// SIGKILL rounds, each followed by a pause that doubles while nothing is reaped. A process
+/// forked after a round, or re-parented to hardinit later, is caught by the next one.
+fn kill_the_rest(opts: &Options) {
+    let mut pause = Backoff::new();
+    let mut stalled = 0;
     loop {
         info!("sending SIGKILL to the remaining processes");
         signal_rest(libc::SIGKILL, opts);
-        // A process forked after the kill, or re-parented to hardinit later, is caught by
-        // the next round.
-        match sys::wait_for_signal(SIGCHLD_ONLY, Some(Duration::from_millis(100))) {
+        match sys::wait_for_signal(SIGCHLD_ONLY, Some(pause.next())) {
             Ok(_) | Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
             Err(e) => warn!("waiting for SIGCHLD failed: {e}"),
         }
-        if reap_others(opts) {
+        match reap_others(opts) {
+            Left::Nothing => return,
+            Left::Fewer => {
+                stalled = 0;
+                pause.reset();
+            }
+            Left::Same => stalled += 1,
+        }
+        if stalled == STALLED_ROUNDS {
+            warn!(
+                "giving up on the remaining processes: {STALLED_ROUNDS} rounds of SIGKILL reaped none of them"
+            );
             return;
         }
     }
 }
 
-/// Reaps what has exited; true when hardinit has no child left (so no descendant either:
-/// every descendant's chain of parents ends at one of hardinit's children).
-fn reap_others(opts: &Options) -> bool {
-    reap_exited(None, opts).none_left
+/// What a round of reaping others left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Left {
+    /// hardinit has no child left (so no descendant either: every descendant's chain of
+    /// parents ends at one of hardinit's children).
+    Nothing,
+    /// Some exited; others are left.
+    Fewer,
+    /// None exited (or waitpid failed).
+    Same,
+}
+
+/// Reaps what has exited.
+fn reap_others(opts: &Options) -> Left {
+    let reaped = reap_exited(None, opts);
+    match (reaped.none_left, reaped.any) {
+        (true, _) => Left::Nothing,
+        (false, true) => Left::Fewer,
+        (false, false) => Left::Same,
+    }
 }
 
 /// Signals every process hardinit is responsible for: as PID 1 everything in its PID
@@ -259,6 +362,25 @@ mod tests {
         assert_eq!(parse_parent("42 (a) b) S 7 42 42 0"), Some(7));
         assert_eq!(parse_parent("1 (init) S 0 1 1"), Some(0));
         assert_eq!(parse_parent("garbage"), None);
+    }
+
+    #[test]
+    fn a_grace_period_beyond_the_clock_does_not_panic() {
+        let now = Instant::now();
+        assert!(deadline_after(now, Duration::MAX) > now + Duration::from_secs(1 << 40));
+        assert_eq!(
+            deadline_after(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn pauses_double_up_to_the_most_and_reset() {
+        let mut b = Backoff::new();
+        let taken: Vec<u64> = (0..7).map(|_| b.next().as_millis() as u64).collect();
+        assert_eq!(taken, [100, 200, 400, 800, 1600, 1600, 1600]);
+        b.reset();
+        assert_eq!(b.next(), PAUSE_FIRST);
     }
 
     #[test]

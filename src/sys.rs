@@ -110,6 +110,47 @@ pub fn wait_for_signal(mask: SigMask, timeout: Option<Duration>) -> Result<SigIn
     })
 }
 
+/// A non-blocking, close-on-exec signalfd for `mask` (which must be blocked): signals in it
+/// become readable there, so one poll can wait for them and for descriptors together.
+/// The raw call, so the signals libc reserves (32..=34) can be in the mask.
+pub fn signal_fd(mask: SigMask) -> Result<OwnedFd, Errno> {
+    // SAFETY: the mask pointer refers to a live 8-byte kernel sigset for the call; -1 asks
+    // for a new descriptor, which is ours alone once the call returns it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_signalfd4,
+            -1,
+            &mask as *const SigMask,
+            KERNEL_SIGSET_SIZE,
+            libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
+        )
+    };
+    let fd = Errno::result(rc)?;
+    // SAFETY: the kernel just returned this descriptor and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// The next signal queued on a [`signal_fd`]; `None` when none is pending.
+pub fn read_signal(fd: BorrowedFd<'_>) -> Result<Option<i32>, Errno> {
+    // SAFETY: signalfd_siginfo is plain data; zeroed is valid.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: `info` is a live buffer of exactly `size` bytes that read may fill.
+    let rc = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            (&mut info as *mut libc::signalfd_siginfo).cast(),
+            size,
+        )
+    };
+    match Errno::result(rc) {
+        Ok(n) if n as usize == size => Ok(Some(info.ssi_signo as i32)),
+        Ok(_) => Err(Errno::EIO),
+        Err(Errno::EAGAIN) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Sends `signo` (any number 1..=64, real-time included) to `pid` (negative: a process group).
 pub fn send_signal(pid: i32, signo: i32) -> Result<(), Errno> {
     // SAFETY: kill(2) takes plain integers and touches no memory of ours.

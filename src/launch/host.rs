@@ -12,11 +12,12 @@ use crate::policy::user::Databases;
 use crate::policy::{Facts, ProcessState};
 use crate::sys;
 
-/// Reads the host's facts; `seccomp` names the profile whose file (if any) is read.
-pub fn read(seccomp: &Choice) -> Result<Facts, Error> {
+/// Reads the host's facts; `seccomp` names the profile whose file (if any) is read, and the
+/// user databases are read only `with_databases`.
+pub fn read(seccomp: &Choice, with_databases: bool) -> Result<Facts, Error> {
     Ok(Facts {
         process: read_process_state()?,
-        databases: read_databases()?,
+        databases: read_databases(with_databases)?,
         kernel: read_kernel_version()?,
         landlock_abi: read_landlock_abi(),
         profile: read_profile(seccomp)?,
@@ -66,17 +67,22 @@ fn read_landlock_abi() -> u32 {
     })
 }
 
-/// The image's user databases; a missing file is an empty database (numeric ids still work).
-fn read_databases() -> Result<Databases, Error> {
+/// The image's user databases, parsed as bytes (see `policy::user`); a missing file is an
+/// empty database (numeric ids still work). Not read unless `wanted`: a start that looks no
+/// name up (tini's included) must not fail on them.
+fn read_databases(wanted: bool) -> Result<Databases, Error> {
+    if !wanted {
+        return Ok(Databases::parse(b"", b""));
+    }
     let passwd = read_optional("/etc/passwd")?;
     let group = read_optional("/etc/group")?;
     Ok(Databases::parse(&passwd, &group))
 }
 
-fn read_optional(path: &str) -> Result<String, Error> {
-    match std::fs::read_to_string(path) {
+fn read_optional(path: &str) -> Result<Vec<u8>, Error> {
+    match std::fs::read(path) {
         Ok(text) => Ok(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(source) => Err(Error::ReadFile {
             path: path.to_string(),
             source,

@@ -118,7 +118,7 @@ fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
         landlock: LandlockRequest::default(),
         ..asked.clone()
     };
-    let (facts, policy) = read_and_decide(&req)?;
+    let (facts, policy) = read_and_decide(&req, false)?;
     let profile = policy.seccomp.ok_or(Error::ExportUnconfined)?.for_runtime();
     // The floor as the same command line would get it: `--read-only` and the port lists
     // decide its parts, though the Landlock rules themselves are not resolved.
@@ -148,7 +148,9 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         sys::set_parent_death_signal(signo).map_err(Error::SetParentDeathSignal)?;
     }
     let req = inv.request();
-    let (facts, policy) = read_and_decide(&req)?;
+    // Only --user and --groups look a name up.
+    let names = req.user.is_some() || req.groups.is_some();
+    let (facts, policy) = read_and_decide(&req, names)?;
     policy.kernel_files.check().map_err(PolicyError::from)?;
     warn_unenforced(&policy);
     if args.command.is_empty() {
@@ -162,7 +164,11 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         subreaper_asked: inv.subreaper,
         own_parent_death,
     };
-    let program = parent::start(&mut RealParent { is_pid1 }, start, |signals| {
+    let parent = &mut RealParent {
+        is_pid1,
+        started: None,
+    };
+    let program = parent::start(parent, start, |signals| {
         let launch = Launch {
             command: &args.command,
             env: inv.env.clone(),
@@ -181,13 +187,15 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     Ok(supervise::supervise(program, &opts))
 }
 
+/// `--print-policy` names the user, so it reads the databases.
 fn decide(req: &Request) -> Result<Policy, Error> {
-    read_and_decide(req).map(|(_, policy)| policy)
+    read_and_decide(req, true).map(|(_, policy)| policy)
 }
 
-/// Reads the host once and decides the policy against it.
-fn read_and_decide(req: &Request) -> Result<(Facts, Policy), Error> {
-    let facts = host::read(&req.seccomp_choice())?;
+/// Reads the host once (the user databases only `with_databases`) and decides the policy
+/// against it.
+fn read_and_decide(req: &Request, with_databases: bool) -> Result<(Facts, Policy), Error> {
+    let facts = host::read(&req.seccomp_choice(), with_databases)?;
     let policy = Policy::build(req, &facts)?;
     if let Some(p) = &policy.seccomp {
         debug!(

@@ -31,8 +31,12 @@ pub trait Parent {
     /// must get back.
     fn take_over_signals(&mut self) -> Result<SignalState, Error>;
     fn become_subreaper(&mut self) -> Result<(), Error>;
-    /// Starts the program; returns once it has exec'd.
-    fn spawn(&mut self, plan: Self::Plan) -> Result<Pid, Error>;
+    /// Forks the child, which hardens itself and then waits for [`Parent::await_exec`]
+    /// before it execs the program.
+    fn fork(&mut self, plan: Self::Plan) -> Result<Pid, Error>;
+    /// Lets the child exec and waits until it has, serving signals meanwhile. On an error
+    /// the child is gone already (killed and reaped).
+    fn await_exec(&mut self) -> Result<(), Error>;
     /// Lets go of the working directory and every inherited descriptor.
     fn detach_from_launch_state(&mut self);
     /// Gives back the pages of hardinit's own binary; failing that costs only memory.
@@ -74,29 +78,42 @@ pub fn start<P: Parent>(
     }
     // 3. The child's plan holds the signal state to give back.
     let (plan, lockdown) = prepare(&signals)?;
-    let program = os.spawn(plan)?;
-    // From here on the program runs: supervise it, or take it down with hardinit.
-    if let Err(e) = settle_in(os, start, &lockdown) {
-        os.kill_everything(program);
+    let child = os.fork(plan)?;
+    // 4.–5. The child waits for PID 1's lock-down before it execs: no instant of the program
+    //    sees PID 1 with its privileges (or its uid).
+    if let Err(e) = lock_down(os, start, &lockdown) {
+        os.kill_everything(child);
         return Err(e);
     }
-    Ok(program)
+    // 6. The program runs once this returns.
+    os.await_exec()?;
+    // From here on the program runs: supervise it, or take it down with hardinit.
+    if let Err(e) = settle_in(os, start) {
+        os.kill_everything(child);
+        return Err(e);
+    }
+    Ok(child)
 }
 
-/// What PID 1 does to itself once the program runs, before the loop.
-fn settle_in<P: Parent>(os: &mut P, start: Start, lockdown: &InitLockdown) -> Result<(), Error> {
-    // 4. PID 1 pins no mount and leaks no descriptor: the program kept its own cwd and fds.
-    os.detach_from_launch_state();
-    // 5. Set-up read most of the binary; the loop needs a few pages of it. Only as PID 1,
+/// What PID 1 does to itself while the child hardens itself.
+fn lock_down<P: Parent>(os: &mut P, start: Start, lockdown: &InitLockdown) -> Result<(), Error> {
+    // 4. Set-up read most of the binary; the loop needs a few pages of it. Only as PID 1,
     //    which lives as long as the container: a short-lived wrapper would just make the next
     //    launch read the binary from disk again. Before the lock-down, which takes the right
     //    to page out a root-owned file.
     if start.is_pid1 {
         os.page_out_own_binary();
     }
-    // 6. A PID 1 that kept its privileges is not what was asked for.
-    os.lock_down(lockdown)?;
-    // 7. The credential change of the lock-down cleared hardinit's parent-death signal.
+    // 5. A PID 1 that kept its privileges is not what was asked for.
+    os.lock_down(lockdown)
+}
+
+/// What PID 1 does to itself once the program runs, before the loop.
+fn settle_in<P: Parent>(os: &mut P, start: Start) -> Result<(), Error> {
+    // 7. PID 1 pins no mount and leaks no descriptor (the exec wait's among them): the
+    //    program kept its own cwd and fds.
+    os.detach_from_launch_state();
+    // 8. The credential change of the lock-down cleared hardinit's parent-death signal.
     if let Some(signo) = start.own_parent_death {
         os.set_parent_death_signal(signo)?;
     }
@@ -106,6 +123,8 @@ fn settle_in<P: Parent>(os: &mut P, start: Start, lockdown: &InitLockdown) -> Re
 /// The real system calls.
 pub struct RealParent {
     pub is_pid1: bool,
+    /// The child between `fork` and `await_exec`.
+    pub started: Option<spawn::Started>,
 }
 
 impl Parent for RealParent {
@@ -126,9 +145,22 @@ impl Parent for RealParent {
         sys::set_child_subreaper().map_err(Error::BecomeSubreaper)
     }
 
-    fn spawn(&mut self, mut plan: ChildPlan) -> Result<Pid, Error> {
+    fn fork(&mut self, mut plan: ChildPlan) -> Result<Pid, Error> {
         // The plan (the ruleset's descriptor among it) is dropped once the child has it.
-        Ok(spawn::spawn(&mut plan)?)
+        let started = spawn::start(&mut plan)?;
+        let pid = started.pid;
+        self.started = Some(started);
+        Ok(pid)
+    }
+
+    fn await_exec(&mut self) -> Result<(), Error> {
+        let started = self.started.take().ok_or(Error::NoProgram)?;
+        if let Err(e) = started.let_run() {
+            started.kill();
+            return Err(e.into());
+        }
+        started.await_exec()?;
+        Ok(())
     }
 
     fn detach_from_launch_state(&mut self) {
@@ -176,7 +208,8 @@ mod tests {
         TakeOverSignals,
         BecomeSubreaper,
         Prepare,
-        Spawn,
+        Fork,
+        AwaitExec,
         Detach,
         PageOut,
         LockDown,
@@ -190,7 +223,8 @@ mod tests {
             Call::TakeOverSignals => Error::BlockSignals(Errno::EINVAL),
             Call::BecomeSubreaper => Error::BecomeSubreaper(Errno::EINVAL),
             Call::Prepare => Error::NoProgram,
-            Call::Spawn => Error::Spawn(crate::spawn::SpawnError::Fork(Errno::EAGAIN)),
+            Call::Fork => Error::Spawn(crate::spawn::SpawnError::Fork(Errno::EAGAIN)),
+            Call::AwaitExec => Error::Spawn(crate::spawn::SpawnError::AwaitExec(Errno::EIO)),
             Call::LockDown => Error::LockDownInit(Failure {
                 step: Step::SetUid,
                 errno: Errno::EPERM,
@@ -239,9 +273,12 @@ mod tests {
         fn become_subreaper(&mut self) -> Result<(), Error> {
             self.call(Call::BecomeSubreaper)
         }
-        fn spawn(&mut self, (): ()) -> Result<Pid, Error> {
-            self.call(Call::Spawn)?;
+        fn fork(&mut self, (): ()) -> Result<Pid, Error> {
+            self.call(Call::Fork)?;
             Ok(Pid::from_raw(PROGRAM))
+        }
+        fn await_exec(&mut self) -> Result<(), Error> {
+            self.call(Call::AwaitExec)
         }
         fn detach_from_launch_state(&mut self) {
             self.log.borrow_mut().push(Call::Detach);
@@ -290,6 +327,7 @@ mod tests {
                     keep_caps: false,
                     switch_to: None,
                     caps: CapSets::default(),
+                    dumpable: false,
                 },
             ))
         });
@@ -297,18 +335,19 @@ mod tests {
         (result.map(Pid::as_raw), calls)
     }
 
-    const PID1_ORDER: [Call; 7] = [
+    const PID1_ORDER: [Call; 8] = [
         Call::TakeOverSignals,
         Call::Prepare,
-        Call::Spawn,
-        Call::Detach,
+        Call::Fork,
         Call::PageOut,
         Call::LockDown,
+        Call::AwaitExec,
+        Call::Detach,
         Call::SetParentDeathSignal(libc::SIGTERM),
     ];
 
     #[test]
-    fn pid1_takes_over_signals_spawns_and_then_locks_itself_down() {
+    fn pid1_locks_itself_down_before_the_program_execs() {
         let (result, log) = run(AS_PID1, None);
         assert_eq!(result.ok(), Some(PROGRAM));
         assert_eq!(log, PID1_ORDER);
@@ -324,19 +363,20 @@ mod tests {
                 Call::TakeOverSignals,
                 Call::BecomeSubreaper,
                 Call::Prepare,
-                Call::Spawn,
-                Call::Detach,
+                Call::Fork,
                 Call::LockDown,
+                Call::AwaitExec,
+                Call::Detach,
             ]
         );
     }
 
     #[test]
-    fn a_failure_before_the_program_runs_stops_everything_after_it() {
+    fn a_failure_before_the_fork_stops_everything_after_it() {
         for start_as in [AS_PID1, AS_SUBREAPER] {
             let (_, full) = run(start_as, None);
-            let spawn_at = full.iter().position(|c| *c == Call::Spawn).unwrap();
-            for &failing in &full[..=spawn_at] {
+            let fork_at = full.iter().position(|c| *c == Call::Fork).unwrap();
+            for &failing in &full[..=fork_at] {
                 let (result, log) = run(start_as, Some(failing));
                 let at = full.iter().position(|c| *c == failing).unwrap();
                 assert_eq!(
@@ -349,7 +389,17 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_once_the_program_runs_kills_it_and_everything_it_started() {
+    fn a_failed_exec_wait_leaves_nothing_to_kill() {
+        let (result, log) = run(AS_PID1, Some(Call::AwaitExec));
+        assert_eq!(
+            result.map_err(|e| e.to_string()),
+            Err(error_for(Call::AwaitExec).to_string())
+        );
+        assert_eq!(log, PID1_ORDER[..6]);
+    }
+
+    #[test]
+    fn a_failure_once_the_child_exists_kills_it_and_everything_it_started() {
         for failing in [Call::LockDown, Call::SetParentDeathSignal(libc::SIGTERM)] {
             let (result, log) = run(AS_PID1, Some(failing));
             assert_eq!(

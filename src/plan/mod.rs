@@ -16,7 +16,7 @@ use thiserror::Error;
 use crate::harden::{Credentials, InitLockdown, Steps};
 use crate::kernel;
 use crate::policy::seccomp::{self, SeccompError};
-use crate::policy::{Policy, ProcessState};
+use crate::policy::{InitIdentity, Policy, ProcessState};
 use crate::sys::{CapSets, Disposition, ExecImage, NulInArgument, SigMask};
 
 /// The search path execvp uses when PATH is unset.
@@ -113,6 +113,7 @@ pub fn build(
         }),
         parent_death: Some((libc::SIGKILL, launch.parent_pid)),
         no_new_privs: policy.no_new_privs,
+        init_ready: None,
         landlock,
         seccomp,
         seccomp_early: policy.seccomp_early,
@@ -140,6 +141,11 @@ fn program_caps(allow: u64, uid: u32) -> CapSets {
     }
 }
 
+/// The uid and gid hardinit uses when it must not be root (the program is): none of the
+/// image's users, and mapped in every user namespace (its last id). Without /proc, the
+/// kernel's overflow id.
+const OVERFLOW_ID: u32 = 65534;
+
 fn init_lockdown(policy: &Policy, proc: &ProcessState, ids: &Credentials) -> InitLockdown {
     let keep = if policy.init_keeps_kill {
         CAP_KILL.bitmask()
@@ -147,20 +153,56 @@ fn init_lockdown(policy: &Policy, proc: &ProcessState, ids: &Credentials) -> Ini
         0
     };
     let can_drop_bounding = proc.has(CAP_SETPCAP);
+    let switch_to = match policy.init {
+        InitIdentity::Own => None,
+        InitIdentity::Apart => Some(apart_ids(ids.uid)),
+        InitIdentity::Shared => policy.switch_identity.then(|| ids.clone()),
+    };
     InitLockdown {
         bounding_drop: if can_drop_bounding {
             kernel::cap_numbers(proc.bounding & !keep)
         } else {
             Vec::new()
         },
-        keep_caps: policy.switch_identity && ids.uid != 0 && keep != 0,
-        switch_to: policy.switch_identity.then(|| ids.clone()),
+        keep_caps: switch_to.as_ref().is_some_and(|to| to.uid != 0) && keep != 0,
+        switch_to,
         caps: CapSets {
             effective: keep,
             permitted: keep,
             inheritable: 0,
         },
+        // A non-dumpable process's /proc files belong to root: when the program is root and
+        // PID 1 is not, they must keep PID 1's own uid.
+        dumpable: policy.init == InitIdentity::Apart,
     }
+}
+
+/// The last uid and gid of hardinit's user namespace, never the program's uid.
+fn apart_ids(program_uid: u32) -> Credentials {
+    let last = |path: &str| {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|map| last_mapped_id(&map))
+            .unwrap_or(OVERFLOW_ID)
+    };
+    let uid = last("/proc/self/uid_map");
+    Credentials {
+        uid: if uid == program_uid { uid - 1 } else { uid },
+        gid: last("/proc/self/gid_map"),
+        groups: Vec::new(),
+    }
+}
+
+/// The highest id a /proc/PID/uid_map (or gid_map) maps; (uid_t)-1 is never a valid id.
+fn last_mapped_id(map: &str) -> Option<u32> {
+    map.lines()
+        .filter_map(|line| {
+            let mut f = line.split_whitespace().map(|v| v.parse::<u64>().ok());
+            let (inside, _, count) = (f.next()??, f.next()??, f.next()??);
+            (count > 0).then(|| inside + count - 1)
+        })
+        .max()
+        .map(|id| id.min(u64::from(u32::MAX - 1)) as u32)
 }
 
 /// The program's environment: hardinit's own, with HOME from the passwd entry when `--user`
@@ -168,7 +210,7 @@ fn init_lockdown(policy: &Policy, proc: &ProcessState, ids: &Credentials) -> Ini
 fn program_env(policy: &Policy, mut env: Vec<(OsString, OsString)>) -> Vec<(OsString, OsString)> {
     if policy.set_home {
         env.retain(|(k, _)| k != "HOME");
-        env.push(("HOME".into(), policy.identity.home.clone().into()));
+        env.push(("HOME".into(), policy.identity.home.clone()));
     }
     env
 }
@@ -244,6 +286,18 @@ mod tests {
             resolve_program(p("passwd"), p("/etc:/nonexistent")),
             PathBuf::from("/etc/passwd")
         );
+    }
+
+    #[test]
+    fn the_last_mapped_id_is_never_minus_one() {
+        assert_eq!(
+            last_mapped_id("         0          0 4294967295\n"),
+            Some(4294967294)
+        );
+        assert_eq!(last_mapped_id("0 1000 1\n1 100000 65536\n"), Some(65536));
+        assert_eq!(last_mapped_id("0 100000 65536"), Some(65535));
+        assert_eq!(last_mapped_id(""), None);
+        assert_eq!(last_mapped_id("garbage\n0 0 0\n"), None);
     }
 
     #[test]

@@ -91,6 +91,9 @@ pub struct LandlockRequest {
     /// were older. A flag, not the environment: whoever starts a container sets its
     /// environment, while the command line is the image's.
     pub abi_cap: Option<u32>,
+    /// Scope signals even when no flag asks for Landlock (hardinit's own mode, with
+    /// no_new_privs): the program cannot signal PID 1 whatever their uids.
+    pub scope_signals: bool,
 }
 
 /// The rights a path rule grants beneath its path.
@@ -181,6 +184,8 @@ pub struct LandlockPolicy {
     pub connect: Option<Vec<u16>>,
     /// What was asked for or implied but is not enforced (only under best-effort, or implied).
     pub unenforced: Vec<Gap>,
+    /// See [`LandlockRequest::scope_signals`].
+    pub scope_signals: bool,
 }
 
 impl LandlockPolicy {
@@ -202,6 +207,7 @@ impl LandlockPolicy {
             bind: port_list(&req.allow_bind),
             connect: port_list(&req.allow_connect),
             unenforced: Vec::new(),
+            scope_signals: req.scope_signals,
         };
         policy.unenforced = policy.find_gaps();
         let missing: Vec<String> = policy
@@ -257,6 +263,8 @@ impl LandlockPolicy {
     pub fn scopes(&self) -> BitFlags<Scope> {
         if self.in_use() {
             Scope::from_all(self.crate_abi())
+        } else if self.scope_signals {
+            Scope::from_all(self.crate_abi()) & Scope::Signal
         } else {
             BitFlags::EMPTY
         }
@@ -314,6 +322,12 @@ impl LandlockPolicy {
                 "scoping signals and abstract unix sockets (the program can signal PID 1)",
                 None,
             );
+        } else if self.scope_signals {
+            lacks(
+                ABI_SCOPE,
+                "scoping signals (the program can send PID 1 SIGCONT, and any signal where they share a uid)",
+                None,
+            );
         }
         gaps
     }
@@ -341,7 +355,11 @@ impl LandlockPolicy {
             format!("kernel ABI {}", self.kernel_abi)
         };
         if !self.in_use() {
-            return format!("off ({kernel})");
+            return if self.scopes().is_empty() {
+                format!("off ({kernel})")
+            } else {
+                format!("signal scoping only ({kernel}): the program cannot signal PID 1")
+            };
         }
         let using = match (self.abi, self.capped) {
             (0, false) => "not used".to_string(),

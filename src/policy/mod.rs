@@ -130,8 +130,10 @@ pub struct Policy {
     pub bounding: Bounding,
     pub no_new_privs: bool,
     pub rlimits: Vec<Rlimit>,
-    /// CAP_KILL stays with PID 1 when the program could change its uid and so escape a
-    /// same-uid signal.
+    /// Who PID 1 is once the program runs.
+    pub init: InitIdentity,
+    /// PID 1 keeps CAP_KILL: to signal a program of another uid, or one that could change
+    /// its uid and so escape a same-uid signal.
     pub init_keeps_kill: bool,
     /// The program's seccomp profile; `None`: unconfined.
     pub seccomp: Option<Profile>,
@@ -145,6 +147,24 @@ pub struct Policy {
     /// program that will not hold it (`--allow-new-privileges --seccomp unconfined`).
     pub seccomp_early: bool,
     pub landlock: LandlockPolicy,
+}
+
+/// The uid PID 1 holds once the program runs. Signals, prlimit, setpriority, the scheduler
+/// and ioprio calls, ptrace and /proc/PID/* all let a process act on another of the same
+/// uid, or on any process with a capability: a uid the program does not have (and cannot
+/// take) keeps the program away from PID 1 however hardinit was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitIdentity {
+    /// hardinit keeps its own uid (root, without capabilities but CAP_KILL), which the
+    /// program does not have.
+    Own,
+    /// The program runs as hardinit's own uid (root) and cannot change it: PID 1 moves to
+    /// the last uid of its user namespace, keeping CAP_KILL.
+    Apart,
+    /// PID 1 takes the program's ids: it lacks CAP_KILL to signal another uid, or the
+    /// CAP_SETUID/CAP_SETGID to leave the one it shares with the program, or the program
+    /// may change its uid anyway. Only Landlock's signal scoping then keeps signals away.
+    Shared,
 }
 
 impl Policy {
@@ -181,6 +201,8 @@ impl Policy {
         let seccomp_early =
             check_filter_installable(req, &choice, &identity, caps, no_new_privs, proc)?;
         let may_change_uid = !no_new_privs || caps.is_none_or(|c| c & CAP_SETUID.bitmask() != 0);
+        let has_kill = proc.permitted & CAP_KILL.bitmask() != 0;
+        let init = choose_init_identity(identity.uid, proc, has_kill, can_switch, may_change_uid);
         // Includes/excludes see the capabilities the program ends up with: the allow-list,
         // or the bounding set when nothing is dropped (the set Docker compares with).
         let seccomp_ctx = seccomp::Context {
@@ -202,6 +224,9 @@ impl Policy {
         // program's own /proc/PID files writable.
         let mut landlock_req = req.landlock.clone();
         landlock_req.proc_files = kernel_files.protected();
+        // Signals are scoped in hardinit's own mode even without a Landlock flag; Landlock
+        // needs no_new_privs, which only --allow-new-privileges leaves unset.
+        landlock_req.scope_signals = hardened && no_new_privs;
         let mut landlock = LandlockPolicy::build(&landlock_req, facts.landlock_abi)?;
         let floor = seccomp_floor(req, &req.landlock, facts.kernel, landlock.abi);
         // A profile under which the program could never start or end fails here, before
@@ -225,7 +250,8 @@ impl Policy {
                 .iter()
                 .map(|r| parse_rlimit(r))
                 .collect::<Result<_, _>>()?,
-            init_keeps_kill: may_change_uid && proc.permitted & CAP_KILL.bitmask() != 0,
+            init,
+            init_keeps_kill: has_kill && (init != InitIdentity::Shared || may_change_uid),
             seccomp,
             kernel_files,
             floor,
@@ -240,6 +266,26 @@ impl Policy {
             (Bounding::Drop, Some(allow)) => proc.bounding & !allow,
             _ => 0,
         }
+    }
+}
+
+/// A uid apart from the program's whenever hardinit has what it takes to stay there and
+/// still signal the program (CAP_KILL); see [`InitIdentity`].
+fn choose_init_identity(
+    program_uid: u32,
+    proc: &ProcessState,
+    has_kill: bool,
+    can_switch: bool,
+    may_change_uid: bool,
+) -> InitIdentity {
+    if !has_kill {
+        InitIdentity::Shared
+    } else if program_uid != proc.uid {
+        InitIdentity::Own
+    } else if can_switch && !may_change_uid {
+        InitIdentity::Apart
+    } else {
+        InitIdentity::Shared
     }
 }
 
@@ -455,9 +501,9 @@ impl fmt::Display for Policy {
         };
         writeln!(f, "groups          {groups}")?;
         let home = if self.set_home {
-            id.home.as_str()
+            id.home.to_string_lossy()
         } else {
-            "(inherited)"
+            "(inherited)".into()
         };
         writeln!(f, "HOME            {home}")?;
         let caps = match self.caps {
@@ -497,6 +543,7 @@ impl fmt::Display for Policy {
             limits.join(" ")
         };
         writeln!(f, "rlimits         {limits}")?;
+        writeln!(f, "PID 1           {}", self.init)?;
         writeln!(f, "{}", self.kernel_files)?;
         writeln!(f, "{}", self.landlock)?;
         write!(
@@ -507,12 +554,26 @@ impl fmt::Display for Policy {
     }
 }
 
+impl fmt::Display for InitIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InitIdentity::Own => "keeps its own uid, which the program lacks, and only CAP_KILL",
+            InitIdentity::Apart => {
+                "moves to the last uid of its user namespace, with only CAP_KILL"
+            }
+            InitIdentity::Shared => {
+                "shares the program's uid: prlimit, setpriority and the scheduler calls reach it"
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n";
-    const GROUP: &str = "root:x:0:\nwheel:x:10:node\nnode:x:1000:\n";
+    const PASSWD: &[u8] = b"root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n";
+    const GROUP: &[u8] = b"root:x:0:\nwheel:x:10:node\nnode:x:1000:\n";
     const ALL: u64 = 0x1ff_ffff_ffff;
 
     fn root() -> ProcessState {
@@ -613,7 +674,8 @@ mod tests {
             (p.identity.uid, p.identity.gid, p.identity.groups.clone()),
             (0, 0, vec![])
         );
-        assert!(!p.init_keeps_kill);
+        // The program is root and cannot leave uid 0: PID 1 must.
+        assert_eq!((p.init, p.init_keeps_kill), (InitIdentity::Apart, true));
     }
 
     #[test]
@@ -628,7 +690,8 @@ mod tests {
             (None, Bounding::Keep, false, false)
         );
         assert_eq!(p.identity.groups, vec![0, 10]);
-        assert!(p.init_keeps_kill);
+        // Root with every capability: no uid keeps it away from PID 1.
+        assert_eq!((p.init, p.init_keeps_kill), (InitIdentity::Shared, true));
     }
 
     #[test]
@@ -717,18 +780,41 @@ mod tests {
     }
 
     #[test]
-    fn init_keeps_cap_kill_only_when_the_program_may_change_uid() {
+    fn init_stays_apart_from_the_program_whenever_it_can() {
+        let init = |req: Request, proc: &ProcessState| {
+            let p = build(req, proc).unwrap();
+            (p.init, p.init_keeps_kill)
+        };
+        let user = |u: &str| Request {
+            user: Some(u.into()),
+            ..Request::default()
+        };
+        assert_eq!(init(user("1000"), &root()), (InitIdentity::Own, true));
+        assert_eq!(init(user("0"), &root()), (InitIdentity::Apart, true));
+        // A root program that may change its uid could follow PID 1 to any uid.
         let req = Request {
             cap_add: vec!["setuid".into()],
             ..Request::default()
         };
-        assert!(build(req, &root()).unwrap().init_keeps_kill);
+        assert_eq!(init(req, &root()), (InitIdentity::Shared, true));
         let req = Request {
             allow_new_privileges: true,
             seccomp: Some("unconfined".into()),
             ..Request::default()
         };
-        assert!(build(req, &root()).unwrap().init_keeps_kill);
+        assert_eq!(init(req, &root()), (InitIdentity::Shared, true));
+        // Without CAP_KILL PID 1 could not signal another uid: it shares the program's.
+        let no_kill = ProcessState {
+            permitted: ALL & !CAP_KILL.bitmask(),
+            effective: ALL & !CAP_KILL.bitmask(),
+            ..root()
+        };
+        assert_eq!(init(user("1000"), &no_kill), (InitIdentity::Shared, false));
+        // Started as the program's uid without capabilities: nothing to choose.
+        assert_eq!(
+            init(Request::default(), &non_root()),
+            (InitIdentity::Shared, false)
+        );
     }
 
     #[test]
@@ -785,6 +871,7 @@ mod tests {
             compat: landlock::Compat::Hard,
             proc_files: false,
             abi_cap: None,
+            scope_signals: false,
         };
         let tini = Request {
             tini_mode: true,

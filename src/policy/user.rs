@@ -1,5 +1,10 @@
 //! `--user USER[:GROUP]` and `--groups LIST`, resolved against the image's /etc/passwd and
-//! /etc/group text (read by the caller: a static musl binary has no NSS to ask).
+//! /etc/group (read by the caller: a static musl binary has no NSS to ask). Parsed as bytes,
+//! as libc does: a Latin-1 GECOS field or name is no reason to refuse a start, and names are
+//! compared byte for byte.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 
 use thiserror::Error;
 
@@ -18,39 +23,50 @@ pub enum UserError {
 /// One /etc/passwd line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswdEntry {
-    pub name: String,
+    pub name: Vec<u8>,
     pub uid: u32,
     pub gid: u32,
-    pub home: String,
+    pub home: Vec<u8>,
 }
 
 /// One /etc/group line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupEntry {
-    pub name: String,
+    pub name: Vec<u8>,
     pub gid: u32,
-    pub members: Vec<String>,
+    pub members: Vec<Vec<u8>>,
 }
 
 /// The identity the program runs under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
-    /// The passwd name, when the uid has an entry.
+    /// The passwd name, when the uid has an entry (bytes that are not UTF-8 shown as U+FFFD).
     pub name: Option<String>,
     pub uid: u32,
     pub gid: u32,
     /// Sorted, without duplicates.
     pub groups: Vec<u32>,
-    pub home: String,
+    pub home: OsString,
 }
 
-/// Parses passwd text; malformed lines are skipped, as libc does.
-pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
+/// The lines of a database, comments left out.
+fn records(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .filter(|line| !line.is_empty() && !line.starts_with(b"#"))
+}
+
+/// A decimal id field.
+fn parse_number(field: &[u8]) -> Option<u32> {
+    std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+/// Parses passwd bytes; malformed lines are skipped, as libc does.
+pub fn parse_passwd(text: &[u8]) -> Vec<PasswdEntry> {
+    records(text)
         .filter_map(|line| {
             // Fields in place, without a Vec per line: this runs at every start.
-            let mut f = line.split(':');
+            let mut f = line.split(|&b| b == b':');
             let (name, _, uid, gid, _, home) = (
                 f.next()?,
                 f.next()?,
@@ -61,33 +77,36 @@ pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
             );
             f.next()?;
             Some(PasswdEntry {
-                name: name.to_string(),
-                uid: uid.parse().ok()?,
-                gid: gid.parse().ok()?,
-                home: home.to_string(),
+                name: name.to_vec(),
+                uid: parse_number(uid)?,
+                gid: parse_number(gid)?,
+                home: home.to_vec(),
             })
         })
         .collect()
 }
 
-/// Parses group text; malformed lines are skipped.
-pub fn parse_group(text: &str) -> Vec<GroupEntry> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
+/// Parses group bytes; malformed lines are skipped.
+pub fn parse_group(text: &[u8]) -> Vec<GroupEntry> {
+    records(text)
         .filter_map(|line| {
-            let mut f = line.split(':');
+            let mut f = line.split(|&b| b == b':');
             let (name, _, gid, members) = (f.next()?, f.next()?, f.next()?, f.next()?);
             Some(GroupEntry {
-                name: name.to_string(),
-                gid: gid.parse().ok()?,
+                name: name.to_vec(),
+                gid: parse_number(gid)?,
                 members: members
-                    .split(',')
+                    .split(|&b| b == b',')
                     .filter(|m| !m.is_empty())
-                    .map(str::to_string)
+                    .map(<[u8]>::to_vec)
                     .collect(),
             })
         })
         .collect()
+}
+
+fn display_name(name: &[u8]) -> String {
+    String::from_utf8_lossy(name).into_owned()
 }
 
 /// The passwd and group databases of the image.
@@ -97,7 +116,7 @@ pub struct Databases {
 }
 
 impl Databases {
-    pub fn parse(passwd: &str, group: &str) -> Self {
+    pub fn parse(passwd: &[u8], group: &[u8]) -> Self {
         Databases {
             passwd: parse_passwd(passwd),
             group: parse_group(group),
@@ -115,7 +134,7 @@ impl Databases {
         }
         self.group
             .iter()
-            .find(|g| g.name == spec)
+            .find(|g| g.name == spec.as_bytes())
             .map(|g| g.gid)
             .ok_or_else(|| UserError::NoSuchGroup {
                 flag,
@@ -124,7 +143,7 @@ impl Databases {
     }
 
     /// The groups /etc/group lists `name` in, sorted.
-    fn member_groups(&self, name: &str) -> Vec<u32> {
+    fn member_groups(&self, name: &[u8]) -> Vec<u32> {
         let mut gids: Vec<u32> = self
             .group
             .iter()
@@ -151,18 +170,18 @@ impl Databases {
         if user.is_empty() {
             return Err(UserError::EmptyUser(user_spec.to_string()));
         }
-        let (name, uid, primary_gid, home, numeric) = match parse_id("--user", user)? {
+        let (entry, uid, primary_gid, numeric) = match parse_id("--user", user)? {
             Some(uid) => match self.user_by_uid(uid) {
-                Some(e) => (Some(e.name.clone()), uid, e.gid, e.home.clone(), true),
-                None => (None, uid, uid, "/".to_string(), true),
+                Some(e) => (Some(e), uid, e.gid, true),
+                None => (None, uid, uid, true),
             },
             None => {
                 let e = self
                     .passwd
                     .iter()
-                    .find(|e| e.name == user)
+                    .find(|e| e.name == user.as_bytes())
                     .ok_or_else(|| UserError::NoSuchUser(user.to_string()))?;
-                (Some(e.name.clone()), e.uid, e.gid, e.home.clone(), false)
+                (Some(e), e.uid, e.gid, false)
             }
         };
         let gid = match group {
@@ -172,21 +191,16 @@ impl Databases {
         let groups = match groups {
             Some(list) => self.resolve_groups(list)?,
             None if numeric => Vec::new(),
-            None => name
-                .as_deref()
-                .map(|n| self.member_groups(n))
+            None => entry
+                .map(|e| self.member_groups(&e.name))
                 .unwrap_or_default(),
         };
         Ok(Identity {
-            name,
+            name: entry.map(|e| display_name(&e.name)),
             uid,
             gid,
             groups,
-            home: if home.is_empty() {
-                "/".to_string()
-            } else {
-                home
-            },
+            home: home_of(entry),
         })
     }
 
@@ -207,12 +221,20 @@ impl Databases {
     pub fn describe(&self, uid: u32, gid: u32, groups: Vec<u32>) -> Identity {
         let entry = self.user_by_uid(uid);
         Identity {
-            name: entry.map(|e| e.name.clone()),
+            name: entry.map(|e| display_name(&e.name)),
             uid,
             gid,
             groups,
-            home: entry.map_or_else(|| "/".to_string(), |e| e.home.clone()),
+            home: home_of(entry),
         }
+    }
+}
+
+/// The entry's home directory; `/` without an entry or with an empty field.
+fn home_of(entry: Option<&PasswdEntry>) -> OsString {
+    match entry {
+        Some(e) if !e.home.is_empty() => OsString::from_vec(e.home.clone()),
+        _ => OsString::from("/"),
     }
 }
 
@@ -221,25 +243,55 @@ fn parse_id(flag: &'static str, spec: &str) -> Result<Option<u32>, UserError> {
     if !spec.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(None);
     }
-    spec.parse().map(Some).map_err(|_| UserError::BadId {
-        flag,
-        value: spec.to_string(),
-    })
+    // (uid_t)-1 is no id: setresuid and setresgid read it as "leave unchanged".
+    spec.parse()
+        .ok()
+        .filter(|&id| id != u32::MAX)
+        .map(Some)
+        .ok_or_else(|| UserError::BadId {
+            flag,
+            value: spec.to_string(),
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
+    const PASSWD: &[u8] = b"root:x:0:0:root:/root:/bin/bash\n\
         nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n\
         node:x:1000:1000::/home/node:/bin/sh\n\
         broken line\n";
-    const GROUP: &str = "root:x:0:\nwheel:x:10:node,alice\naudio:x:29:node\n\
+    const GROUP: &[u8] = b"root:x:0:\nwheel:x:10:node,alice\naudio:x:29:node\n\
         node:x:1000:\nnogroup:x:65534:\n";
 
     fn db() -> Databases {
         Databases::parse(PASSWD, GROUP)
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_read_and_compared_as_bytes() {
+        let passwd = b"root:x:0:0:r\xe9my:/root:/bin/sh\nj\xf6rg:x:1001:1001:J\xf6rg:/home/j\xf6rg:/bin/sh\r\n";
+        let group = b"caf\xe9:x:50:j\xf6rg\n";
+        let db = Databases::parse(passwd, group);
+        assert_eq!(db.passwd.len(), 2);
+        let id = db.describe(0, 0, vec![]);
+        assert_eq!(
+            (id.name.as_deref(), id.home.to_str()),
+            (Some("root"), Some("/root"))
+        );
+        // A name that is not UTF-8 cannot come from the command line, but its entry still
+        // serves a numeric uid, with its groups found by its bytes.
+        let id = db.resolve("1001", Some(&["50".to_string()])).unwrap();
+        assert_eq!(id.name.as_deref(), Some("j\u{fffd}rg"));
+        assert_eq!(id.home, OsString::from_vec(b"/home/j\xf6rg".to_vec()));
+        assert_eq!(db.member_groups(b"j\xf6rg"), vec![50]);
+        assert_eq!(
+            db.resolve_group("--groups", "caf\u{e9}")
+                .unwrap_err()
+                .to_string(),
+            "--groups: no such group 'caf\u{e9}' in /etc/group"
+        );
     }
 
     #[test]
@@ -261,8 +313,8 @@ mod tests {
     fn numeric_uid_without_entry_gets_gid_equal_uid_and_no_groups() {
         let id = db().resolve("4242", None).unwrap();
         assert_eq!(
-            (id.uid, id.gid, id.groups.clone(), id.home.as_str()),
-            (4242, 4242, vec![], "/")
+            (id.uid, id.gid, id.groups.clone(), id.home.to_str()),
+            (4242, 4242, vec![], Some("/"))
         );
         assert_eq!(id.name, None);
     }
@@ -271,8 +323,8 @@ mod tests {
     fn numeric_uid_with_entry_takes_its_gid_and_home_but_no_groups() {
         let id = db().resolve("1000", None).unwrap();
         assert_eq!(
-            (id.uid, id.gid, id.groups.clone(), id.home.as_str()),
-            (1000, 1000, vec![], "/home/node")
+            (id.uid, id.gid, id.groups.clone(), id.home.to_str()),
+            (1000, 1000, vec![], Some("/home/node"))
         );
     }
 
@@ -306,6 +358,14 @@ mod tests {
         assert_eq!(
             db().resolve("99999999999", None).unwrap_err().to_string(),
             "--user: '99999999999' is not a valid id"
+        );
+        assert_eq!(
+            db().resolve("4294967295", None).unwrap_err().to_string(),
+            "--user: '4294967295' is not a valid id"
+        );
+        assert_eq!(
+            db().resolve("0:4294967295", None).unwrap_err().to_string(),
+            "--user: '4294967295' is not a valid id"
         );
         assert_eq!(
             db().resolve(":10", None),

@@ -13,3 +13,7 @@ mod node_profile;
 /// What the program can reach outside itself: kernel interfaces, unix sockets, hardinit
 /// itself (signals, prlimit, environment), execute rights by inode, bad input, `--inspect`.
 mod reach;
+/// hardinit out of the program's reach (signals, prlimit, scheduling, ptrace, /proc), and
+/// its own robustness: no busy loop, signals served during the exec wait, bounded numbers,
+/// user databases as bytes.
+mod supervision;

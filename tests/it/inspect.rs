@@ -235,10 +235,12 @@ fn nobody_json(userns_allowed: bool, sockets: Value) -> Value {
         "no_new_privs": true,
         // `unconfined`: hardinit's floor alone.
         "seccomp": {"mode": "filter", "filters": 1},
+        // hardinit scopes the program's signals in its own mode, even without a Landlock
+        // flag: one layer.
         "landlock": {
             "abi": hardinit::sys::landlock_abi().unwrap(),
-            "restricted": false,
-            "layers": 0,
+            "restricted": true,
+            "layers": 1,
             "error": null
         },
         "securebits": {"value": 0, "flags": []},
@@ -266,7 +268,7 @@ fn nobody_json(userns_allowed: bool, sockets: Value) -> Value {
         "expectations": {
             "non-root": true, "no-caps": true, "no-new-privs": true, "seccomp": false,
             "read-only-root": true, "no-userns": !userns_allowed, "no-mount": !userns_allowed,
-            "landlock": false, "no-runtime-socket": true
+            "landlock": true, "no-runtime-socket": true
         }
     })
 }

@@ -490,10 +490,20 @@ fn pid1_locks_itself_down_and_still_reaps_and_forwards() {
     assert_eq!(outer.next_line(SECS(20)), "ready");
     let init = util::children_of(outer.pid())[0];
     let field = |f: &str| util::status_field(init, f).unwrap();
-    assert_eq!(field("Uid"), "1000 1000 1000 1000");
-    assert_eq!(field("Gid"), "1000 1000 1000 1000");
-    for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
-        assert_eq!(field(set), NONE, "{set}");
+    // PID 1 keeps a uid the program does not have (root, the program being 1000) and only
+    // the CAP_KILL it needs to signal another uid: the program can neither signal nor
+    // re-limit it (tests/it/escapes/supervision.rs).
+    assert_eq!(field("Uid"), "0 0 0 0");
+    assert_eq!(field("Gid"), "0 0 0 0");
+    let kill = "0000000000000020";
+    for (set, want) in [
+        ("CapInh", NONE),
+        ("CapPrm", kill),
+        ("CapEff", kill),
+        ("CapBnd", kill),
+        ("CapAmb", NONE),
+    ] {
+        assert_eq!(field(set), want, "{set}");
     }
     assert_eq!(field("NoNewPrivs"), "1");
     // A non-dumpable process's private /proc files belong to root, not to its uid.
@@ -523,4 +533,37 @@ fn pid1_locks_itself_down_and_still_reaps_and_forwards() {
         "{}",
         outer.stderr()
     );
+}
+
+#[test]
+fn pid1_of_a_root_program_moves_to_the_last_uid_of_its_namespace() {
+    if !util::privileged("pid1_of_a_root_program_moves_to_the_last_uid_of_its_namespace") {
+        return;
+    }
+    let mut outer = Background::start(
+        Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+            .arg(util::hardinit())
+            .args(["--", "sh", "-c", "echo ready; sleep 600"]),
+    );
+    assert_eq!(outer.next_line(SECS(20)), "ready");
+    let init = util::children_of(outer.pid())[0];
+    let field = |f: &str| util::status_field(init, f).unwrap();
+    // The program is root and cannot change its uid: PID 1 leaves uid 0 for the last uid of
+    // its (here the initial) user namespace, keeping only CAP_KILL.
+    assert_eq!(field("Uid"), "4294967294 4294967294 4294967294 4294967294");
+    assert_eq!(field("Gid"), "4294967294 4294967294 4294967294 4294967294");
+    assert_eq!(field("CapEff"), "0000000000000020");
+    assert_eq!(field("CapBnd"), "0000000000000020");
+    assert_eq!(field("NoNewPrivs"), "1");
+    // Dumpable, so its /proc files stay its own: a non-dumpable process's go to root, which
+    // the program is.
+    for file in ["environ", "mem", "oom_score_adj"] {
+        let owner = std::fs::metadata(format!("/proc/{init}/{file}"))
+            .unwrap()
+            .uid();
+        assert_eq!(owner, 4294967294, "{file}");
+    }
+    let program = util::children_of(init)[0];
+    assert_eq!(util::status_field(program, "Uid").unwrap(), "0 0 0 0");
 }

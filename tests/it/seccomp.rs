@@ -575,7 +575,7 @@ fn the_export_loads_back_and_adds_only_the_launchers_calls() {
         [
             json!({ "names": ["capset", "getresgid", "getresuid", "landlock_add_rule", "mount",
                 "mount_setattr", "move_mount", "open_tree", "prctl", "rt_sigtimedwait", "seccomp",
-                "setgroups", "setpgid", "setresgid", "setresuid", "unshare"],
+                "setgroups", "setpgid", "setresgid", "setresuid", "signalfd4", "unshare"],
                 "action": "SCMP_ACT_ALLOW" }),
             json!({ "names": ["ioctl"], "action": "SCMP_ACT_ALLOW", "args": [
                 { "index": 1, "value": 0xffff_ffff_u64, "valueTwo": 0x5410, "op": "SCMP_CMP_MASKED_EQ" }

@@ -315,10 +315,10 @@ pub fn describe(profile: Option<&Profile>, floor: Option<&Floor>) -> String {
 /// itself, its signal wait) that a program's profile need not allow. A profile exported for
 /// the runtime layer (Docker, runc, Kubernetes) also filters hardinit, before hardinit installs
 /// its own filter for the program, so the export allows these as well, with the calls the
-/// static musl build makes on the arch ([`Arch::launcher_calls`]). Where hardinit holds
-/// CAP_SYS_ADMIN and the kernel's files are writable, it mounts them read-only in a namespace
-/// of the program's own (`unshare`, `mount`, `open_tree`, `mount_setattr`, `move_mount`).
-const LAUNCHER_CALLS: [&str; 20] = [
+/// static musl build makes on the arch ([`Arch::launcher_calls`]); the exec wait polls a
+/// signalfd. Where hardinit holds CAP_SYS_ADMIN and the kernel's files are writable, it mounts
+/// them read-only in a namespace of the program's own (`unshare`, `mount`, `open_tree`, `mount_setattr`, `move_mount`).
+const LAUNCHER_CALLS: [&str; 22] = [
     "capset",
     "close_range",
     "getgroups",
@@ -331,6 +331,7 @@ const LAUNCHER_CALLS: [&str; 20] = [
     "mount_setattr",
     "move_mount",
     "open_tree",
+    "ppoll",
     "prctl",
     "rt_sigtimedwait",
     "seccomp",
@@ -338,6 +339,7 @@ const LAUNCHER_CALLS: [&str; 20] = [
     "setpgid",
     "setresgid",
     "setresuid",
+    "signalfd4",
     "unshare",
 ];
 

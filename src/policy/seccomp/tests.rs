@@ -1417,13 +1417,16 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
     let rules = node.rules.len();
     let runtime = node.clone().for_runtime();
     assert_eq!(runtime.rules.len(), rules + 2);
-    // node already allows two Landlock calls (for --inspect) and musl's legacy calls.
+    // node already allows two Landlock calls (for --inspect), musl's legacy calls and the
+    // poll of hardinit's exec wait.
     let already = [
         "close_range",
         "getgroups",
         "landlock_create_ruleset",
         "landlock_restrict_self",
         "open",
+        "poll",
+        "ppoll",
         "stat",
         "fork",
     ];

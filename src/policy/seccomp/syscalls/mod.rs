@@ -65,7 +65,7 @@ pub static X86_64: Arch = Arch {
         name: "i386 (int 0x80)",
     }],
     abi_bit: Some(X32_SYSCALL_BIT),
-    launcher_calls: &["fork", "open", "stat"],
+    launcher_calls: &["fork", "open", "poll", "stat"],
     forks_with_clone: false,
     calls: &x86_64::CALLS,
     by_name: &X86_64_BY_NAME,
