@@ -188,12 +188,27 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     base
 }
 
+/// Where compiled probes live: the target directory, unless it is under /tmp, which the
+/// tests make writable (`--writable /tmp`) and so not executable under `--read-only` — a
+/// checkout under /tmp would then see its probes refused with EACCES. As root they go to
+/// /var/cache/hardinit/probes/<hash of the target directory> instead.
+fn probe_dir() -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if !target.starts_with("/tmp") || !nix::unistd::geteuid().is_root() {
+        return target.join("probes");
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    target.hash(&mut h);
+    Path::new("/var/cache/hardinit/probes").join(format!("{:016x}", h.finish()))
+}
+
 /// Compiles a C probe from tests/fixtures/probes/NAME.c (static) into the scratch area, once.
 pub fn c_probe(name: &str) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/probes")
         .join(format!("{name}.c"));
-    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("probes");
+    let out_dir = probe_dir();
     std::fs::create_dir_all(&out_dir).unwrap();
     let out = out_dir.join(name);
     // Tests run in parallel threads: build to a unique name and rename into place.
