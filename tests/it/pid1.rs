@@ -164,15 +164,16 @@ fn options_stop_at_the_first_non_option() {
 
 #[test]
 fn leftover_descendants_get_sigterm_then_sigkill_after_the_grace_period() {
-    // The descendant ignores SIGTERM; only SIGKILL after the grace period ends it.
+    // The descendant ignores SIGTERM; only SIGKILL after the grace period ends it. The
+    // program exits only once the descendant has set its trap (a file says so): otherwise
+    // the SIGTERM could come first and end it at once.
+    let flag = util::scratch_dir("grace-trap").join("trapped");
+    let script = format!(
+        "(trap '' TERM; : > {f}; exec sleep 30) & while [ ! -e {f} ]; do sleep 0.01; done; exit 4",
+        f = flag.display()
+    );
     let start = Instant::now();
-    let out = util::run_hardinit([
-        "--grace-period",
-        "1",
-        "sh",
-        "-c",
-        "(trap '' TERM; sleep 30) & exit 4",
-    ]);
+    let out = util::run_hardinit(["--grace-period", "1", "sh", "-c", &script]);
     let took = start.elapsed();
     out.expect_code(4);
     assert!(
