@@ -129,7 +129,8 @@ fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
     let profile = policy.seccomp.ok_or(Error::ExportUnconfined)?.for_runtime();
     // The floor as the same command line would get it: `--read-only` and the port lists
     // decide its parts, though the Landlock rules themselves are not resolved.
-    let profile = match policy::seccomp_floor(&req, &asked.landlock, facts.kernel) {
+    let floor = policy::seccomp_floor(&req, &asked.landlock, facts.kernel, facts.landlock_abi);
+    let profile = match floor {
         Some(floor) => profile.with_floor_entries(&floor),
         None => profile,
     };
@@ -225,9 +226,10 @@ fn read_and_decide(req: &Request, with_databases: bool) -> Result<(Facts, Policy
     let policy = Policy::build(req, &facts)?;
     if let Some(p) = &policy.seccomp {
         debug!(
-            "seccomp: {}, {} x86_64 names skipped",
+            "seccomp: {}, {} names not on {} skipped",
             p.origin,
-            p.unknown_names.len()
+            p.unknown_names.len(),
+            p.arch.name
         );
     }
     Ok((facts, policy))

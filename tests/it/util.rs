@@ -398,3 +398,38 @@ pub fn send(pid: i32, signo: i32) {
         "cannot send signal {signo} to {pid}\n{out}"
     );
 }
+
+/// The running kernel's Landlock ABI, as far as hardinit uses it (7).
+pub fn landlock_abi() -> u32 {
+    hardinit::sys::landlock_abi().unwrap().min(7)
+}
+
+/// The warnings every Landlock launch gets on this kernel for what its ABI lacks (below 6: no
+/// scoping), without the log prefix. (ABI 1-2 lack the truncate right too, but in hardinit's
+/// own mode the seccomp floor refuses truncating instead, so that is no gap.)
+pub fn landlock_abi_warnings(_read_only: bool) -> Vec<String> {
+    let abi = landlock_abi();
+    let mut lines = Vec::new();
+    if abi < 6 {
+        lines.push("landlock: not enforced: scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)".to_string());
+    }
+    lines
+}
+
+/// A log line without its "[WARN  hardinit (PID)] " prefix.
+pub fn without_log_prefix(line: &str) -> &str {
+    match line.split_once(")] ") {
+        Some((prefix, msg)) if prefix.starts_with('[') => msg,
+        _ => line,
+    }
+}
+
+/// How much longer than natively a hang guard waits: `HARDINIT_TEST_TIMEOUT_FACTOR` (the arm64
+/// VM, an emulated CPU, sets it), else 1. Guards only: no test asserts a duration.
+pub fn timeout_factor() -> u32 {
+    std::env::var("HARDINIT_TEST_TIMEOUT_FACTOR")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&f| f >= 1)
+        .unwrap_or(1)
+}

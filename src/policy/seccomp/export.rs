@@ -1,7 +1,6 @@
 //! The resolved profile written back as OCI JSON, in a fixed layout (the same as Docker's
 //! own profile: two-space indent, one name per line) so an exported file diffs well.
 
-use super::eval::NATIVE_SCMP_ARCH;
 use super::model::{self, ArgCmp};
 use super::{Profile, Rule};
 
@@ -13,7 +12,11 @@ pub(crate) fn oci_json(profile: &Profile) -> String {
     if let Some(errno) = profile.default_action.errno_ret() {
         fields.push(field("defaultErrnoRet", errno.to_string()));
     }
-    fields.push(field("architectures", array(vec![quote(NATIVE_SCMP_ARCH)])));
+    // Only the native ABI: the compat ones are what hardinit kills.
+    fields.push(field(
+        "architectures",
+        array(vec![quote(profile.arch.scmp)]),
+    ));
     let flags = model::flag_names(profile.flags);
     if !flags.is_empty() {
         fields.push(field(
@@ -130,7 +133,7 @@ pub(crate) fn spo_json(profile: &Profile, name: &str) -> Result<String, SpoError
     }
     let mut spec = vec![
         field("defaultAction", quote(profile.default_action.oci_name())),
-        field("architectures", array(vec![quote(NATIVE_SCMP_ARCH)])),
+        field("architectures", array(vec![quote(profile.arch.scmp)])),
     ];
     if !flags.is_empty() {
         spec.push(field(
