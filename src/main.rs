@@ -17,8 +17,9 @@ extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc:
     let inv = match hardinit::cli::parse(argv, std::env::vars_os().collect()) {
         Ok(inv) => inv,
         Err(e) => {
-            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
-            let _ = e.print();
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2);
+            // a bad HARDINIT_* variable is hardinit's own bad input (125).
+            e.print();
             exit(e.exit_code());
         }
     };

@@ -1,5 +1,7 @@
 //! The PID-1 loop: wait for a signal (no timer: zero wake-ups while nothing happens), forward
-//! it, reap every child that dies, and once the program is gone end what it left behind.
+//! it (rewritten if asked; a SIGTERM after the stop delay), reap every child that dies, and
+//! once the program is gone end what it left behind. The only timed wait while the program
+//! runs is a pending stop delay's.
 //! Once the program runs, nothing here may kill hardinit: errors are logged and the loop
 //! goes on after a pause that doubles with each failure in a row (never a busy loop), and the
 //! end gives up on what it cannot kill or find rather than trying forever.
@@ -13,6 +15,7 @@ use nix::poll::PollTimeout;
 use nix::unistd::Pid;
 
 use crate::listener::{Readiness, Server};
+use crate::signal::{rewritten, Rewrite};
 use crate::sys::{self, sig_bit, ChildEnd, SigInfo, SigMask, ALL_SIGNALS};
 
 const SIGCHLD_ONLY: sys::SigMask = sig_bit(libc::SIGCHLD);
@@ -57,6 +60,10 @@ pub struct Options {
     pub is_pid1: bool,
     /// Exit codes reported as 0 (`-e`).
     pub remap_exit: Vec<u8>,
+    /// `--rewrite FROM:TO`: the program receives TO where hardinit received FROM.
+    pub rewrite: Vec<Rewrite>,
+    /// `--stop-delay`: how long a first SIGTERM waits before it is forwarded.
+    pub stop_delay: Duration,
 }
 
 /// Supervises `program` until it and everything it left behind are gone; returns the exit
@@ -139,18 +146,30 @@ fn poll_timeout(left: Option<Duration>) -> PollTimeout {
 }
 
 fn wait_for_program(program: Pid, opts: &Options, waiter: &mut Waiter<'_>) -> ChildEnd {
+    // When a delayed SIGTERM is due; `None` (the idle state) waits without a timer.
+    let mut term_due: Option<Instant> = None;
     let mut backoff = Backoff::new();
     loop {
-        match waiter.wait(ALL_SIGNALS, None) {
+        let timeout = term_due.map(|due| due.saturating_duration_since(Instant::now()));
+        match waiter.wait(ALL_SIGNALS, timeout) {
             Ok(info) if info.signo == libc::SIGCHLD => {
                 backoff.reset();
                 if let Some(status) = reap_available(program, opts) {
                     return status;
                 }
             }
+            Ok(info) if info.signo == libc::SIGTERM && !opts.stop_delay.is_zero() => {
+                backoff.reset();
+                term_due = delay_or_forward_term(program, term_due, opts);
+            }
             Ok(info) => {
                 backoff.reset();
                 forward(program, info.signo, opts);
+            }
+            Err(Errno::EAGAIN) if term_due.is_some() => {
+                debug!("stop delay over");
+                term_due = None;
+                forward(program, libc::SIGTERM, opts);
             }
             Err(Errno::EINTR) => {}
             Err(e) => {
@@ -165,6 +184,22 @@ fn wait_for_program(program: Pid, opts: &Options, waiter: &mut Waiter<'_>) -> Ch
             }
         }
     }
+}
+
+/// A first SIGTERM starts the stop delay (so a load balancer can stop sending traffic before
+/// the program hears of it); a second one while it runs is forwarded at once. Returns when
+/// the pending SIGTERM is due, if one is.
+fn delay_or_forward_term(program: Pid, due: Option<Instant>, opts: &Options) -> Option<Instant> {
+    if due.is_some() {
+        info!("second SIGTERM: forwarding it now");
+        forward(program, libc::SIGTERM, opts);
+        return None;
+    }
+    info!(
+        "SIGTERM: forwarding it in {} s (--stop-delay; a second SIGTERM forwards it at once)",
+        opts.stop_delay.as_secs()
+    );
+    Some(Instant::now() + opts.stop_delay)
 }
 
 /// Reaps every child that has exited; returns the program's status if it was among them.
@@ -222,13 +257,18 @@ fn note_zombie(pid: i32, opts: &Options) {
     }
 }
 
-fn forward(program: Pid, signo: i32, opts: &Options) {
+fn forward(program: Pid, received: i32, opts: &Options) {
     let target = if opts.kill_group {
         -program.as_raw()
     } else {
         program.as_raw()
     };
-    debug!("passing signal {signo} to {target}");
+    let signo = rewritten(&opts.rewrite, received);
+    if signo != received {
+        debug!("passing signal {received} to {target} as signal {signo}");
+    } else {
+        debug!("passing signal {signo} to {target}");
+    }
     match sys::send_signal(target, signo) {
         Ok(()) | Err(Errno::ESRCH) => {}
         Err(e) => warn!("cannot forward signal {signo} to {target}: {e}"),
@@ -251,6 +291,8 @@ pub fn kill_everything(program: Pid, is_pid1: bool) {
         warn_zombies: false,
         is_pid1,
         remap_exit: Vec::new(),
+        rewrite: Vec::new(),
+        stop_delay: Duration::ZERO,
     };
     end_the_rest(&opts, &mut Waiter::new(None));
 }

@@ -314,9 +314,9 @@ fn seccomp(facts: &Facts) -> String {
 }
 
 fn landlock(state: &Landlock) -> String {
-    let abi = state
-        .abi
-        .map_or_else(String::new, |abi| format!(", kernel ABI {abi}"));
+    let abi = state.abi.map_or_else(String::new, |abi| {
+        format!(", kernel ABI {abi}{}", abi_gaps(abi))
+    });
     match (state.restricted, state.layers) {
         (Some(true), Some(1)) => format!("restricted (1 layer{abi})"),
         (Some(true), Some(n)) => format!("restricted ({n} layers{abi})"),
@@ -325,6 +325,16 @@ fn landlock(state: &Landlock) -> String {
             "unknown ({}{abi})",
             state.error.as_deref().unwrap_or("no answer")
         ),
+    }
+}
+
+/// What a domain of this ABI cannot deny, whatever its ruleset: said next to the ABI so that a
+/// "restricted" on an older kernel is not read as the newest kernel's guarantee.
+fn abi_gaps(abi: u32) -> &'static str {
+    match abi {
+        0..=2 => ": no truncate right, signals not scoped",
+        3..=5 => ": signals not scoped",
+        _ => "",
     }
 }
 
@@ -778,6 +788,28 @@ mod tests {
         );
         let l = lines(&hardened_facts(), &hardened_probes());
         assert!(Expectation::ALL.iter().all(|&e| holds(&l, e)));
+    }
+
+    #[test]
+    fn an_older_landlock_abi_says_what_it_cannot_deny() {
+        let text = |abi| {
+            landlock(&Landlock {
+                abi: Some(abi),
+                restricted: Some(true),
+                layers: Some(1),
+                error: None,
+            })
+        };
+        assert_eq!(
+            text(2),
+            "restricted (1 layer, kernel ABI 2: no truncate right, signals not scoped)"
+        );
+        assert_eq!(
+            text(5),
+            "restricted (1 layer, kernel ABI 5: signals not scoped)"
+        );
+        assert_eq!(text(6), "restricted (1 layer, kernel ABI 6)");
+        assert_eq!(text(7), "restricted (1 layer, kernel ABI 7)");
     }
 
     #[test]

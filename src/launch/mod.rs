@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use log::{debug, info, warn};
 use nix::errno::Errno;
-use nix::sys::signal::Signal;
 use thiserror::Error;
 
 use self::parent::{RealParent, Start};
@@ -23,6 +22,8 @@ use crate::plan::{self, Launch};
 use crate::policy::landlock::LandlockRequest;
 use crate::policy::seccomp::{self, SeccompError};
 use crate::policy::{self, Bounding, Facts, Policy, PolicyError, Request};
+use crate::probe;
+use crate::signal;
 use crate::spawn::SpawnError;
 use crate::supervise;
 use crate::sys;
@@ -59,6 +60,8 @@ pub enum Error {
     Seccomp(#[from] SeccompError),
     #[error("`unconfined` is no seccomp profile, so there is nothing to export")]
     ExportUnconfined,
+    #[error(transparent)]
+    ExportSpo(#[from] crate::policy::seccomp::SpoError),
     #[error("cannot read the kernel release")]
     ReadKernelRelease(#[source] Errno),
     #[error("cannot tell the kernel version from its release {0:?}")]
@@ -96,6 +99,10 @@ pub fn run(inv: &Invocation) -> Result<i32, Error> {
     match inv.mode() {
         Mode::License => print(include_str!("../../LICENSE")),
         Mode::Version => print(&format!("{}\n", inv.version_line())),
+        Mode::Probe(target) => Ok(probe::run(
+            target,
+            inv.args.probe_timeout.unwrap_or(probe::DEFAULT_TIMEOUT),
+        )),
         Mode::Inspect => inspect_self(inv),
         Mode::ExportSeccomp(spec) => export_seccomp(inv, spec),
         Mode::PrintPolicy => print_policy(inv),
@@ -129,11 +136,15 @@ fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
     let profile = policy.seccomp.ok_or(Error::ExportUnconfined)?.for_runtime();
     // The floor as the same command line would get it: `--read-only` and the port lists
     // decide its parts, though the Landlock rules themselves are not resolved.
-    let profile = match policy::seccomp_floor(&req, &asked.landlock, facts.kernel) {
+    let floor = policy::seccomp_floor(&req, &asked.landlock, facts.kernel, facts.landlock_abi);
+    let profile = match floor {
         Some(floor) => profile.with_floor_entries(&floor),
         None => profile,
     };
-    print(&profile.to_oci_json())
+    match inv.args.format.as_deref() {
+        Some("spo") => print(&profile.to_spo_json()?),
+        _ => print(&profile.to_oci_json()),
+    }
 }
 
 fn print_policy(inv: &Invocation) -> Result<i32, Error> {
@@ -144,7 +155,8 @@ fn print_policy(inv: &Invocation) -> Result<i32, Error> {
     // What cannot become a filter fails here as it would fail the run.
     seccomp::compile(policy.seccomp.as_ref(), policy.floor.as_ref())?;
     print(&format!(
-        "{policy}\n{}",
+        "{}{policy}\n{}",
+        inv.describe_settings(),
         describe_learning(&learn_request(inv))
     ))
 }
@@ -168,6 +180,9 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     report_policy(&policy, inv.tini_mode);
 
     let is_pid1 = std::process::id() == 1;
+    if !is_pid1 {
+        note_init_above();
+    }
     let start = Start {
         is_pid1,
         subreaper_asked: inv.subreaper,
@@ -178,6 +193,7 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     let (learn_child, server) = if learning.is_active() {
         // What the profile's includes/excludes were evaluated against (Policy::build).
         let ctx = seccomp::Context {
+            arch: seccomp::NATIVE,
             caps: policy.caps.unwrap_or(facts.process.bounding),
             kernel: facts.kernel,
         };
@@ -216,6 +232,8 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         warn_zombies: args.warn_zombies,
         is_pid1,
         remap_exit: args.remap_exit.clone(),
+        rewrite: args.rewrite.clone(),
+        stop_delay: Duration::from_secs(args.stop_delay),
     };
     Ok(supervise::supervise(program, &opts, os.server.as_mut()))
 }
@@ -272,6 +290,18 @@ fn name_listener_failure(e: Error, learning: bool) -> Error {
     }
 }
 
+/// Says so when hardinit's parent is its namespace's PID 1: another init (Docker's `--init`,
+/// a shell's `exec` chain) runs above it, and hardinit is one more supervisor below it.
+fn note_init_above() {
+    if nix::unistd::getppid().as_raw() != 1 {
+        return;
+    }
+    let name = std::fs::read_to_string("/proc/1/comm")
+        .map(|n| n.trim().to_string())
+        .unwrap_or_else(|_| "unknown".to_string());
+    info!("running below another init (PID 1 is {name}, e.g. Docker's --init): hardinit is a child subreaper here and still reaps, forwards and hardens; the init above adds nothing");
+}
+
 /// `--print-policy` names the user, so it reads the databases.
 fn decide(req: &Request) -> Result<Policy, Error> {
     read_and_decide(req, true).map(|(_, policy)| policy)
@@ -284,9 +314,10 @@ fn read_and_decide(req: &Request, with_databases: bool) -> Result<(Facts, Policy
     let policy = Policy::build(req, &facts)?;
     if let Some(p) = &policy.seccomp {
         debug!(
-            "seccomp: {}, {} x86_64 names skipped",
+            "seccomp: {}, {} names not on {} skipped",
             p.origin,
-            p.unknown_names.len()
+            p.unknown_names.len(),
+            p.arch.name
         );
     }
     Ok((facts, policy))
@@ -310,20 +341,7 @@ fn own_parent_death_signal(inv: &Invocation) -> Result<Option<i32>, Error> {
 
 /// Accepts `SIGKILL`, `KILL`, `kill` or a number.
 fn parse_signal(name: &str) -> Result<i32, Error> {
-    if let Ok(n) = name.parse::<i32>() {
-        if (1..=64).contains(&n) {
-            return Ok(n);
-        }
-    }
-    let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    full.parse::<Signal>()
-        .map(|s| s as i32)
-        .map_err(|_| Error::UnknownSignal(name.to_string()))
+    signal::parse_signal(name).ok_or_else(|| Error::UnknownSignal(name.to_string()))
 }
 
 /// Best-effort is never silent: each Landlock rule the kernel will not enforce is named.

@@ -286,10 +286,13 @@ impl LandlockPolicy {
             if self.abi == 0 {
                 lacks(1, "the read-only filesystem", Some("--read-only"));
             } else {
+                // Reported, never fatal: writes, creates, removes and renames are denied from
+                // ABI 1 on, and Debian 12, Amazon Linux 2023 and Ubuntu 22.04 run ABI 1-2; a
+                // read-only filesystem that refuses to start there protects nothing.
                 lacks(
                     ABI_TRUNCATE,
-                    "denying truncate outside the writable paths",
-                    Some("--read-only"),
+                    "--read-only's denial of truncate(2) and O_TRUNC outside the writable paths: the program can empty or extend a file its uid may write",
+                    None,
                 );
                 lacks(
                     ABI_IOCTL_DEV,
@@ -769,7 +772,7 @@ mod tests {
         );
         assert_eq!(
             LandlockPolicy::build(&request(), 2).unwrap_err().to_string(),
-            "Landlock ABI 2 cannot enforce denying truncate outside the writable paths (--read-only, needs ABI 3), the TCP bind allow-list (--allow-bind, needs ABI 4), the TCP connect allow-list (--allow-connect, needs ABI 4); pass --landlock-compat best-effort to run without it"
+            "Landlock ABI 2 cannot enforce the TCP bind allow-list (--allow-bind, needs ABI 4), the TCP connect allow-list (--allow-connect, needs ABI 4); pass --landlock-compat best-effort to run without it"
         );
         assert_eq!(
             LandlockPolicy::build(&request(), 0).unwrap_err().to_string(),
@@ -784,6 +787,34 @@ mod tests {
             LandlockPolicy::build(&req, 7).unwrap_err().to_string(),
             "Landlock disabled by --landlock-abi (the kernel has ABI 7) cannot enforce the read-only filesystem (--read-only, needs ABI 1); pass --landlock-compat best-effort to run without it"
         );
+    }
+
+    #[test]
+    fn read_only_runs_on_abi_1_and_2_and_reports_truncate() {
+        let req = LandlockRequest {
+            read_only: true,
+            writable: vec!["/tmp".into()],
+            ..LandlockRequest::default()
+        };
+        for abi in [1, 2] {
+            let p = LandlockPolicy::build(&req, abi).unwrap();
+            assert_eq!(p.handled_fs(), AccessFs::from_all(ABI::from(abi as i32)));
+            assert!(!p.handled_fs().contains(AccessFs::Truncate));
+            let gaps: Vec<String> = p.unenforced.iter().map(Gap::to_string).collect();
+            assert_eq!(
+                gaps,
+                [
+                    "--read-only's denial of truncate(2) and O_TRUNC outside the writable paths: the program can empty or extend a file its uid may write (needs ABI 3)",
+                    "denying ioctl on devices outside the device list (needs ABI 5)",
+                    "denying connect to pathname unix sockets outside the writable paths (needs ABI 9)",
+                    "scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)",
+                ],
+                "ABI {abi}"
+            );
+        }
+        let p = LandlockPolicy::build(&req, 3).unwrap();
+        assert!(p.handled_fs().contains(AccessFs::Truncate));
+        assert!(p.unenforced.iter().all(|g| g.needs != 3));
     }
 
     #[test]

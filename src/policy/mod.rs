@@ -206,14 +206,11 @@ impl Policy {
         // Includes/excludes see the capabilities the program ends up with: the allow-list,
         // or the bounding set when nothing is dropped (the set Docker compares with).
         let seccomp_ctx = seccomp::Context {
+            arch: seccomp::NATIVE,
             caps: caps.unwrap_or(proc.bounding),
             kernel: facts.kernel,
         };
         let seccomp = seccomp::resolve(&choice, facts.profile.as_deref(), &seccomp_ctx)?;
-        let floor = seccomp_floor(req, &req.landlock, facts.kernel);
-        // A profile under which the program could never start or end fails here, before
-        // anything runs (and in --print-policy).
-        seccomp::check_program_can_run(seccomp.as_ref(), floor.as_ref())?;
         let kernel_files = kernel::KernelFiles::decide(
             &facts.kernel_files,
             kernel::Writer {
@@ -230,7 +227,17 @@ impl Policy {
         // Signals are scoped in hardinit's own mode even without a Landlock flag; Landlock
         // needs no_new_privs, which only --allow-new-privileges leaves unset.
         landlock_req.scope_signals = hardened && no_new_privs;
-        let landlock = LandlockPolicy::build(&landlock_req, facts.landlock_abi)?;
+        let mut landlock = LandlockPolicy::build(&landlock_req, facts.landlock_abi)?;
+        let floor = seccomp_floor(req, &req.landlock, facts.kernel, landlock.abi);
+        // A profile under which the program could never start or end fails here, before
+        // anything runs (and in --print-policy).
+        seccomp::check_program_can_run(seccomp.as_ref(), floor.as_ref())?;
+        if floor.as_ref().is_some_and(seccomp::Floor::refuses_truncate) {
+            // What Landlock lacks below ABI 3, the floor refuses: no longer a gap.
+            landlock
+                .unenforced
+                .retain(|gap| gap.needs != seccomp::ABI_TRUNCATE);
+        }
         Ok(Policy {
             identity,
             switch_identity,
@@ -400,12 +407,15 @@ pub fn seccomp_floor(
     req: &Request,
     landlock: &landlock::LandlockRequest,
     kernel: (u32, u32),
+    landlock_abi: u32,
 ) -> Option<seccomp::Floor> {
     (!req.tini_mode).then(|| {
         seccomp::floor(&seccomp::FloorOptions {
             read_only: landlock.read_only,
             port_lists: !landlock.allow_bind.is_empty() || !landlock.allow_connect.is_empty(),
             kernel,
+            arch: seccomp::NATIVE,
+            landlock_abi,
         })
     })
 }
@@ -868,28 +878,47 @@ mod tests {
             ..Request::default()
         };
         assert_eq!(
-            seccomp_floor(&tini, &ll(true, vec![80], vec![]), (6, 18)),
+            seccomp_floor(&tini, &ll(true, vec![80], vec![]), (6, 18), 7),
             None
         );
-        let want = |read_only, port_lists| {
+        let want = |read_only, port_lists, landlock_abi| {
             Some(seccomp::floor(&seccomp::FloorOptions {
                 read_only,
                 port_lists,
                 kernel: (6, 18),
+                arch: seccomp::NATIVE,
+                landlock_abi,
             }))
         };
         let req = Request::default();
         assert_eq!(
-            seccomp_floor(&req, &ll(false, vec![], vec![]), (6, 18)),
-            want(false, false)
+            seccomp_floor(&req, &ll(false, vec![], vec![]), (6, 18), 7),
+            want(false, false, 7)
         );
         assert_eq!(
-            seccomp_floor(&req, &ll(true, vec![], vec![443]), (6, 18)),
-            want(true, true)
+            seccomp_floor(&req, &ll(true, vec![], vec![443]), (6, 18), 7),
+            want(true, true, 7)
         );
         assert_eq!(
-            seccomp_floor(&req, &ll(false, vec![0], vec![]), (6, 18)),
-            want(false, true)
+            seccomp_floor(&req, &ll(false, vec![0], vec![]), (6, 18), 7),
+            want(false, true, 7)
+        );
+        // Below ABI 3 --read-only's truncate is the floor's to refuse; without --read-only or
+        // from ABI 3 on it is not.
+        let on = |read_only, abi| {
+            seccomp_floor(&req, &ll(read_only, vec![], vec![]), (6, 1), abi)
+                .unwrap()
+                .refuses_truncate()
+        };
+        assert_eq!(
+            [
+                on(true, 1),
+                on(true, 2),
+                on(true, 3),
+                on(false, 2),
+                on(true, 0)
+            ],
+            [true, true, false, false, false]
         );
     }
 

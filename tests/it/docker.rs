@@ -575,6 +575,87 @@ fn docker_compose_example_settings_with_the_exported_node_profile() {
     );
 }
 
+/// Waits (30 s at most) until the container's health is `want`; returns `docker ps`'s status.
+#[track_caller]
+fn wait_for_health(c: &Container, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let health = c.inspect("{{.State.Health.Status}}");
+        if health == want {
+            let filter = format!("id={}", c.id);
+            return c
+                .docker
+                .ok(["ps", "--filter", &filter, "--format", "{{.Status}}"]);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "health still {health:?}, not {want:?}, after 30 s: {}",
+            c.inspect("{{json .State.Health}}")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn docker_healthcheck_is_hardinits_probe() {
+    scenario(
+        "docker_healthcheck_is_hardinits_probe",
+        "healthcheck (hardinit --probe)",
+        |docker, image| {
+            // The image's own HEALTHCHECK, checked every second. `--network none`: port 3000
+            // is the container's own loopback, shared with no other test.
+            let often = ["--network", "none", "--health-interval", "1s"];
+            let args: Vec<&str> = often.iter().copied().chain([image]).collect();
+            let c = Container::start(docker, &args);
+            let status = wait_for_health(&c, "healthy");
+            assert!(status.ends_with("(healthy)"), "docker ps: {status:?}");
+            let last = c.inspect("{{(index .State.Health.Log 0).Output}}");
+            assert_eq!(last, "http://127.0.0.1:3000/healthz: HTTP/1.1 200 OK");
+            // The control: the service on another port, so the probe finds nothing.
+            let args: Vec<&str> = often
+                .iter()
+                .copied()
+                .chain(["--health-retries", "1", "--env", "PORT=3001", image])
+                .collect();
+            let c = Container::start(docker, &args);
+            let status = wait_for_health(&c, "unhealthy");
+            assert!(status.ends_with("(unhealthy)"), "docker ps: {status:?}");
+        },
+    );
+}
+
+#[test]
+fn docker_run_init_above_the_image_is_noticed() {
+    scenario(
+        "docker_run_init_above_the_image_is_noticed",
+        "docker run --init with the example image",
+        |docker, image| {
+            // Docker's own docker-init (tini) is PID 1; the image's hardinit runs below it,
+            // hardens as ever, and says so at info level.
+            let out = docker.run([
+                "run",
+                "--rm",
+                "--init",
+                "--network",
+                "none",
+                "--env",
+                "HARDINIT_VERBOSE=1",
+                image,
+                "id",
+                "-u",
+            ]);
+            out.expect_code(0);
+            assert_eq!(out.stdout, "1000\n", "{out}");
+            assert!(
+                out.stderr.contains(
+                    "] running below another init (PID 1 is docker-init, e.g. Docker's --init)"
+                ),
+                "{out}"
+            );
+        },
+    );
+}
+
 /// What happened to one request of the load generator.
 #[derive(Debug)]
 struct Sent {
@@ -932,6 +1013,22 @@ fn docker_init_path_runs_hardinit_as_docker_init() {
             stop_took < Duration::from_secs(5),
             "docker stop took {stop_took:?}"
         );
+
+        // `docker run --init` takes no flags for the init; the environment configures it.
+        let configured = [
+            "--env",
+            "HARDINIT_USER=1000",
+            "--env",
+            "HARDINIT_SECCOMP=node",
+        ];
+        let flags: Vec<&str> = flags.iter().chain(&configured).copied().collect();
+        let (c, port) = start_service(docker, &flags, base, &["node", "/srv/server.js"]);
+        assert_service_works(port);
+        let node = node_under_pid1(&c.processes());
+        // Docker's filter and hardinit's node filter; a numeric uid gets no groups.
+        assert_eq!(c.hardening_of(node), hardened_node("", "2"));
+        docker.ok(["stop", "--time", "10", &c.id]);
+        assert_eq!(c.inspect("{{.State.ExitCode}}"), "0");
 
         let script = ["node", "/fixtures/orphans.js"];
         assert_eq!(

@@ -3,6 +3,9 @@
 //! hardening with `default` and `node`, as PID 1 and not — asserting that it is refused.
 //! One submodule per kind of promise.
 
+/// hardinit's configuration: what the environment of whoever starts the container may change,
+/// and what the program learns from it or passes on.
+mod config;
 /// The seccomp floor hardinit installs in its own mode, whatever `--seccomp` says: terminal
 /// injection, setuid/setgid bits, fileless and written-file exec, stream sockets Landlock's
 /// TCP rules do not cover.

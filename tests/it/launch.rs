@@ -39,7 +39,7 @@ fn a_lock_down_failure_after_the_spawn_kills_the_program_and_its_descendants() {
         out.expect_code(125);
         assert!(
             out.stderr.contains(
-                "hardinit: lock down PID 1: set not dumpable: Operation not permitted (EPERM)\n"
+                "hardinit: lock down PID 1: set the dumpable flag: Operation not permitted (EPERM)\n"
             ),
             "{out}"
         );

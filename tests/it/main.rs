@@ -2,6 +2,7 @@
 //! Every spawned process has a timeout; a failure prints command, status, stdout and stderr.
 
 mod docker;
+mod environment;
 mod escapes;
 mod inspect;
 mod landlock;
@@ -10,8 +11,11 @@ mod layout;
 mod learn;
 mod node;
 mod pid1;
+mod podman;
 mod privileges;
+mod probe;
 mod runc;
 mod seccomp;
+mod stop;
 #[allow(dead_code)] // each test module uses its own subset of the helpers
 mod util;

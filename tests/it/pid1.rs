@@ -21,7 +21,7 @@ fn count_reaped(stderr: &str) -> usize {
 fn subreaper_reaps_every_orphan_and_keeps_the_exit_code() {
     let mut cmd = Command::new(util::hardinit());
     cmd.args(["-w", "--", "sh", "-c", &orphan_maker(1000)]);
-    let out = util::run_with_timeout(&mut cmd, SECS(60));
+    let out = util::run_with_timeout(&mut cmd, SECS(60) * util::timeout_factor());
     out.expect_code(7);
     assert_eq!(count_reaped(&out.stderr), 1000, "{out}");
 }
@@ -35,7 +35,7 @@ fn pid1_reaps_every_orphan_and_keeps_the_exit_code() {
     cmd.args(["--pid", "--fork", "--mount-proc"])
         .arg(util::hardinit())
         .args(["-w", "--", "sh", "-c", &orphan_maker(1000)]);
-    let out = util::run_with_timeout(&mut cmd, SECS(60));
+    let out = util::run_with_timeout(&mut cmd, SECS(60) * util::timeout_factor());
     out.expect_code(7);
     assert_eq!(count_reaped(&out.stderr), 1000, "{out}");
     assert!(
@@ -164,15 +164,16 @@ fn options_stop_at_the_first_non_option() {
 
 #[test]
 fn leftover_descendants_get_sigterm_then_sigkill_after_the_grace_period() {
-    // The descendant ignores SIGTERM; only SIGKILL after the grace period ends it.
+    // The descendant ignores SIGTERM; only SIGKILL after the grace period ends it. The
+    // program exits only once the descendant has set its trap (a file says so): otherwise
+    // the SIGTERM could come first and end it at once.
+    let flag = util::scratch_dir("grace-trap").join("trapped");
+    let script = format!(
+        "(trap '' TERM; : > {f}; exec sleep 30) & while [ ! -e {f} ]; do sleep 0.01; done; exit 4",
+        f = flag.display()
+    );
     let start = Instant::now();
-    let out = util::run_hardinit([
-        "--grace-period",
-        "1",
-        "sh",
-        "-c",
-        "(trap '' TERM; sleep 30) & exit 4",
-    ]);
+    let out = util::run_hardinit(["--grace-period", "1", "sh", "-c", &script]);
     let took = start.elapsed();
     out.expect_code(4);
     assert!(
@@ -357,7 +358,13 @@ fn supervisor_moves_to_root_and_closes_inherited_fds() {
         v.sort();
         v
     };
-    assert_eq!(fds(init.pid()), ["0", "1", "2"], "{}", init.stderr());
+    // It moves to / first and closes the fds next: wait for both (a slow CPU shows the gap).
+    let mut supervisor_fds = Vec::new();
+    util::wait_until(SECS(5), || {
+        supervisor_fds = fds(init.pid());
+        supervisor_fds == ["0", "1", "2"]
+    });
+    assert_eq!(supervisor_fds, ["0", "1", "2"], "{}", init.stderr());
     assert!(fds(program[0]).contains(&"7".to_string()));
     assert_eq!(
         std::fs::read_link(format!("/proc/{}/cwd", program[0])).unwrap(),

@@ -386,7 +386,13 @@ fn print_policy_shows_the_plan_and_runs_nothing() {
         "/nonexistent/never",
     ]);
     out.expect_code(0);
-    let head: Vec<&str> = out.stdout.lines().take(7).collect();
+    // The policy follows the list of settings and where they came from (tests/it/environment.rs).
+    let head: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("user "))
+        .take(7)
+        .collect();
     assert_eq!(
         head,
         [

@@ -188,12 +188,27 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     base
 }
 
+/// Where compiled probes live: the target directory, unless it is under /tmp, which the
+/// tests make writable (`--writable /tmp`) and so not executable under `--read-only` — a
+/// checkout under /tmp would then see its probes refused with EACCES. As root they go to
+/// /var/cache/hardinit/probes/<hash of the target directory> instead.
+fn probe_dir() -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if !target.starts_with("/tmp") || !nix::unistd::geteuid().is_root() {
+        return target.join("probes");
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    target.hash(&mut h);
+    Path::new("/var/cache/hardinit/probes").join(format!("{:016x}", h.finish()))
+}
+
 /// Compiles a C probe from tests/fixtures/probes/NAME.c (static) into the scratch area, once.
 pub fn c_probe(name: &str) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/probes")
         .join(format!("{name}.c"));
-    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("probes");
+    let out_dir = probe_dir();
     std::fs::create_dir_all(&out_dir).unwrap();
     let out = out_dir.join(name);
     // Tests run in parallel threads: build to a unique name and rename into place.
@@ -382,4 +397,39 @@ pub fn send(pid: i32, signo: i32) {
         out.status.success(),
         "cannot send signal {signo} to {pid}\n{out}"
     );
+}
+
+/// The running kernel's Landlock ABI, as far as hardinit uses it (7).
+pub fn landlock_abi() -> u32 {
+    hardinit::sys::landlock_abi().unwrap().min(7)
+}
+
+/// The warnings every Landlock launch gets on this kernel for what its ABI lacks (below 6: no
+/// scoping), without the log prefix. (ABI 1-2 lack the truncate right too, but in hardinit's
+/// own mode the seccomp floor refuses truncating instead, so that is no gap.)
+pub fn landlock_abi_warnings(_read_only: bool) -> Vec<String> {
+    let abi = landlock_abi();
+    let mut lines = Vec::new();
+    if abi < 6 {
+        lines.push("landlock: not enforced: scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)".to_string());
+    }
+    lines
+}
+
+/// A log line without its "[WARN  hardinit (PID)] " prefix.
+pub fn without_log_prefix(line: &str) -> &str {
+    match line.split_once(")] ") {
+        Some((prefix, msg)) if prefix.starts_with('[') => msg,
+        _ => line,
+    }
+}
+
+/// How much longer than natively a hang guard waits: `HARDINIT_TEST_TIMEOUT_FACTOR` (the arm64
+/// VM, an emulated CPU, sets it), else 1. Guards only: no test asserts a duration.
+pub fn timeout_factor() -> u32 {
+    std::env::var("HARDINIT_TEST_TIMEOUT_FACTOR")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&f| f >= 1)
+        .unwrap_or(1)
 }

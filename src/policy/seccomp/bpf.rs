@@ -11,8 +11,9 @@
 //! The kernel checks this emitter: `tests/oracle.rs` runs random filters in a real one.
 //!
 //! Shape, in the order the kernel walks it:
-//! 1. arch must be AUDIT_ARCH_X86_64, else KILL_PROCESS (i386 `int 0x80` never gets through);
-//! 2. a number with the x32 bit set is killed the same way;
+//! 1. arch must be the native audit arch (AUDIT_ARCH_X86_64, AUDIT_ARCH_AARCH64), else
+//!    KILL_PROCESS: i386 `int 0x80` and AArch32 calls never get through;
+//! 2. on x86_64, a number with the x32 bit set is killed the same way;
 //! 3. a balanced binary search over intervals of numbers, built with `jge` only. An interval
 //!    whose answer does not depend on arguments is a `ret` reached straight from the number
 //!    tests, so such a path reads only `nr` and `arch`: the kernel (5.11+) then caches an
@@ -24,23 +25,24 @@
 //! The program is built back to front, so every jump target already has a position; a target
 //! further than a conditional jump's 8-bit offset is reached through a `ja` trampoline.
 
-// The emitter encodes x86_64's AUDIT_ARCH, x32 guard and system call table, and reads each
-// 64-bit argument as (low word, high word) at increasing offsets, which is little-endian
-// order. Another architecture needs its own constants, table and tests before it can build.
-#[cfg(not(all(target_arch = "x86_64", target_endian = "little")))]
+// The emitter takes the audit arch, the compat-ABI guard and the system call table from
+// `syscalls::NATIVE`, and reads each 64-bit argument as (low word, high word) at increasing
+// offsets, which is little-endian order. Another architecture needs its table, its `Arch`
+// and tests (src/policy/seccomp/syscalls/) before it can build; a big-endian one needs the
+// argument offsets swapped too.
+#[cfg(not(all(
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    target_endian = "little"
+)))]
 compile_error!(
-    "hardinit's seccomp emitter knows x86_64 only: add this architecture's AUDIT_ARCH, system \
-     call table and tests (src/policy/seccomp/bpf.rs, syscalls.rs)"
+    "hardinit's seccomp emitter knows x86_64 and aarch64 (little-endian) only: add this \
+     architecture's system call table, `Arch` and tests (src/policy/seccomp/syscalls/)"
 );
 
 use super::eval::{Decision, FilterPlan};
 use super::model::{Action, ArgCmp, Op};
+use super::syscalls::{Arch, NATIVE};
 use super::SeccompError;
-
-pub const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
-pub const AUDIT_ARCH_I386: u32 = 0x4000_0003;
-/// x32 calls enter the x86_64 table with this bit set in the number.
-pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 const OFFSET_NR: u32 = 0;
 const OFFSET_ARCH: u32 = 4;
@@ -72,11 +74,16 @@ pub struct SeccompData {
 }
 
 impl SeccompData {
-    /// A native x86_64 call.
+    /// A native call.
     pub fn native(nr: u32, args: [u64; 6]) -> SeccompData {
+        SeccompData::on(NATIVE, nr, args)
+    }
+
+    /// A call through `arch`'s native ABI.
+    pub fn on(arch: &Arch, nr: u32, args: [u64; 6]) -> SeccompData {
         SeccompData {
             nr,
-            arch: AUDIT_ARCH_X86_64,
+            arch: arch.audit,
             instruction_pointer: 0,
             args,
         }
@@ -174,11 +181,13 @@ pub(crate) fn emit(plan: &FilterPlan) -> Result<Vec<libc::sock_filter>, SeccompE
     let intervals = intervals(plan);
     let search = b.search(&intervals);
     let kill = Action::KillProcess.ret();
-    let kill_x32 = b.ret(kill);
-    b.jump(JSET, X32_SYSCALL_BIT, kill_x32, search);
+    if let Some(bit) = plan.arch.abi_bit {
+        let kill_other_abi = b.ret(kill);
+        b.jump(JSET, bit, kill_other_abi, search);
+    }
     let nr_checks = b.load(OFFSET_NR);
     let kill_foreign = b.ret(kill);
-    b.jump(JEQ, AUDIT_ARCH_X86_64, nr_checks, kill_foreign);
+    b.jump(JEQ, plan.arch.audit, nr_checks, kill_foreign);
     b.load(OFFSET_ARCH);
     if b.rev.len() > MAX_INSTRUCTIONS {
         return Err(SeccompError::FilterTooLong { len: b.rev.len() });

@@ -1,4 +1,4 @@
-//! From a profile as written to what each x86_64 system call gets.
+//! From a profile as written to what each native system call gets.
 //!
 //! Two stages. `resolve_raw` does what Docker does before a runtime sees a profile: evaluate
 //! `includes`/`excludes` against the program's real capabilities, the native arch and the
@@ -10,13 +10,8 @@ use std::str::FromStr;
 
 use super::floor::{self, Floor};
 use super::model::{self, Action, ArgCmp, RawCondition, RawProfile, RawSyscall};
-use super::{syscalls, At, Context, Origin, Problem, Profile, Rule, SeccompError};
-
-/// Docker's name for this architecture in `includes.arches` / `excludes.arches`.
-const NATIVE_ARCH: &str = "amd64";
-
-/// The OCI architecture an exported profile names.
-pub(crate) const NATIVE_SCMP_ARCH: &str = "SCMP_ARCH_X86_64";
+use super::syscalls::Arch;
+use super::{At, Context, Origin, Problem, Profile, Rule, SeccompError};
 
 pub(crate) fn resolve_raw(
     raw: RawProfile,
@@ -30,7 +25,7 @@ pub(crate) fn resolve_raw(
             Problem::ArchitecturesAndArchMap,
         ));
     }
-    log_foreign_architectures(&raw, &profile);
+    log_foreign_architectures(&raw, &profile, ctx.arch);
     let default_action =
         model::parse_action(&raw.default_action, raw.default_errno_ret, &profile, None)?;
     let flags = model::parse_flags(raw.flags.as_deref().unwrap_or_default(), &profile)?;
@@ -43,10 +38,11 @@ pub(crate) fn resolve_raw(
         let (known, unknown): (Vec<String>, Vec<String>) = rule
             .names
             .into_iter()
-            .partition(|name| syscalls::number(name).is_some());
+            .partition(|name| ctx.arch.number(name).is_some());
         for name in &unknown {
             log::debug!(
-                "{profile}: syscalls[{entry}]: `{name}` is not an x86_64 system call; skipped"
+                "{profile}: syscalls[{entry}]: `{name}` is not an {} system call; skipped",
+                ctx.arch.name
             );
         }
         unknown_names.extend(unknown);
@@ -60,6 +56,7 @@ pub(crate) fn resolve_raw(
     unknown_names.sort();
     unknown_names.dedup();
     Ok(Profile {
+        arch: ctx.arch,
         origin,
         default_action,
         flags,
@@ -70,15 +67,16 @@ pub(crate) fn resolve_raw(
 
 /// Only the native architecture is filtered; the others a profile lists are what foreign-ABI
 /// calls would need, and hardinit kills those instead.
-fn log_foreign_architectures(raw: &RawProfile, profile: &str) {
+/// Docker takes the `archMap` entry of the native arch and its `subArchitectures`.
+fn log_foreign_architectures(raw: &RawProfile, profile: &str, native: &Arch) {
     let listed = raw.architectures.iter().flatten().chain(
         raw.arch_map
             .iter()
             .flatten()
-            .filter(|map| map.architecture == NATIVE_SCMP_ARCH)
+            .filter(|map| map.architecture == native.scmp)
             .flat_map(|map| map.sub_architectures.iter().flatten()),
     );
-    for arch in listed.filter(|arch| *arch != NATIVE_SCMP_ARCH) {
+    for arch in listed.filter(|arch| *arch != native.scmp) {
         log::debug!("{profile}: architecture {arch} is not filtered: foreign-ABI calls are killed");
     }
 }
@@ -162,7 +160,7 @@ fn matches_all(
     let arches_ok = cond
         .arches
         .as_ref()
-        .is_none_or(|arches| arches.is_empty() || arches.iter().any(|a| a == NATIVE_ARCH));
+        .is_none_or(|arches| arches.is_empty() || arches.iter().any(|a| a == ctx.arch.docker));
     let caps_ok = cond
         .caps
         .iter()
@@ -183,7 +181,7 @@ fn matches_any(
     profile: &str,
     at: &At,
 ) -> Result<bool, SeccompError> {
-    let arch_hit = cond.arches.iter().flatten().any(|a| a == NATIVE_ARCH);
+    let arch_hit = cond.arches.iter().flatten().any(|a| a == ctx.arch.docker);
     let cap_hit = cond
         .caps
         .iter()
@@ -250,6 +248,8 @@ impl Decision {
 /// The whole filter as data: a decision per named number, the default, and the ENOSYS line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FilterPlan {
+    /// Whose calls the numbers are.
+    pub arch: &'static Arch,
     pub default: Action,
     pub decisions: BTreeMap<u32, Decision>,
     /// Numbers above this one answer ENOSYS (runc's stub), so that software probing a newer
@@ -258,9 +258,10 @@ pub(crate) struct FilterPlan {
 }
 
 impl FilterPlan {
-    /// No profile: every call runs, until the floor is added.
-    pub fn allow_all() -> FilterPlan {
+    /// No profile: every call of `arch` runs, until the floor is added.
+    pub fn allow_all(arch: &'static Arch) -> FilterPlan {
         FilterPlan {
+            arch,
             default: Action::Allow,
             decisions: BTreeMap::new(),
             enosys_above: None,
@@ -293,7 +294,11 @@ pub(crate) fn plan(profile: &Profile) -> FilterPlan {
         .iter()
         .filter(|r| r.action != profile.default_action)
     {
-        for nr in rule.names.iter().filter_map(|name| syscalls::number(name)) {
+        for nr in rule
+            .names
+            .iter()
+            .filter_map(|name| profile.arch.number(name))
+        {
             entries.entry(nr).or_default().push(rule);
         }
     }
@@ -305,11 +310,12 @@ pub(crate) fn plan(profile: &Profile) -> FilterPlan {
         .rules
         .iter()
         .flat_map(|r| r.names.iter())
-        .filter_map(|name| syscalls::number(name))
+        .filter_map(|name| profile.arch.number(name))
         .max();
     let enosys = Action::Errno(libc::ENOSYS as u16);
     let stub_applies = !profile.default_action.lets_calls_run() && profile.default_action != enosys;
     FilterPlan {
+        arch: profile.arch,
         default: profile.default_action,
         decisions,
         enosys_above: named_max.filter(|_| stub_applies),
@@ -349,7 +355,7 @@ pub(crate) fn add_floor(plan: &mut FilterPlan, floor: &Floor) {
     for refusal in &floor.refusals {
         debug_assert_eq!(refusal.action.strength_rank(), FLOOR_RANK);
         for (name, args) in &refusal.rules {
-            if let Some(nr) = syscalls::number(name) {
+            if let Some(nr) = plan.arch.number(name) {
                 by_number.entry(nr).or_default().push(Branch {
                     action: refusal.action,
                     args: args.clone(),
@@ -462,7 +468,7 @@ const CALLS_THE_PROGRAM_NEEDS: [&str; 2] = ["execve", "exit_group"];
 /// ALLOW and LOG), with that answer.
 pub(crate) fn refused_need(plan: &FilterPlan) -> Option<(&'static str, Action)> {
     CALLS_THE_PROGRAM_NEEDS.into_iter().find_map(|name| {
-        let nr = syscalls::number(name)?;
+        let nr = plan.arch.number(name)?;
         let refusal = match plan.enosys_above {
             Some(max) if nr > max => Some(Action::Errno(libc::ENOSYS as u16)),
             _ => match plan.decisions.get(&nr) {

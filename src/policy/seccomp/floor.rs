@@ -31,6 +31,7 @@
 use std::fmt;
 
 use super::model::{Action, ArgCmp, Op};
+use super::syscalls::Arch;
 
 /// What decides which parts of the floor apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,10 @@ pub struct FloorOptions {
     pub port_lists: bool,
     /// The running kernel, `(major, minor)`.
     pub kernel: (u32, u32),
+    /// Whose calls the rules name (`syscalls::NATIVE` but in tests).
+    pub arch: &'static Arch,
+    /// The Landlock ABI `--read-only` is enforced with (0: none).
+    pub landlock_abi: u32,
 }
 
 /// One thing the floor refuses: the calls (each with conditions that must all hold) and the
@@ -56,6 +61,8 @@ pub struct Refusal {
 /// Every refusal that applies to one launch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Floor {
+    /// The architecture whose table the refusals are looked up in.
+    pub arch: &'static Arch,
     pub refusals: Vec<Refusal>,
 }
 
@@ -110,8 +117,14 @@ pub fn floor(opts: &FloorOptions) -> Floor {
     }
     if opts.read_only {
         refusals.push(executable_memfds(opts.kernel));
+        if (1..ABI_TRUNCATE).contains(&opts.landlock_abi) {
+            refusals.push(truncate_without_landlock());
+        }
     }
-    Floor { refusals }
+    Floor {
+        arch: opts.arch,
+        refusals,
+    }
 }
 
 /// `(arg & mask) == datum`.
@@ -220,6 +233,46 @@ fn executable_memfds(kernel: (u32, u32)) -> Refusal {
             action: ENOSYS,
             rules: vec![("memfd_create", Vec::new())],
         }
+    }
+}
+
+/// The kernel's access-mode bits of open's flags (musl's `O_ACCMODE` adds `O_PATH`).
+const O_ACCMODE: u64 = 3;
+
+/// The first Landlock ABI with a truncate right.
+pub const ABI_TRUNCATE: u32 = 3;
+
+/// Landlock ABI 1-2 (Debian 12, Amazon Linux 2023, Ubuntu 22.04) checks writes at open, so a
+/// write open outside the writable paths fails, but it has no truncate right: truncate(2)
+/// takes a path and no descriptor, and open(O_TRUNC) with read access only (or the access
+/// mode 3, which asks for neither) truncates without a write open. Both are refused with
+/// Landlock's own answer; ftruncate needs a descriptor open for writing, which Landlock
+/// already controls. truncate(2) is refused in the writable paths too (a filter cannot see
+/// the path): programs use ftruncate or O_TRUNC with write access there.
+fn truncate_without_landlock() -> Refusal {
+    let trunc = libc::O_TRUNC as u64;
+    let accmode = O_ACCMODE;
+    let without_write = [trunc, trunc | accmode];
+    let opens = [("open", 1u8), ("openat", 2u8)];
+    let mut rules = vec![("truncate", Vec::new())];
+    for (name, index) in opens {
+        for datum in without_write {
+            rules.push((name, vec![masked(index, trunc | accmode, datum)]));
+        }
+    }
+    Refusal {
+        what: "with --read-only on Landlock ABI 1-2 (no truncate right): truncate(2), and open/openat with O_TRUNC but no write access",
+        action: Action::Errno(libc::EACCES as u16),
+        rules,
+    }
+}
+
+impl Floor {
+    /// Whether it refuses truncating without a write open (Landlock ABI 1-2, --read-only).
+    pub fn refuses_truncate(&self) -> bool {
+        self.refusals
+            .iter()
+            .any(|r| r.rules.first().is_some_and(|(name, _)| *name == "truncate"))
     }
 }
 

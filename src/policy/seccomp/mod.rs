@@ -6,8 +6,9 @@
 //!
 //! Where hardinit differs from Docker + runc on purpose:
 //! - `SCMP_ACT_KILL` kills the process, not the thread (runc kills the thread);
-//! - i386 (`int 0x80`) and x32 calls are killed even when a profile lists those
-//!   sub-architectures (Docker's default allows them); only native x86_64 calls are filtered;
+//! - compat calls (i386 `int 0x80` and x32 on x86_64, AArch32 on aarch64) are killed even when
+//!   a profile lists those sub-architectures (Docker's default allows them); only the native
+//!   architecture's calls are filtered, by its own table (`syscalls`);
 //! - when several entries for one call hold, the strongest action wins (libseccomp lets an
 //!   unconditional rule hide conditional ones of any action);
 //! - conditions on the same argument within one entry are AND'd (runc splits them into
@@ -29,11 +30,13 @@ use std::path::{Path, PathBuf};
 
 use crate::kernel::SeccompFilter;
 
-pub use bpf::{simulate, worst_case_walk, SeccompData, Walk, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
+pub use bpf::{simulate, worst_case_walk, SeccompData, Walk};
 pub use builtin::Builtin;
-pub use floor::{floor, Floor, FloorOptions, Refusal};
+pub use export::SpoError;
+pub use floor::{floor, Floor, FloorOptions, Refusal, ABI_TRUNCATE};
 pub use model::{Action, ArgCmp, Op};
 pub use summary::{Summary, Treatment};
+pub use syscalls::{Arch, NATIVE};
 
 /// What `--seccomp` asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,9 +67,12 @@ impl Choice {
     }
 }
 
-/// What includes/excludes are evaluated against. The arch is always native x86_64.
+/// What includes/excludes are evaluated against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Context {
+    /// Whose table names resolve in and whose `arches` entries apply: [`NATIVE`] but in
+    /// tests.
+    pub arch: &'static Arch,
     /// The capabilities the program will really have (its bounding set, as Docker uses):
     /// bit N = capability N.
     pub caps: u64,
@@ -98,15 +104,44 @@ impl fmt::Display for Origin {
     }
 }
 
-/// A profile as it applies here: includes/excludes evaluated, names not on x86_64 dropped.
+impl Origin {
+    /// A Kubernetes object name (lowercase letters, digits, '-', '.'; 253 at most) for the
+    /// profile: `hardinit-node` for a built-in one, the file's stem for a file.
+    pub fn spo_name(&self) -> String {
+        let stem = match self {
+            Origin::Builtin(b) => return format!("hardinit-{b}"),
+            Origin::File(path) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default(),
+        };
+        let name: String = stem
+            .chars()
+            .map(|c| match c {
+                'a'..='z' | '0'..='9' | '-' | '.' => c,
+                _ => '-',
+            })
+            .take(253)
+            .collect();
+        let name = name.trim_matches(|c| c == '-' || c == '.');
+        if name.is_empty() {
+            "hardinit-profile".to_string()
+        } else {
+            name.to_string()
+        }
+    }
+}
+
+/// A profile as it applies here: includes/excludes evaluated, names not on the arch dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
+    pub arch: &'static Arch,
     pub origin: Origin,
     pub default_action: Action,
     /// SECCOMP_FILTER_FLAG_* bits.
     pub flags: u32,
     pub rules: Vec<Rule>,
-    /// Names the profile lists that x86_64 does not have (other arches, 32-bit variants).
+    /// Names the profile lists that the arch does not have (other arches, 32-bit variants).
     pub unknown_names: Vec<String>,
 }
 
@@ -136,11 +171,37 @@ pub fn resolve(
             None => return Err(SeccompError::MissingContents { path: path.clone() }),
         },
     };
-    let raw = serde_json::from_str(json).map_err(|source| SeccompError::ParseProfile {
+    let parse_error = |source| SeccompError::ParseProfile {
         profile: origin.to_string(),
         source,
-    })?;
+    };
+    // Read straight from the text, so that errors keep their line and column; the object's
+    // header first, with the same deserializer, so the profile's code exists once.
+    let header: model::RawObjectHeader = serde_json::from_str(json).map_err(parse_error)?;
+    let raw = if header.is_spo() {
+        let object: model::RawSpoObject = serde_json::from_str(json).map_err(parse_error)?;
+        refuse_base_profile(object.spec, &origin)?
+    } else {
+        serde_json::from_str(json).map_err(parse_error)?
+    };
     eval::resolve_raw(raw, origin, ctx).map(Some)
+}
+
+/// The `spec` of a Security Profiles Operator `SeccompProfile` object (what `--format spo`
+/// writes) is an OCI profile. One with a base profile is refused: that lives in the cluster,
+/// so what it adds cannot be known here.
+fn refuse_base_profile(
+    spec: model::RawProfile,
+    origin: &Origin,
+) -> Result<model::RawProfile, SeccompError> {
+    if spec.base_profile_name.is_some() {
+        return Err(SeccompError::Invalid {
+            profile: origin.to_string(),
+            at: Some("spec.baseProfileName".to_string()),
+            problem: Problem::SpoBaseProfile,
+        });
+    }
+    Ok(spec)
 }
 
 impl Profile {
@@ -148,6 +209,12 @@ impl Profile {
     /// `docker run --security-opt seccomp=FILE`. Keys and entries keep a fixed order.
     pub fn to_oci_json(&self) -> String {
         export::oci_json(self)
+    }
+
+    /// The profile as a Security Profiles Operator `SeccompProfile` object (JSON), for the
+    /// native arch; refused when the CRD cannot say what the profile does.
+    pub fn to_spo_json(&self) -> Result<String, SpoError> {
+        export::spo_json(self, &self.origin.spo_name())
     }
 
     /// The profile alone, without the floor.
@@ -178,7 +245,7 @@ impl Profile {
             }
         }
         for name in names {
-            let Some(nr) = syscalls::number(name) else {
+            let Some(nr) = self.arch.number(name) else {
                 continue;
             };
             if plan.refuses_always(nr) || self.allow_without_bits(name, floor) {
@@ -247,7 +314,7 @@ impl Profile {
 fn full_plan(profile: Option<&Profile>, floor: Option<&Floor>) -> Option<eval::FilterPlan> {
     let mut plan = match profile {
         Some(p) => eval::plan(p),
-        None => eval::FilterPlan::allow_all(),
+        None => eval::FilterPlan::allow_all(floor.map_or(NATIVE, |f| f.arch)),
     };
     match (profile, floor) {
         (None, None) => return None,
@@ -309,15 +376,13 @@ pub fn describe(profile: Option<&Profile>, floor: Option<&Floor>) -> String {
 /// The calls hardinit's own set-up makes (ids, capabilities, prctl, Landlock, the filter
 /// itself, its signal wait) that a program's profile need not allow. A profile exported for
 /// the runtime layer (Docker, runc, Kubernetes) also filters hardinit, before hardinit installs
-/// its own filter for the program, so the export allows these as well. The static musl build
-/// uses the legacy `open`, `stat` and `fork` calls; the exec wait polls a signalfd. Where
-/// hardinit holds CAP_SYS_ADMIN and the kernel's files are writable, it mounts them read-only
-/// in a namespace of the program's own (`unshare`, `mount`, `open_tree`, `mount_setattr`,
-/// `move_mount`).
-const LAUNCHER_CALLS: [&str; 26] = [
+/// its own filter for the program, so the export allows these as well, with the calls the
+/// static musl build makes on the arch ([`Arch::launcher_calls`]); the exec wait polls a
+/// signalfd. Where hardinit holds CAP_SYS_ADMIN and the kernel's files are writable, it mounts
+/// them read-only in a namespace of the program's own (`unshare`, `mount`, `open_tree`, `mount_setattr`, `move_mount`).
+const LAUNCHER_CALLS: [&str; 22] = [
     "capset",
     "close_range",
-    "fork",
     "getgroups",
     "getresgid",
     "getresuid",
@@ -327,9 +392,7 @@ const LAUNCHER_CALLS: [&str; 26] = [
     "mount",
     "mount_setattr",
     "move_mount",
-    "open",
     "open_tree",
-    "poll",
     "ppoll",
     "prctl",
     "rt_sigtimedwait",
@@ -339,17 +402,20 @@ const LAUNCHER_CALLS: [&str; 26] = [
     "setresgid",
     "setresuid",
     "signalfd4",
-    "stat",
     "unshare",
 ];
 
 /// ioctl(TIOCSPGRP): hardinit puts the program in the terminal's foreground.
 const TIOCSPGRP: u64 = 0x5410;
 
+/// `clone(SIGCHLD, 0, ...)`: musl's fork() where the arch has no `fork` call.
+const CLONE_AS_FORK: u64 = libc::SIGCHLD as u64;
+
 impl Profile {
     /// The profile to apply at the runtime layer, where hardinit runs under it too: the
     /// launcher's calls that the profile does not allow whatever the arguments are added as
-    /// two ALLOW entries at the end. A profile that lets calls run by default is unchanged.
+    /// ALLOW entries at the end (one for the unconditional ones, one per argument rule). A
+    /// profile that lets calls run by default is unchanged.
     pub fn for_runtime(mut self) -> Profile {
         if self.default_action.lets_calls_run() {
             return self;
@@ -366,26 +432,42 @@ impl Profile {
             })
             .map(|(n, _)| n)
             .collect();
-        let missing: Vec<String> = LAUNCHER_CALLS
+        let mut wanted: Vec<&str> = LAUNCHER_CALLS
             .iter()
-            .filter(|name| !allowed.contains(name))
-            .map(|name| name.to_string())
+            .chain(self.arch.launcher_calls)
+            .copied()
             .collect();
-        let foreground = ArgCmp {
-            index: 1,
+        wanted.sort_unstable();
+        let missing: Vec<String> = wanted
+            .into_iter()
+            .filter(|name| !allowed.contains(name))
+            .map(str::to_owned)
+            .collect();
+        let masked = |index, datum| ArgCmp {
+            index,
             op: Op::MaskedEqual,
             value: 0xffff_ffff,
-            value_two: TIOCSPGRP,
+            value_two: datum,
         };
-        let ioctl_missing = !allowed.contains(&"ioctl")
-            && !self.rules.iter().any(|r| {
-                r.action == Action::Allow && r.names == ["ioctl"] && r.args == [foreground]
-            });
+        let mut conditional = vec![("ioctl", masked(1, TIOCSPGRP))];
+        if self.arch.forks_with_clone {
+            conditional.push(("clone", masked(0, CLONE_AS_FORK)));
+        }
+        // Kept only where the profile does not already allow the call with those arguments
+        // (the others zero, as hardinit passes them).
+        let plan = eval::plan(&self);
+        conditional.retain(|&(name, cmp)| {
+            let mut args = [0u64; 6];
+            args[usize::from(cmp.index)] = cmp.value_two;
+            self.arch
+                .number(name)
+                .is_some_and(|nr| plan.action_for(nr, &args) != Action::Allow)
+        });
         if !missing.is_empty() {
             self.push_allow(missing, Vec::new());
         }
-        if ioctl_missing {
-            self.push_allow(vec!["ioctl".to_string()], vec![foreground]);
+        for (name, cmp) in conditional {
+            self.push_allow(vec![name.to_owned()], vec![cmp]);
         }
         self
     }
@@ -467,6 +549,8 @@ pub enum Problem {
     MinKernel(String),
     #[error("unknown flag {0:?}")]
     UnknownFlag(String),
+    #[error("a SeccompProfile with a baseProfileName needs that base profile from the cluster; merge it into this file first")]
+    SpoBaseProfile,
 }
 
 #[derive(Debug, thiserror::Error)]

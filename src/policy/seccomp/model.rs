@@ -19,6 +19,33 @@ pub(crate) struct RawProfile {
     pub arch_map: Option<Vec<RawArchMap>>,
     pub flags: Option<Vec<String>>,
     pub syscalls: Option<Vec<RawSyscall>>,
+    /// Only in a Security Profiles Operator object's `spec`: a profile from the cluster.
+    pub base_profile_name: Option<serde::de::IgnoredAny>,
+}
+
+/// What tells a Security Profiles Operator `SeccompProfile` object from a plain profile,
+/// which has neither field.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawObjectHeader {
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+}
+
+impl RawObjectHeader {
+    pub fn is_spo(&self) -> bool {
+        self.kind.as_deref() == Some(super::export::SPO_KIND)
+            && self
+                .api_version
+                .as_deref()
+                .is_some_and(|v| v.starts_with("security-profiles-operator.x-k8s.io/"))
+    }
+}
+
+/// A Security Profiles Operator `SeccompProfile` object: an OCI profile in its `spec`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawSpoObject {
+    pub spec: RawProfile,
 }
 
 #[derive(Debug, Deserialize)]

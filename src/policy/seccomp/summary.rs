@@ -1,12 +1,13 @@
-//! What `--print-policy` says about a profile: what each x86_64 call gets, counted.
+//! What `--print-policy` says about a profile: what each of the arch's calls gets, counted.
 
 use std::fmt;
 
 use super::eval::FilterPlan;
 use super::model::{self, Action};
-use super::{bpf, syscalls, Profile};
+use super::syscalls::{Arch, TABLES_UP_TO};
+use super::{bpf, Profile};
 
-/// How one x86_64 system call is treated.
+/// How one native system call is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Treatment {
     /// The same action whatever the arguments, named by the profile.
@@ -21,6 +22,7 @@ pub enum Treatment {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
+    pub arch: &'static Arch,
     pub origin: String,
     pub default_action: Action,
     pub flags: Vec<&'static str>,
@@ -49,7 +51,7 @@ impl Summary {
 /// `profile` is `None` for unconfined (with the floor alone).
 pub(crate) fn summarize(profile: Option<&Profile>, plan: &FilterPlan) -> Summary {
     let mut groups: Vec<(Treatment, Vec<&'static str>)> = Vec::new();
-    for &(name, nr) in syscalls::X86_64.iter() {
+    for &(name, nr) in plan.arch.calls {
         let outcome = outcome(plan, nr);
         match groups.iter_mut().find(|(o, _)| *o == outcome) {
             Some((_, names)) => names.push(name),
@@ -61,6 +63,7 @@ pub(crate) fn summarize(profile: Option<&Profile>, plan: &FilterPlan) -> Summary
         .ok()
         .map(|program| (program.len(), bpf::worst_case_walk(&program)));
     Summary {
+        arch: plan.arch,
         origin: profile.map_or_else(
             || "unconfined (hardinit's floor only)".to_owned(),
             |p| p.origin.to_string(),
@@ -105,8 +108,9 @@ impl fmt::Display for Summary {
         writeln!(f, "  default action: {}", self.default_action)?;
         writeln!(
             f,
-            "  x86_64 system calls ({} known, up to Linux 6.18); foreign-ABI calls are killed:",
-            syscalls::X86_64.len()
+            "  {} system calls ({} known, up to {TABLES_UP_TO}); foreign-ABI calls are killed:",
+            self.arch.name,
+            self.arch.calls.len(),
         )?;
         for (outcome, names) in &self.groups {
             write!(f, "    {:>4}  {}", names.len(), self.describe(*outcome))?;
@@ -115,7 +119,11 @@ impl fmt::Display for Summary {
             }
             writeln!(f)?;
         }
-        writeln!(f, "  names not on x86_64, skipped: {}", self.unknown_names)?;
+        writeln!(
+            f,
+            "  names not on {}, skipped: {}",
+            self.arch.name, self.unknown_names
+        )?;
         if !self.flags.is_empty() {
             writeln!(f, "  flags: {}", self.flags.join(" "))?;
         }

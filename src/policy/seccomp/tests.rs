@@ -15,6 +15,7 @@ const KILL_PROCESS: u32 = libc::SECCOMP_RET_KILL_PROCESS;
 
 fn docker_ctx() -> Context {
     Context {
+        arch: &syscalls::X86_64,
         caps: DOCKER_CAPS,
         kernel: (6, 18),
     }
@@ -40,11 +41,15 @@ fn error(json: &str) -> String {
 }
 
 fn nr(name: &str) -> u32 {
-    syscalls::number(name).unwrap()
+    syscalls::X86_64.number(name).unwrap()
 }
 
 fn run(filter: &SeccompFilter, nr: u32, args: [u64; 6]) -> Walk {
-    simulate(&filter.program, &SeccompData::native(nr, args)).unwrap()
+    simulate(
+        &filter.program,
+        &SeccompData::on(&syscalls::X86_64, nr, args),
+    )
+    .unwrap()
 }
 
 fn ret(filter: &SeccompFilter, name: &str, args: [u64; 6]) -> u32 {
@@ -130,7 +135,9 @@ fn assert_filter_matches_reference(p: &Profile, filter: &SeccompFilter) {
         };
         for a in probes {
             let want = plan.action_for(n, a).ret();
-            assert_eq!(run(filter, n, *a).ret, want, "nr {n} args {a:x?}");
+            let call = SeccompData::on(p.arch, n, *a);
+            let got = simulate(&filter.program, &call).unwrap().ret;
+            assert_eq!(got, want, "{} nr {n} args {a:x?}", p.arch.name);
         }
     }
 }
@@ -138,45 +145,134 @@ fn assert_filter_matches_reference(p: &Profile, filter: &SeccompFilter) {
 // --- the system call table ---
 
 #[test]
-fn every_name_in_the_table_is_found_by_its_hash() {
-    let found: Vec<(&str, Option<u32>)> = syscalls::X86_64
-        .iter()
-        .map(|&(name, _)| (name, syscalls::number(name)))
-        .collect();
-    let expected: Vec<(&str, Option<u32>)> = syscalls::X86_64
-        .iter()
-        .map(|&(name, nr)| (name, Some(nr)))
-        .collect();
-    assert_eq!(found, expected);
-    assert_eq!(syscalls::number(""), None);
-    assert_eq!(syscalls::number("read\0"), None);
+fn every_name_in_every_table_is_found_by_its_hash() {
+    for arch in syscalls::ALL {
+        let found: Vec<(&str, Option<u32>)> = arch
+            .calls
+            .iter()
+            .map(|&(name, _)| (name, arch.number(name)))
+            .collect();
+        let expected: Vec<(&str, Option<u32>)> = arch
+            .calls
+            .iter()
+            .map(|&(name, nr)| (name, Some(nr)))
+            .collect();
+        assert_eq!(found, expected, "{}", arch.name);
+        assert_eq!(arch.number(""), None);
+        assert_eq!(arch.number("read\0"), None);
+        assert!(
+            arch.calls.windows(2).all(|w| w[0].1 < w[1].1),
+            "{}",
+            arch.name
+        );
+        let mut names: Vec<&str> = arch.calls.iter().map(|e| e.0).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), arch.calls.len(), "{}", arch.name);
+    }
 }
 
 #[test]
-fn syscall_table_is_complete_up_to_linux_6_18() {
-    assert_eq!(syscalls::X86_64.len(), 383);
-    assert!(syscalls::X86_64.windows(2).all(|w| w[0].1 < w[1].1));
-    let mut names: Vec<&str> = syscalls::X86_64.iter().map(|e| e.0).collect();
-    names.sort();
-    names.dedup();
-    assert_eq!(names.len(), 383);
-    assert_eq!(syscalls::number("read"), Some(0));
-    assert_eq!(syscalls::number("rseq"), Some(334));
-    assert_eq!(syscalls::number("uretprobe"), Some(335));
-    assert_eq!(syscalls::number("uprobe"), Some(336));
-    assert_eq!(syscalls::number("pidfd_send_signal"), Some(424));
-    assert_eq!(syscalls::number("set_mempolicy_home_node"), Some(450));
-    assert_eq!(syscalls::number("cachestat"), Some(451));
-    assert_eq!(syscalls::number("mseal"), Some(462));
-    assert_eq!(syscalls::number("removexattrat"), Some(466));
-    assert_eq!(syscalls::number("open_tree_attr"), Some(467));
-    assert_eq!(syscalls::number("file_getattr"), Some(468));
-    assert_eq!(syscalls::number("file_setattr"), Some(469));
-    assert_eq!(syscalls::number("chown32"), None);
-    assert_eq!(syscalls::name(337), None);
-    assert_eq!(syscalls::name(423), None);
-    assert_eq!(syscalls::name(470), None);
-    assert_eq!(syscalls::name(435), Some("clone3"));
+fn the_native_table_is_the_one_the_binary_is_built_for() {
+    assert_eq!(NATIVE.name, std::env::consts::ARCH);
+    assert_eq!(syscalls::number("execve"), NATIVE.number("execve"));
+    assert_eq!(Arch::by_name("aarch64"), Some(&syscalls::AARCH64));
+    assert_eq!(Arch::by_name("x86_64"), Some(&syscalls::X86_64));
+    assert_eq!(Arch::by_name("riscv64"), None);
+}
+
+#[test]
+fn x86_64_table_is_complete_up_to_linux_6_18() {
+    let t = &syscalls::X86_64;
+    assert_eq!(t.calls.len(), 383);
+    assert_eq!(t.number("read"), Some(0));
+    assert_eq!(t.number("execve"), Some(59));
+    assert_eq!(t.number("rseq"), Some(334));
+    assert_eq!(t.number("uretprobe"), Some(335));
+    assert_eq!(t.number("uprobe"), Some(336));
+    assert_eq!(t.number("pidfd_send_signal"), Some(424));
+    assert_eq!(t.number("set_mempolicy_home_node"), Some(450));
+    assert_eq!(t.number("cachestat"), Some(451));
+    assert_eq!(t.number("mseal"), Some(462));
+    assert_eq!(t.number("removexattrat"), Some(466));
+    assert_eq!(t.number("open_tree_attr"), Some(467));
+    assert_eq!(t.number("file_getattr"), Some(468));
+    assert_eq!(t.number("file_setattr"), Some(469));
+    assert_eq!(t.number("chown32"), None);
+    assert_eq!(t.name(337), None);
+    assert_eq!(t.name(423), None);
+    assert_eq!(t.name(470), None);
+    assert_eq!(t.name(435), Some("clone3"));
+}
+
+#[test]
+fn aarch64_table_is_the_generic_one_complete_up_to_linux_6_18() {
+    let t = &syscalls::AARCH64;
+    assert_eq!(t.calls.len(), 324);
+    // 0..=41, 43..=243, 260..=294 and 424..=469, nothing else.
+    let numbers: Vec<u32> = t.calls.iter().map(|&(_, nr)| nr).collect();
+    let want: Vec<u32> = (0..=41)
+        .chain(43..=243)
+        .chain(260..=294)
+        .chain(424..=469)
+        .collect();
+    assert_eq!(numbers, want);
+    for (name, nr) in [
+        ("io_setup", 0),
+        ("getcwd", 17),
+        ("fcntl", 25),
+        ("renameat", 38),
+        ("lseek", 62),
+        ("read", 63),
+        ("newfstatat", 79),
+        ("fstat", 80),
+        ("exit_group", 94),
+        ("getrlimit", 163),
+        ("socket", 198),
+        ("clone", 220),
+        ("execve", 221),
+        ("mmap", 222),
+        ("wait4", 260),
+        ("rseq", 293),
+        ("kexec_file_load", 294),
+        ("clone3", 435),
+        ("memfd_secret", 447),
+        ("map_shadow_stack", 453),
+        ("mseal", 462),
+        ("file_setattr", 469),
+    ] {
+        assert_eq!(t.number(name), Some(nr), "{name}");
+    }
+    // The legacy calls exist only in their *at / p* / *2 forms, and x86's own calls not at all.
+    for name in [
+        "open",
+        "stat",
+        "lstat",
+        "fork",
+        "vfork",
+        "pipe",
+        "poll",
+        "select",
+        "epoll_wait",
+        "access",
+        "mkdir",
+        "unlink",
+        "rename",
+        "dup2",
+        "arch_prctl",
+        "uretprobe",
+        "uprobe",
+        "time",
+        "nfsservctl",
+        "fstatat64",
+        "mmap2",
+    ] {
+        assert_eq!(t.number(name), None, "{name}");
+    }
+    assert_eq!(t.name(42), None);
+    assert_eq!(t.name(244), None);
+    assert_eq!(t.name(295), None);
+    assert_eq!(t.name(470), None);
 }
 
 // --- choosing and resolving ---
@@ -399,7 +495,7 @@ fn foreign_abis_are_killed() {
     let f = builtin(Builtin::Default, &docker_ctx()).compile().unwrap();
     let i386 = SeccompData {
         nr: 20, // getpid on i386
-        arch: AUDIT_ARCH_I386,
+        arch: syscalls::AUDIT_ARCH_I386,
         instruction_pointer: 0,
         args: [0; 6],
     };
@@ -441,6 +537,7 @@ fn unconditional_allows_read_only_nr_and_arch_so_the_kernel_caches_them() {
 #[test]
 fn includes_caps_need_all_excludes_caps_any() {
     let admin = Context {
+        arch: &syscalls::X86_64,
         caps: DOCKER_CAPS | CAP_SYS_ADMIN,
         kernel: (6, 18),
     };
@@ -456,6 +553,7 @@ fn includes_caps_need_all_excludes_caps_any() {
          "excludes": {"caps": ["CAP_SYS_TIME", "CAP_SYS_PTRACE"]}}]}"#;
     let with = |caps| {
         let ctx = Context {
+            arch: &syscalls::X86_64,
             caps,
             kernel: (6, 18),
         };
@@ -481,7 +579,11 @@ fn includes_and_excludes_on_arches_and_min_kernel() {
         {"names": ["stat"], "action": "SCMP_ACT_ALLOW", "excludes": {"minKernel": "4.8"}},
         {"names": ["fstat"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": ""}}]}"#;
     let on = |kernel| {
-        let ctx = Context { caps: 0, kernel };
+        let ctx = Context {
+            arch: &syscalls::X86_64,
+            caps: 0,
+            kernel,
+        };
         let p = resolve(&Choice::File("p.json".into()), Some(json), &ctx)
             .unwrap()
             .unwrap();
@@ -497,6 +599,7 @@ fn includes_and_excludes_on_arches_and_min_kernel() {
 #[test]
 fn docker_default_ptrace_needs_kernel_4_8_without_cap_sys_ptrace() {
     let old = Context {
+        arch: &syscalls::X86_64,
         caps: DOCKER_CAPS,
         kernel: (4, 7),
     };
@@ -505,6 +608,7 @@ fn docker_default_ptrace_needs_kernel_4_8_without_cap_sys_ptrace() {
     let f = builtin(Builtin::Default, &docker_ctx()).compile().unwrap();
     assert_eq!(ret(&f, "ptrace", arg0(0)), ALLOW);
     let ptracer = Context {
+        arch: &syscalls::X86_64,
         caps: DOCKER_CAPS | CAP_SYS_PTRACE,
         kernel: (4, 7),
     };
@@ -533,7 +637,7 @@ fn an_allow_only_profile_compiles_to_this_exact_program() {
     let ret_k = libc::BPF_RET | libc::BPF_K;
     let want = [
         insn(ld, 0, 0, 4),
-        insn(jmp(libc::BPF_JEQ), 0, 2, AUDIT_ARCH_X86_64),
+        insn(jmp(libc::BPF_JEQ), 0, 2, syscalls::AUDIT_ARCH_X86_64),
         insn(ld, 0, 0, 0),
         insn(jmp(libc::BPF_JSET), 0, 1, 0x4000_0000),
         insn(ret_k, 0, 0, KILL_PROCESS),
@@ -816,7 +920,7 @@ fn many_conditional_rules(count: usize, conditions: usize) -> String {
         r#""SCMP_ACT_TRAP""#,
     ];
     let mut entries = Vec::new();
-    for (i, (name, _)) in syscalls::X86_64.iter().take(count).enumerate() {
+    for (i, (name, _)) in syscalls::X86_64.calls.iter().take(count).enumerate() {
         for (j, action) in actions.iter().enumerate() {
             let args: Vec<String> = (0..conditions)
                 .map(|c| {
@@ -1241,7 +1345,11 @@ fn the_node_doc_explains_every_call_the_profile_names() {
         if ["clone", "socket", "prctl"].contains(&name) {
             continue;
         }
-        if let Some(&(_, n)) = syscalls::X86_64.iter().find(|(known, _)| *known == name) {
+        if let Some(&(_, n)) = syscalls::X86_64
+            .calls
+            .iter()
+            .find(|(known, _)| *known == name)
+        {
             for args in [[0u64; 6], [u64::MAX; 6]] {
                 assert_ne!(
                     run(&f, n, args).ret,
@@ -1284,7 +1392,7 @@ fn node_profile_is_tighter_than_docker_default() {
     let mut rng = XorShift(7);
     let args = probing_args(&[38, 39, 40, 0x7E02_0000], &mut rng);
     let mut stricter = 0;
-    for &(name, n) in syscalls::X86_64.iter() {
+    for &(name, n) in syscalls::X86_64.calls.iter() {
         for a in &args {
             let (under_node, under_docker) = (run(&nf, n, *a).ret, run(&df, n, *a).ret);
             if under_docker != ALLOW {
@@ -1358,8 +1466,388 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
     let admin = builtin(
         Builtin::Default,
         &Context {
+            arch: &syscalls::X86_64,
             caps: DOCKER_CAPS | 1 << 21,
             kernel: (6, 18),
+        },
+    );
+    assert_eq!(admin.clone().for_runtime(), admin);
+}
+
+fn program_words(f: &SeccompFilter) -> Vec<(u16, u8, u8, u32)> {
+    f.program
+        .iter()
+        .map(|i| (i.code, i.jt, i.jf, i.k))
+        .collect()
+}
+
+#[test]
+fn spo_export_round_trips_to_the_same_filter() {
+    for which in [Builtin::Default, Builtin::Node] {
+        let p = builtin(which, &docker_ctx()).for_runtime();
+        let spo = p.to_spo_json().unwrap();
+        let head = format!(
+            "{{\n  \"apiVersion\": \"security-profiles-operator.x-k8s.io/v1beta1\",\n  \"kind\": \"SeccompProfile\",\n  \"metadata\": {{\n    \"name\": \"hardinit-{which}\"\n  }},\n  \"spec\": {{\n    \"defaultAction\": \"SCMP_ACT_ERRNO\",\n    \"architectures\": [\n      \"SCMP_ARCH_X86_64\"\n    ],\n    \"syscalls\": [\n"
+        );
+        assert!(spo.starts_with(&head), "{spo}");
+        assert!(!spo.contains("includes") && !spo.contains("defaultErrnoRet"));
+        let again = profile(&spo);
+        assert_eq!(again.default_action, p.default_action);
+        assert_eq!(again.rules.len(), p.rules.len());
+        assert_eq!(
+            program_words(&again.compile().unwrap()),
+            program_words(&p.compile().unwrap())
+        );
+        // And the OCI export of what was read back is the OCI export of the original.
+        assert_eq!(again.to_oci_json(), p.to_oci_json());
+    }
+}
+
+#[test]
+fn spo_export_keeps_errno_args_and_flags_as_the_crd_wants() {
+    let p = profile(
+        r#"{"defaultAction": "SCMP_ACT_KILL_PROCESS", "flags": ["SECCOMP_FILTER_FLAG_LOG"],
+            "syscalls": [
+            {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+            {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+             "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+            {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]}"#,
+    );
+    let want = r#"{
+  "apiVersion": "security-profiles-operator.x-k8s.io/v1beta1",
+  "kind": "SeccompProfile",
+  "metadata": {
+    "name": "p"
+  },
+  "spec": {
+    "defaultAction": "SCMP_ACT_KILL_PROCESS",
+    "architectures": [
+      "SCMP_ARCH_X86_64"
+    ],
+    "flags": [
+      "SECCOMP_FILTER_FLAG_LOG"
+    ],
+    "syscalls": [
+      {
+        "names": [
+          "clone3"
+        ],
+        "action": "SCMP_ACT_ERRNO",
+        "errnoRet": 38
+      },
+      {
+        "names": [
+          "socket"
+        ],
+        "action": "SCMP_ACT_ALLOW",
+        "args": [
+          {
+            "index": 0,
+            "value": 2,
+            "valueTwo": 0,
+            "op": "SCMP_CMP_EQ"
+          }
+        ]
+      }
+    ]
+  }
+}
+"#;
+    assert_eq!(p.to_spo_json().unwrap(), want);
+}
+
+#[test]
+fn spo_export_refuses_what_the_crd_cannot_say() {
+    let p = profile(r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38}"#);
+    assert_eq!(p.to_spo_json(), Err(SpoError::DefaultErrno(38)));
+    let p = profile(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]}"#,
+    );
+    assert_eq!(
+        p.to_spo_json().unwrap_err().to_string(),
+        "--format spo: syscalls[1] returns errno 0, which a SeccompProfile cannot hold (its errnoRet omits 0, and the runtime would use EPERM); use --format oci"
+    );
+}
+
+#[test]
+fn spo_objects_are_read_by_their_spec_and_base_profiles_refused() {
+    let spo = r#"{"apiVersion": "security-profiles-operator.x-k8s.io/v1beta1",
+        "kind": "SeccompProfile", "metadata": {"name": "x"},
+        "spec": {"defaultAction": "SCMP_ACT_ERRNO",
+                 "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}}"#;
+    let p = profile(spo);
+    assert_eq!(p.default_action, Action::Errno(1));
+    assert_eq!(p.rules[0].names, ["read"]);
+    let based = r#"{"apiVersion": "security-profiles-operator.x-k8s.io/v1beta1",
+        "kind": "SeccompProfile",
+        "spec": {"defaultAction": "SCMP_ACT_ERRNO", "baseProfileName": "runc-v1.1.0"}}"#;
+    assert_eq!(
+        error(based),
+        "seccomp profile p.json: spec.baseProfileName: a SeccompProfile with a baseProfileName needs that base profile from the cluster; merge it into this file first"
+    );
+    // Another kind with a `spec` is not unwrapped: it is no profile.
+    let other =
+        r#"{"apiVersion": "v1", "kind": "Pod", "spec": {"defaultAction": "SCMP_ACT_ALLOW"}}"#;
+    assert_eq!(error(other), "malformed JSON in seccomp profile p.json");
+}
+
+#[test]
+fn spo_names_are_kubernetes_object_names() {
+    let name = |p: &str| Origin::File(PathBuf::from(p)).spo_name();
+    assert_eq!(name("/etc/My_Profile.json"), "my-profile");
+    assert_eq!(name("-x-.json"), "x");
+    assert_eq!(name("__.json"), "hardinit-profile");
+    assert_eq!(Origin::Builtin(Builtin::Node).spo_name(), "hardinit-node");
+}
+
+// --- aarch64: the same profiles through the generic table ---
+
+fn aarch64_ctx() -> Context {
+    Context {
+        arch: &syscalls::AARCH64,
+        ..docker_ctx()
+    }
+}
+
+fn a64(name: &str) -> u32 {
+    syscalls::AARCH64.number(name).unwrap()
+}
+
+fn run_a64(filter: &SeccompFilter, nr: u32, args: [u64; 6]) -> u32 {
+    simulate(
+        &filter.program,
+        &SeccompData::on(&syscalls::AARCH64, nr, args),
+    )
+    .unwrap()
+    .ret
+}
+
+#[test]
+fn docker_default_on_aarch64_resolves_as_docker_does_for_arm64() {
+    let p = builtin(Builtin::Default, &aarch64_ctx());
+    let s = p.summary();
+    assert_eq!(s.count(Treatment::Always(Action::Allow)), 264);
+    assert_eq!(
+        s.names(Treatment::ByArguments),
+        ["personality", "socket", "clone"]
+    );
+    assert_eq!(s.names(Treatment::Always(Action::Errno(38))), ["clone3"]);
+    assert_eq!(s.count(Treatment::Default), 53);
+    assert_eq!(s.enosys_above, Some(466));
+    assert_eq!(
+        s.names(Treatment::AboveHighest),
+        ["open_tree_attr", "file_getattr", "file_setattr"]
+    );
+    // Docker's `includes.arches: ["arm", "arm64"]` entry applies, but names only AArch32
+    // calls; amd64's arch_prctl and modify_ldt do not apply at all.
+    for name in [
+        "arm_fadvise64_64",
+        "set_tls",
+        "cacheflush",
+        "open",
+        "stat",
+        "fork",
+    ] {
+        assert!(p.unknown_names.iter().any(|n| n == name), "{name}");
+    }
+    let named: Vec<&str> = p
+        .rules
+        .iter()
+        .flat_map(|r| r.names.iter().map(String::as_str))
+        .collect();
+    assert!(!named.contains(&"arch_prctl") && !named.contains(&"modify_ldt"));
+    assert_filter_matches_reference(&p, &p.compile().unwrap());
+}
+
+#[test]
+fn aarch64_filters_check_aarch64_and_kill_aarch32_and_x86_calls() {
+    let f = builtin(Builtin::Default, &aarch64_ctx()).compile().unwrap();
+    assert_eq!(run_a64(&f, 221, arg0(0)), ALLOW, "execve is 221");
+    assert_eq!(run_a64(&f, a64("openat"), arg0(0)), ALLOW);
+    assert_eq!(run_a64(&f, a64("io_uring_setup"), arg0(0)), EPERM);
+    assert_eq!(run_a64(&f, a64("mount"), arg0(0)), EPERM);
+    assert_eq!(
+        run_a64(&f, a64("clone"), arg0(libc::CLONE_NEWUSER as u64)),
+        EPERM
+    );
+    assert_eq!(run_a64(&f, a64("clone"), arg0(libc::SIGCHLD as u64)), ALLOW);
+    assert_eq!(run_a64(&f, a64("clone3"), arg0(0)), ENOSYS);
+    // No x32 here: a number with bit 30 is just above the highest named one.
+    assert_eq!(run_a64(&f, 0x4000_0000 | 63, arg0(0)), ENOSYS);
+    for foreign in [syscalls::AUDIT_ARCH_ARM, syscalls::AUDIT_ARCH_X86_64] {
+        let call = SeccompData {
+            arch: foreign,
+            ..SeccompData::on(&syscalls::AARCH64, 20, [0; 6])
+        };
+        assert_eq!(
+            simulate(&f.program, &call).unwrap().ret,
+            KILL_PROCESS,
+            "{foreign:#x}"
+        );
+    }
+    // And an x86_64 filter kills aarch64 calls.
+    let x86 = builtin(Builtin::Default, &docker_ctx()).compile().unwrap();
+    let call = SeccompData::on(&syscalls::AARCH64, 221, [0; 6]);
+    assert_eq!(simulate(&x86.program, &call).unwrap().ret, KILL_PROCESS);
+}
+
+#[test]
+fn an_aarch64_program_checks_its_arch_and_has_no_x32_test() {
+    let json = r#"{"defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["read", "write", "openat", "close"], "action": "SCMP_ACT_ALLOW"}]}"#;
+    let choice = Choice::File(PathBuf::from("p.json"));
+    let p = resolve(&choice, Some(json), &aarch64_ctx())
+        .unwrap()
+        .unwrap();
+    let f = p.compile().unwrap();
+    let got: Vec<(u16, u8, u8, u32)> = f
+        .program
+        .iter()
+        .map(|i| (i.code, i.jt, i.jf, i.k))
+        .collect();
+    let ld = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    let jeq = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    let jge = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+    let ret = (libc::BPF_RET | libc::BPF_K) as u16;
+    // close 57, openat 56, read 63, write 64: [0,56) EPERM, [56,58) allow, [58,63) EPERM,
+    // [63,65) allow, above 64 ENOSYS.
+    assert_eq!(
+        got,
+        [
+            (ld, 0, 0, 4),
+            (jeq, 1, 0, syscalls::AUDIT_ARCH_AARCH64),
+            (ret, 0, 0, KILL_PROCESS),
+            (ld, 0, 0, 0),
+            (jge, 1, 0, 58),
+            (jge, 3, 1, 56),
+            (jge, 1, 0, 63),
+            (ret, 0, 0, EPERM),
+            (jge, 1, 0, 65),
+            (ret, 0, 0, ALLOW),
+            (ret, 0, 0, ENOSYS),
+        ]
+    );
+}
+
+#[test]
+fn node_profile_on_aarch64_gives_the_same_api_through_the_generic_calls() {
+    let p = builtin(Builtin::Node, &aarch64_ctx());
+    let f = p.compile().unwrap();
+    // What node does through x86's legacy calls, it does here through their successors.
+    for name in [
+        "openat",
+        "newfstatat",
+        "faccessat",
+        "faccessat2",
+        "fchmodat",
+        "fchownat",
+        "dup3",
+        "linkat",
+        "mkdirat",
+        "readlinkat",
+        "renameat",
+        "unlinkat",
+        "symlinkat",
+        "ppoll",
+        "pipe2",
+        "epoll_pwait",
+        "statx",
+        "clock_gettime",
+        "getrandom",
+    ] {
+        assert_eq!(run_a64(&f, a64(name), arg0(0)), ALLOW, "{name}");
+    }
+    assert_eq!(run_a64(&f, a64("clone"), arg0(libc::SIGCHLD as u64)), ALLOW);
+    assert_eq!(
+        run_a64(&f, a64("clone"), arg0(libc::CLONE_NEWNS as u64)),
+        EPERM
+    );
+    assert_eq!(run_a64(&f, a64("clone3"), arg0(0)), ENOSYS);
+    for name in [
+        "mount",
+        "unshare",
+        "ptrace",
+        "io_uring_setup",
+        "bpf",
+        "keyctl",
+    ] {
+        assert_eq!(run_a64(&f, a64(name), arg0(0)), EPERM, "{name}");
+    }
+    // The x86-only names it lists are skipped, not errors.
+    for name in ["open", "stat", "fork", "arch_prctl", "poll", "access"] {
+        assert!(p.unknown_names.iter().any(|n| n == name), "{name}");
+    }
+    assert_filter_matches_reference(&p, &f);
+}
+
+#[test]
+fn aarch64_export_names_aarch64_and_the_launchers_aarch64_calls() {
+    let node = builtin(Builtin::Node, &aarch64_ctx());
+    let rules = node.rules.len();
+    let runtime = node.clone().for_runtime();
+    let json: serde_json::Value = serde_json::from_str(&runtime.to_oci_json()).unwrap();
+    assert_eq!(
+        json["architectures"],
+        serde_json::json!(["SCMP_ARCH_AARCH64"])
+    );
+    // The SeccompProfile export names the profile's arch too.
+    assert!(runtime
+        .to_spo_json()
+        .unwrap()
+        .contains("\"architectures\": [\n      \"SCMP_ARCH_AARCH64\"\n    ]"));
+    let added: Vec<&str> = runtime.rules[rules..]
+        .iter()
+        .flat_map(|r| r.names.iter().map(String::as_str))
+        .collect();
+    // openat, newfstatat and ppoll are in node's profile already; open, stat, poll and fork
+    // do not exist.
+    let mut want: Vec<&str> = LAUNCHER_CALLS
+        .into_iter()
+        .filter(|n| {
+            ![
+                "landlock_create_ruleset",
+                "landlock_restrict_self",
+                "close_range",
+                "getgroups",
+                "ppoll",
+            ]
+            .contains(n)
+        })
+        .collect();
+    want.push("ioctl");
+    assert_eq!(added, want);
+    // musl's fork() is clone(SIGCHLD): node's clone rule allows it, so nothing is added.
+    assert_eq!(runtime.rules.len(), rules + 2);
+    let strict = resolve(
+        &Choice::File("p.json".into()),
+        Some(r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}"#),
+        &aarch64_ctx(),
+    )
+    .unwrap()
+    .unwrap()
+    .for_runtime();
+    let last = strict.rules.last().unwrap();
+    assert_eq!(last.names, ["clone"]);
+    assert_eq!(
+        last.args,
+        [ArgCmp {
+            index: 0,
+            op: Op::MaskedEqual,
+            value: 0xffff_ffff,
+            value_two: 17
+        }]
+    );
+    assert!(strict.rules[1].names.contains(&"openat".to_string()));
+    assert!(!strict.rules[1].names.contains(&"open".to_string()));
+    // With CAP_SYS_ADMIN Docker's profile allows all of it, the mount calls included.
+    let admin = builtin(
+        Builtin::Default,
+        &Context {
+            caps: DOCKER_CAPS | 1 << 21,
+            ..aarch64_ctx()
         },
     );
     assert_eq!(admin.clone().for_runtime(), admin);
@@ -1368,3 +1856,33 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
 /// The floor merged into profiles and into unconfined.
 mod floor;
 mod oracle;
+
+#[test]
+fn the_kubernetes_example_holds_the_spo_export_of_node() {
+    // examples/kubernetes/seccompprofile.json is `hardinit --export-seccomp node --format spo`
+    // run as root without flags (no capabilities kept) on Linux 6.18: regenerate it so when
+    // this fails.
+    let ctx = Context {
+        arch: &syscalls::X86_64,
+        caps: 0,
+        kernel: (6, 18),
+    };
+    // With the floor's entries, as the export writes them (no --read-only, no port lists;
+    // the Landlock ABI then plays no part).
+    let floor = floor(&FloorOptions {
+        read_only: false,
+        port_lists: false,
+        kernel: (6, 18),
+        arch: &syscalls::X86_64,
+        landlock_abi: 7,
+    });
+    let spo = builtin(Builtin::Node, &ctx)
+        .for_runtime()
+        .with_floor_entries(&floor)
+        .to_spo_json()
+        .unwrap();
+    assert_eq!(
+        spo,
+        include_str!("../../../examples/kubernetes/seccompprofile.json")
+    );
+}

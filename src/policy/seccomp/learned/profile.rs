@@ -203,6 +203,7 @@ impl Learned {
             push(rule.names.clone(), rule.action, rule.args.clone());
         }
         Profile {
+            arch: syscalls::NATIVE,
             origin: Origin::File(origin),
             default_action: DEFAULT,
             flags: self.flags,

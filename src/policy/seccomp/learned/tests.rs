@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use super::super::{
     floor, resolve, simulate, syscalls, Action, Builtin, Choice, Context, FloorOptions, Profile,
-    SeccompData, AUDIT_ARCH_I386,
+    SeccompData,
 };
 use super::*;
 use crate::kernel::SeccompFilter as Filter;
@@ -20,6 +20,7 @@ fn nr(name: &str) -> u32 {
 
 fn ctx() -> Context {
     Context {
+        arch: &syscalls::X86_64,
         caps: 0,
         kernel: (6, 18),
     }
@@ -351,7 +352,7 @@ fn the_recording_filter_notifies_what_is_not_allowed() {
     // No ENOSYS stub: a call above every name is recorded like any other.
     assert_eq!(ret(&filter, "mseal", [0; 6]), NOTIFY);
     let foreign = SeccompData {
-        arch: AUDIT_ARCH_I386,
+        arch: syscalls::AUDIT_ARCH_I386,
         ..SeccompData::native(1, [0; 6])
     };
     assert_eq!(simulate(&filter.program, &foreign).unwrap().ret, KILL);
@@ -406,7 +407,7 @@ fn complain_mode_notifies_only_what_the_profile_refuses() {
     assert_eq!(verdicts.would(nr("read"), &[0; 6]), Action::Allow);
     // Every call the profile refuses is notified, every call it allows runs.
     let plain = node.compile().unwrap();
-    for &(name, number) in syscalls::X86_64.iter() {
+    for &(name, number) in syscalls::X86_64.calls.iter() {
         for args in [[0u64; 6], SOCKET_INET_STREAM, [u64::MAX; 6]] {
             let data = SeccompData::native(number, args);
             let enforced = simulate(&plain.program, &data).unwrap().ret;
@@ -499,6 +500,8 @@ fn the_floor_refuses_beneath_learning_and_complaining() {
         read_only: true,
         port_lists: true,
         kernel: (6, 18),
+        arch: &syscalls::X86_64,
+        landlock_abi: 7,
     });
     let mut learned = Learned::empty();
     learned.add_hot_base();

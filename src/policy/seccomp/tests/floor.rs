@@ -27,6 +27,8 @@ fn opts(read_only: bool, port_lists: bool, kernel: (u32, u32)) -> FloorOptions {
         read_only,
         port_lists,
         kernel,
+        arch: &syscalls::X86_64,
+        landlock_abi: 7,
     }
 }
 
@@ -193,11 +195,11 @@ fn before_linux_6_3_every_memfd_is_refused() {
 fn unconfined_with_the_floor_still_kills_foreign_abis() {
     let f = with_floor(None, &full_floor());
     let i386 = SeccompData {
-        arch: AUDIT_ARCH_I386,
-        ..SeccompData::native(15, [0, 0o4755, 0, 0, 0, 0])
+        arch: syscalls::AUDIT_ARCH_I386,
+        ..SeccompData::on(&syscalls::X86_64, 15, [0, 0o4755, 0, 0, 0, 0])
     };
     assert_eq!(simulate(&f.program, &i386).unwrap().ret, KILL_PROCESS);
-    let x32 = SeccompData::native(nr("chmod") | 0x4000_0000, [0; 6]);
+    let x32 = SeccompData::on(&syscalls::X86_64, nr("chmod") | 0x4000_0000, [0; 6]);
     assert_eq!(simulate(&f.program, &x32).unwrap().ret, KILL_PROCESS);
 }
 
@@ -237,7 +239,7 @@ fn floor_answer(floor: &Floor, nr: u32, a: &[u64; 6]) -> Option<Action> {
         r.rules
             .iter()
             .any(|(name, cmps)| {
-                syscalls::number(name) == Some(nr) && cmps.iter().all(|c| c.holds(a))
+                syscalls::X86_64.number(name) == Some(nr) && cmps.iter().all(|c| c.holds(a))
             })
             .then_some(r.action)
     })
@@ -251,7 +253,10 @@ fn assert_filter_matches_floor_reference(
     floor: &Floor,
     filter: &SeccompFilter,
 ) {
-    let plan = p.map_or_else(eval::FilterPlan::allow_all, eval::plan);
+    let plan = p.map_or_else(
+        || eval::FilterPlan::allow_all(&syscalls::X86_64),
+        eval::plan,
+    );
     let mut constants: Vec<u64> = floor
         .refusals
         .iter()
@@ -304,7 +309,7 @@ fn the_floor_keeps_every_other_call_cacheable_and_the_walk_short() {
     for p in [&docker, &node] {
         let alone = p.compile().unwrap();
         let merged = with_floor(Some(p), &floor);
-        for (name, n) in syscalls::X86_64.iter() {
+        for (name, n) in syscalls::X86_64.calls.iter() {
             let before = run(&alone, *n, [0; 6]);
             let after = run(&merged, *n, [0; 6]);
             if floor_answer(&floor, *n, &[0; 6]).is_none()
@@ -583,4 +588,57 @@ fn a_mode_call_the_profile_allows_costs_one_compare() {
             ("fchmodat", 11, 14)
         ]
     );
+}
+
+#[test]
+fn below_landlock_abi_3_read_only_refuses_truncating_without_a_write_open() {
+    let floor = floor(&FloorOptions {
+        landlock_abi: 2,
+        ..opts(true, false, (6, 1))
+    });
+    assert!(floor.refuses_truncate());
+    let f = compile(
+        Some(&builtin(Builtin::Default, &docker_ctx())),
+        Some(&floor),
+    )
+    .unwrap()
+    .unwrap();
+    let eacces = libc::SECCOMP_RET_ERRNO | libc::EACCES as u32;
+    let (rdonly, wronly, rdwr) = (0u64, 1u64, 2u64);
+    let trunc = libc::O_TRUNC as u64;
+    let open_flags = |flags: u64| [0, 0, flags, 0, 0, 0];
+    assert_eq!(ret(&f, "truncate", [0; 6]), eacces);
+    for flags in [
+        rdonly | trunc,
+        3 | trunc,
+        rdonly | trunc | libc::O_CLOEXEC as u64,
+    ] {
+        assert_eq!(ret(&f, "openat", open_flags(flags)), eacces, "{flags:#o}");
+        assert_eq!(
+            ret(&f, "open", [0, flags, 0, 0, 0, 0]),
+            eacces,
+            "{flags:#o}"
+        );
+    }
+    // A write open with O_TRUNC is Landlock's to judge; ftruncate needs one.
+    for flags in [
+        wronly | trunc,
+        rdwr | trunc,
+        rdonly,
+        wronly | libc::O_CREAT as u64,
+    ] {
+        assert_eq!(ret(&f, "openat", open_flags(flags)), ALLOW, "{flags:#o}");
+    }
+    assert_eq!(ret(&f, "ftruncate", [0; 6]), ALLOW);
+    for abi in [3, 7] {
+        let above = floor_with(abi);
+        assert!(!above.refuses_truncate(), "ABI {abi}");
+    }
+}
+
+fn floor_with(landlock_abi: u32) -> Floor {
+    floor(&FloorOptions {
+        landlock_abi,
+        ..opts(true, false, (6, 18))
+    })
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::{probing_args, XorShift};
-use crate::policy::seccomp::bpf::{self, AUDIT_ARCH_X86_64};
+use crate::policy::seccomp::bpf;
 use crate::policy::seccomp::eval::{self, Branch, Decision, FilterPlan};
 use crate::policy::seccomp::model::{Action, ArgCmp, Op};
 use crate::policy::seccomp::{syscalls, Origin, Profile, Rule};
@@ -71,7 +71,8 @@ fn condition(rng: &mut XorShift) -> ArgCmp {
 /// `rules` entries over a window of neighbouring numbers, so that conditional and
 /// unconditional numbers sit side by side in the search.
 fn random_profile(rng: &mut XorShift, rules: usize, max_conditions: u64) -> Profile {
-    let table = &syscalls::X86_64;
+    // The kernel judges the native ABI only.
+    let table = syscalls::NATIVE.calls;
     let window = 8 + (rng.next() % (table.len() as u64 - 8)) as usize;
     let start = (rng.next() % (table.len() - window + 1) as u64) as usize;
     let names = &table[start..start + window];
@@ -88,6 +89,7 @@ fn random_profile(rng: &mut XorShift, rules: usize, max_conditions: u64) -> Prof
         })
         .collect();
     Profile {
+        arch: syscalls::NATIVE,
         origin: Origin::Builtin(crate::policy::seccomp::Builtin::Default),
         default_action: pick(rng, &ACTIONS),
         flags: 0,
@@ -121,6 +123,7 @@ fn with_distinct_errnos(plan: &FilterPlan) -> FilterPlan {
         })
         .collect();
     FilterPlan {
+        arch: plan.arch,
         default,
         decisions,
         enosys_above: plan.enosys_above,
@@ -231,6 +234,8 @@ fn the_kernel_answers_every_probe_as_the_reference_says() {
                 read_only: true,
                 port_lists: true,
                 kernel: (6, 18),
+                arch: syscalls::NATIVE,
+                landlock_abi: 2,
             });
             eval::add_floor(&mut plan, &floor);
         }
@@ -287,7 +292,7 @@ fn check_verdict(
                 program,
                 &bpf::SeccompData {
                     nr,
-                    arch: AUDIT_ARCH_X86_64,
+                    arch: syscalls::NATIVE.audit,
                     instruction_pointer: 0,
                     args,
                 },

@@ -7,7 +7,7 @@
 //! number with bit 30 set) are not native calls: the filter refuses them before any lookup.
 
 /// `(name, number)`, sorted by number.
-pub static X86_64: [(&str, u32); 383] = [
+pub static CALLS: [(&str, u32); 383] = [
     ("read", 0),
     ("write", 1),
     ("open", 2),
@@ -392,60 +392,3 @@ pub static X86_64: [(&str, u32); 383] = [
     ("file_getattr", 468),
     ("file_setattr", 469),
 ];
-
-/// The x86_64 number of the system call `name`, or `None` when x86_64 has no such call.
-pub fn number(name: &str) -> Option<u32> {
-    let mut slot = slot_of(name.as_bytes());
-    loop {
-        let index = BY_NAME[slot];
-        if index == EMPTY {
-            return None;
-        }
-        let (candidate, nr) = X86_64[usize::from(index)];
-        if candidate == name {
-            return Some(nr);
-        }
-        slot = (slot + 1) % BY_NAME.len();
-    }
-}
-
-/// Indices into `X86_64` by a hash of the name (open addressing, linear probing), built at
-/// compile time. A profile's names are looked up some 700 times per start, and walking the
-/// table for each was a fifth of hardinit's start-up instructions.
-static BY_NAME: [u16; 1024] = index_by_name();
-
-const EMPTY: u16 = u16::MAX;
-
-/// FNV-1a of `name`, reduced to a slot of `BY_NAME`.
-const fn slot_of(name: &[u8]) -> usize {
-    let mut hash: u32 = 0x811c_9dc5;
-    let mut i = 0;
-    while i < name.len() {
-        hash ^= name[i] as u32;
-        hash = hash.wrapping_mul(0x0100_0193);
-        i += 1;
-    }
-    hash as usize % 1024
-}
-
-const fn index_by_name() -> [u16; 1024] {
-    let mut slots = [EMPTY; 1024];
-    let mut i = 0;
-    while i < X86_64.len() {
-        let mut slot = slot_of(X86_64[i].0.as_bytes());
-        while slots[slot] != EMPTY {
-            slot = (slot + 1) % 1024;
-        }
-        slots[slot] = i as u16;
-        i += 1;
-    }
-    slots
-}
-
-/// The name of x86_64 system call `nr`, or `None` for an unassigned number.
-pub fn name(nr: u32) -> Option<&'static str> {
-    X86_64
-        .binary_search_by_key(&nr, |&(_, n)| n)
-        .ok()
-        .map(|i| X86_64[i].0)
-}
