@@ -34,16 +34,7 @@ impl Docker {
     /// The daemon on the default socket, started by .ci/docker-up if none answers.
     pub fn default_daemon() -> Docker {
         static UP: OnceLock<Result<(), String>> = OnceLock::new();
-        let up = UP.get_or_init(|| {
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/docker-up");
-            let out = util::run_with_timeout(&mut Command::new(script), Duration::from_secs(120));
-            if out.status.success() {
-                eprint!("{}", out.stdout);
-                Ok(())
-            } else {
-                Err(out.to_string())
-            }
-        });
+        let up = util::run_setup_script_once(&UP, "docker-up", Duration::from_secs(120));
         if let Err(why) = up {
             panic!("no Docker daemon:\n{why}");
         }

@@ -167,16 +167,7 @@ fn exported(tag: &str) -> PathBuf {
 /// Runs .ci/podman-up once (it installs nothing when Podman is there).
 fn podman_up() {
     static UP: OnceLock<Result<(), String>> = OnceLock::new();
-    let up = UP.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/podman-up");
-        let out = util::run_with_timeout(&mut Command::new(script), Duration::from_secs(600));
-        if out.status.success() {
-            eprint!("{}", out.stdout);
-            Ok(())
-        } else {
-            Err(out.to_string())
-        }
-    });
+    let up = util::run_setup_script_once(&UP, "podman-up", Duration::from_secs(600));
     if let Err(why) = up {
         panic!("Podman is not usable:\n{why}");
     }

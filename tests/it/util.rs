@@ -433,3 +433,24 @@ pub fn timeout_factor() -> u32 {
         .filter(|&f| f >= 1)
         .unwrap_or(1)
 }
+
+/// Runs the set-up script `.ci/NAME` once per test process (`once` holds its outcome) and
+/// prints its output; every later call gets the first outcome, an error with the record.
+pub fn run_setup_script_once(
+    once: &'static std::sync::OnceLock<Result<(), String>>,
+    name: &str,
+    timeout: Duration,
+) -> Result<(), &'static String> {
+    once.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci").join(name);
+        let out = run_with_timeout(&mut Command::new(script), timeout);
+        if out.status.success() {
+            eprint!("{}", out.stdout);
+            Ok(())
+        } else {
+            Err(out.to_string())
+        }
+    })
+    .as_ref()
+    .map(|_| ())
+}
