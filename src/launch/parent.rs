@@ -80,13 +80,13 @@ pub fn start<P: Parent>(
     // 3. The child's plan holds the signal state to give back.
     let (plan, lockdown) = prepare(&signals)?;
     let child = os.fork(plan)?;
-    // 4.–5. The child waits for PID 1's lock-down before it execs: no instant of the program
+    // 4. The child waits for PID 1's lock-down before it execs: no instant of the program
     //    sees PID 1 with its privileges (or its uid).
-    if let Err(e) = lock_down(os, start, &lockdown) {
+    if let Err(e) = lock_down(os, &lockdown) {
         os.kill_everything(child);
         return Err(e);
     }
-    // 6. The program runs once this returns.
+    // 5. The program runs once this returns.
     os.await_exec()?;
     // From here on the program runs: supervise it, or take it down with hardinit.
     if let Err(e) = settle_in(os, start) {
@@ -97,23 +97,23 @@ pub fn start<P: Parent>(
 }
 
 /// What PID 1 does to itself while the child hardens itself.
-fn lock_down<P: Parent>(os: &mut P, start: Start, lockdown: &InitLockdown) -> Result<(), Error> {
-    // 4. Set-up read most of the binary; the loop needs a few pages of it. Only as PID 1,
-    //    which lives as long as the container: a short-lived wrapper would just make the next
-    //    launch read the binary from disk again. Before the lock-down, which takes the right
-    //    to page out a root-owned file.
-    if start.is_pid1 {
-        os.page_out_own_binary();
-    }
-    // 5. A PID 1 that kept its privileges is not what was asked for.
+fn lock_down<P: Parent>(os: &mut P, lockdown: &InitLockdown) -> Result<(), Error> {
+    // 4. A PID 1 that kept its privileges is not what was asked for.
     os.lock_down(lockdown)
 }
 
 /// What PID 1 does to itself once the program runs, before the loop.
 fn settle_in<P: Parent>(os: &mut P, start: Start) -> Result<(), Error> {
-    // 7. PID 1 pins no mount and leaks no descriptor (the exec wait's among them): the
+    // 6. PID 1 pins no mount and leaks no descriptor (the exec wait's among them): the
     //    program kept its own cwd and fds.
     os.detach_from_launch_state();
+    // 7. Set-up read most of the binary; the loop needs a few pages of it. Only as PID 1,
+    //    which lives as long as the container: a short-lived wrapper would just make the next
+    //    launch read the binary from disk again. Only now: until the child's exec it mapped
+    //    the same pages, and the kernel evicts no page another process maps.
+    if start.is_pid1 {
+        os.page_out_own_binary();
+    }
     // 8. The credential change of the lock-down cleared hardinit's parent-death signal.
     if let Some(signo) = start.own_parent_death {
         os.set_parent_death_signal(signo)?;
@@ -347,10 +347,10 @@ mod tests {
         Call::TakeOverSignals,
         Call::Prepare,
         Call::Fork,
-        Call::PageOut,
         Call::LockDown,
         Call::AwaitExec,
         Call::Detach,
+        Call::PageOut,
         Call::SetParentDeathSignal(libc::SIGTERM),
     ];
 
@@ -403,7 +403,7 @@ mod tests {
             result.map_err(|e| e.to_string()),
             Err(error_for(Call::AwaitExec).to_string())
         );
-        assert_eq!(log, PID1_ORDER[..6]);
+        assert_eq!(log, PID1_ORDER[..5]);
     }
 
     #[test]

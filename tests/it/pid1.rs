@@ -393,3 +393,70 @@ fn dash_p_gives_hardinit_a_parent_death_signal() {
         "hardinit outlived its parent"
     );
 }
+
+/// (start, end, perms, Rss kB) of each mapping of `path` in `pid`'s smaps.
+fn mappings_of(pid: i32, path: &str) -> Vec<(u64, u64, String, u64)> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let mut found: Vec<(u64, u64, String, u64)> = Vec::new();
+    let mut current = false;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let Some((start, end)) = fields.first().and_then(|r| r.split_once('-')) {
+            if let (Ok(start), Ok(end)) =
+                (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+            {
+                current = fields.get(5) == Some(&path);
+                if current {
+                    found.push((start, end, fields[1].to_string(), 0));
+                }
+                continue;
+            }
+        }
+        if current && fields.first() == Some(&"Rss:") {
+            found.last_mut().unwrap().3 = fields[1].parse().unwrap();
+        }
+    }
+    found
+}
+
+/// Issue 18: as PID 1, once the program runs, hardinit gives back the pages set-up read.
+/// Its text is split into one mapping per page, so a fault maps (and the kernel reads)
+/// one page only; without the page-out the text stays mapped as set-up touched it.
+#[test]
+fn pid1_gives_back_its_binary_one_page_at_a_time() {
+    if !util::privileged("pid1_gives_back_its_binary_one_page_at_a_time") {
+        return;
+    }
+    let mut outer = Background::start(
+        Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc"])
+            .arg(util::hardinit())
+            .args([
+                "--user",
+                "65534",
+                "--read-only",
+                "--writable",
+                "/tmp",
+                "--seccomp",
+                "node",
+            ])
+            .args(["--", "sh", "-c", "echo ready; sleep 30"]),
+    );
+    assert_eq!(outer.next_line(SECS(20)), "ready");
+    std::thread::sleep(Duration::from_millis(300));
+    let init = util::children_of(outer.pid())[0];
+    let binary = std::fs::canonicalize(util::hardinit()).unwrap();
+    let maps = mappings_of(init, binary.to_str().unwrap());
+    let text: Vec<_> = maps.iter().filter(|m| m.2.contains('x')).collect();
+    assert!(text.len() > 100, "{maps:?}");
+    assert!(text.iter().all(|m| m.1 - m.0 == 4096), "{maps:?}");
+    let (resident, size): (u64, u64) = text
+        .iter()
+        .fold((0, 0), |(r, s), m| (r + m.3, s + (m.1 - m.0) / 1024));
+    assert!(
+        resident * 4 < size,
+        "{resident} of {size} kB of text resident"
+    );
+    util::send(init, libc::SIGTERM);
+    outer.wait(SECS(10));
+}
