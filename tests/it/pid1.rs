@@ -431,15 +431,7 @@ fn pid1_gives_back_its_binary_one_page_at_a_time() {
         Command::new("unshare")
             .args(["--pid", "--fork", "--mount-proc"])
             .arg(util::hardinit())
-            .args([
-                "--user",
-                "65534",
-                "--read-only",
-                "--writable",
-                "/tmp",
-                "--seccomp",
-                "node",
-            ])
+            .args(util::FULL_HARDENING)
             .args(["--", "sh", "-c", "echo ready; sleep 30"]),
     );
     assert_eq!(outer.next_line(SECS(20)), "ready");

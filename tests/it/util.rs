@@ -454,3 +454,14 @@ pub fn run_setup_script_once(
     .as_ref()
     .map(|_| ())
 }
+
+/// The full hardening the README and bench/ measure.
+pub const FULL_HARDENING: [&str; 7] = [
+    "--user",
+    "65534",
+    "--read-only",
+    "--writable",
+    "/tmp",
+    "--seccomp",
+    "node",
+];
