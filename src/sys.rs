@@ -349,6 +349,41 @@ pub fn bounding_has(cap: u8) -> Result<bool, Errno> {
     prctl(libc::PR_CAPBSET_READ, cap.into(), 0).map(|r| r == 1)
 }
 
+/// The bounding set as a bit mask of capabilities 0..=`last_cap`. Read in one go from the
+/// kernel's own account, /proc/self/status's CapBnd (checked to be procfs), instead of one
+/// PR_CAPBSET_READ per capability; without /proc, probed one by one. Parent only: it
+/// allocates.
+pub fn bounding_set(last_cap: u8) -> Result<u64, Errno> {
+    if let Some(set) = bounding_set_from_proc() {
+        return Ok(set);
+    }
+    let mut set = 0u64;
+    for cap in 0..=last_cap {
+        if bounding_has(cap)? {
+            set |= 1 << cap;
+        }
+    }
+    Ok(set)
+}
+
+fn bounding_set_from_proc() -> Option<u64> {
+    use std::io::Read;
+    let mut file = std::fs::File::open("/proc/self/status").ok()?;
+    let fs = nix::sys::statfs::fstatfs(&file).ok()?;
+    if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
+        return None;
+    }
+    let mut text = String::with_capacity(4096);
+    file.read_to_string(&mut text).ok()?;
+    parse_cap_bnd(&text)
+}
+
+/// CapBnd's mask from /proc/PID/status text.
+fn parse_cap_bnd(status: &str) -> Option<u64> {
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapBnd:"))?;
+    u64::from_str_radix(hex.trim(), 16).ok()
+}
+
 /// Sets or clears PR_SET_KEEPCAPS.
 pub fn set_keepcaps(on: bool) -> Result<(), Errno> {
     prctl(libc::PR_SET_KEEPCAPS, on.into(), 0).map(drop)
@@ -479,9 +514,18 @@ pub fn set_caps(sets: CapSets) -> Result<(), Errno> {
 /// Opens `path` with O_PATH: a handle that names it in a Landlock rule without reading it or
 /// running a device's open (a tty without a controlling terminal, a FIFO without a writer).
 pub fn open_path(path: &CStr) -> Result<OwnedFd, Errno> {
+    // The system call itself: musl's open() follows every O_CLOEXEC open with an fcntl for
+    // kernels older than 2.6.23, one call per Landlock rule here.
     // SAFETY: `path` is NUL-terminated and outlives the call; O_PATH needs no mode argument.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
-    let fd = Errno::result(fd)?;
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::O_PATH | libc::O_CLOEXEC,
+        )
+    };
+    let fd = Errno::result(fd)? as libc::c_int;
     // SAFETY: open just returned this fd and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -1153,6 +1197,20 @@ fn parse_range(range: &str) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bounding_set_is_read_from_cap_bnd() {
+        let status = "Name:\thardinit\nCapPrm:\t0000000000000020\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n";
+        assert_eq!(parse_cap_bnd(status), Some(0x1ff_ffff_ffff));
+        assert_eq!(parse_cap_bnd("CapBnd:\tnot hex\n"), None);
+        assert_eq!(parse_cap_bnd("Name:\tx\n"), None);
+        // The probe agrees with the kernel's account, capability by capability.
+        let last = last_cap();
+        let probed = (0..=last).fold(0u64, |set, c| {
+            set | (u64::from(bounding_has(c).unwrap()) << c)
+        });
+        assert_eq!(bounding_set(last).unwrap(), probed);
+    }
 
     #[test]
     fn only_read_only_file_mappings_are_paged_out() {

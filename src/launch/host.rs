@@ -15,13 +15,15 @@ use crate::sys;
 /// Reads the host's facts; `seccomp` names the profile whose file (if any) is read, and the
 /// user databases are read only `with_databases`.
 pub fn read(seccomp: &Choice, with_databases: bool) -> Result<Facts, Error> {
+    let mounts = crate::plan::landlock::read_mounts().map_err(crate::plan::PlanError::from)?;
     Ok(Facts {
         process: read_process_state()?,
         databases: read_databases(with_databases)?,
         kernel: read_kernel_version()?,
         landlock_abi: read_landlock_abi(),
         profile: read_profile(seccomp)?,
-        kernel_files: crate::plan::kernel_files::survey().map_err(crate::plan::PlanError::from)?,
+        kernel_files: crate::plan::kernel_files::survey(&mounts),
+        mounts,
     })
 }
 
@@ -35,12 +37,7 @@ fn read_process_state() -> Result<ProcessState, Error> {
         .collect();
     let caps = sys::get_caps().map_err(Error::ReadCredentials)?;
     let last_cap = sys::last_cap();
-    let mut bounding = 0u64;
-    for cap in 0..=last_cap {
-        if sys::bounding_has(cap).map_err(Error::ReadCredentials)? {
-            bounding |= 1 << cap;
-        }
-    }
+    let bounding = sys::bounding_set(last_cap).map_err(Error::ReadCredentials)?;
     Ok(ProcessState {
         uid: uid.effective.as_raw(),
         gid: gid.effective.as_raw(),

@@ -221,6 +221,7 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
             env: inv.env.clone(),
             signals,
             parent_pid: std::process::id() as i32,
+            mounts: &facts.mounts,
             learning: learn_child,
         };
         Ok(plan::build(&policy, &facts.process, launch)?)

@@ -6,7 +6,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use super::landlock::{read_mounts, LandlockSetupError};
 use crate::kernel::mounts::{self, Mount};
 use crate::policy::kernel::{FileState, KernelFiles, KERNEL_INTERFACES};
 
@@ -14,12 +13,11 @@ use crate::policy::kernel::{FileState, KernelFiles, KERNEL_INTERFACES};
 const DEV_NULL: (u32, u32) = (1, 3);
 
 /// The state of every kernel interface, in [`KERNEL_INTERFACES`] order.
-pub fn survey() -> Result<Vec<(PathBuf, FileState)>, LandlockSetupError> {
-    let mounts = read_mounts()?;
-    Ok(KERNEL_INTERFACES
+pub fn survey(mounts: &[Mount]) -> Vec<(PathBuf, FileState)> {
+    KERNEL_INTERFACES
         .iter()
-        .map(|p| (PathBuf::from(p), state_of(Path::new(p), &mounts)))
-        .collect())
+        .map(|p| (PathBuf::from(p), state_of(Path::new(p), mounts)))
+        .collect()
 }
 
 fn state_of(path: &Path, mounts: &[Mount]) -> FileState {

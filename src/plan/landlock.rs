@@ -72,13 +72,19 @@ pub enum LandlockSetupError {
 }
 
 /// Creates the ruleset the child restricts itself with; `None` when nothing is enforced.
-pub fn create_ruleset(policy: &LandlockPolicy) -> Result<Option<OwnedFd>, PlanError> {
-    Ok(build_ruleset(policy)?)
+pub fn create_ruleset(
+    policy: &LandlockPolicy,
+    mounts: &[Mount],
+) -> Result<Option<OwnedFd>, PlanError> {
+    Ok(build_ruleset(policy, mounts)?)
 }
 
 /// The crate runs at its hard-requirement level: `policy` asks only for rights its ABI has,
 /// so any mismatch is a bug to report, not a right to drop silently.
-fn build_ruleset(policy: &LandlockPolicy) -> Result<Option<OwnedFd>, LandlockSetupError> {
+fn build_ruleset(
+    policy: &LandlockPolicy,
+    mounts: &[Mount],
+) -> Result<Option<OwnedFd>, LandlockSetupError> {
     if !policy.enforces_anything() {
         return Ok(None);
     }
@@ -101,7 +107,7 @@ fn build_ruleset(policy: &LandlockPolicy) -> Result<Option<OwnedFd>, LandlockSet
         .create()
         .map_err(LandlockSetupError::CreateRuleset)?;
     if !fs.is_empty() {
-        created = add_path_rules(created, policy)?;
+        created = add_path_rules(created, policy, mounts)?;
     }
     if net.contains(AccessNet::BindTcp) {
         created = add_port_rules(created, policy.bind.as_deref(), AccessNet::BindTcp)?;
@@ -117,6 +123,7 @@ fn build_ruleset(policy: &LandlockPolicy) -> Result<Option<OwnedFd>, LandlockSet
 fn add_path_rules(
     mut created: RulesetCreated,
     policy: &LandlockPolicy,
+    mounts: &[Mount],
 ) -> Result<RulesetCreated, LandlockSetupError> {
     let abi = policy.crate_abi();
     let mut write = Vec::new();
@@ -125,20 +132,28 @@ fn add_path_rules(
         let Some(fd) = open_rule_path(rule)? else {
             continue;
         };
+        let inode = inode_of(&fd);
         match rule.grant {
-            Grant::Write => write.push((rule, canonical(rule)?, inode_of(&fd))),
+            Grant::Write => write.push((rule, canonical(rule)?, inode)),
             Grant::WriteExec => write_exec.push(canonical(rule)?),
             Grant::Read | Grant::Device | Grant::ProcFiles => {}
         }
-        created = add_path_rule(created, fd, &rule.path, rule.grant.access(abi), abi)?;
+        let is_dir = inode.is_some_and(|(_, _, _, dir)| dir);
+        created = add_path_rule(created, fd, &rule.path, rule.grant.access(abi), is_dir, abi)?;
     }
-    let noexec = find_noexec(&write, &write_exec, &read_mounts()?)?;
+    let noexec = find_noexec(&write, &write_exec, mounts)?;
     let roots = exec_roots(&noexec, list_dir)?;
     debug!("landlock: execute granted beneath {} paths", roots.len());
     for root in roots {
         match open_path(&root) {
             Ok(fd) => {
-                created = add_path_rule(created, fd, &root, AccessFs::Execute.into(), abi)?;
+                // Execute is a right of files and directories alike: no type to look up.
+                created = created
+                    .add_rule(PathBeneath::new(fd, AccessFs::Execute))
+                    .map_err(|source| LandlockSetupError::AddPathRule {
+                        path: root.clone(),
+                        source,
+                    })?;
             }
             // Gone or unreachable since the listing: it just stays not executable.
             Err(e) => debug!("landlock: no execute rule for {}: {e}", root.display()),
@@ -193,7 +208,7 @@ const MOUNTINFO: &str = "/proc/self/mountinfo";
 
 /// The mount table; without /proc there is none to consult (and no alias can be found).
 pub fn read_mounts() -> Result<Vec<Mount>, LandlockSetupError> {
-    match std::fs::read_to_string(MOUNTINFO) {
+    match read_proc_text(MOUNTINFO) {
         Ok(text) => Ok(mounts::parse_mountinfo(&text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(source) => Err(LandlockSetupError::ReadMounts {
@@ -201,6 +216,15 @@ pub fn read_mounts() -> Result<Vec<Mount>, LandlockSetupError> {
             source,
         }),
     }
+}
+
+/// A /proc file's text. /proc reports its files' size as 0, so std's read_to_string would
+/// start at 32 bytes and double (ten reads for a host's mount table): start at 16 KiB.
+fn read_proc_text(path: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::with_capacity(16 << 10);
+    std::fs::File::open(path)?.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 fn inode_of(fd: &OwnedFd) -> Option<(u64, u64, u64, bool)> {
@@ -247,9 +271,10 @@ fn add_path_rule(
     fd: OwnedFd,
     path: &Path,
     mut access: BitFlags<AccessFs>,
+    is_dir: bool,
     abi: ABI,
 ) -> Result<RulesetCreated, LandlockSetupError> {
-    if !is_dir(&fd) {
+    if !is_dir {
         // Directory-only rights on a file are EINVAL to the kernel.
         access &= AccessFs::from_file(abi);
     }
@@ -261,7 +286,11 @@ fn add_path_rule(
         })
 }
 
-/// A directory's entries other than symlinks, with their inodes.
+/// A directory's entries that execute can matter to, with their inodes: directories and
+/// regular files. Symlinks are left out (their targets are reached by their own path), and
+/// so are devices, FIFOs and sockets: execve refuses any file that is not regular with
+/// EACCES, the errno Landlock's denial gives too, so a rule on one changes nothing (a host's
+/// /dev holds a hundred of them).
 fn list_dir(dir: &Path) -> Result<Vec<Entry>, LandlockSetupError> {
     use std::os::unix::fs::MetadataExt;
     let list = |dir: &Path| -> std::io::Result<Vec<Entry>> {
@@ -273,8 +302,11 @@ fn list_dir(dir: &Path) -> Result<Vec<Entry>, LandlockSetupError> {
             }
             // The inode a path lookup reaches: a mount point's root, not the directory
             // beneath it that readdir's d_ino names.
+            // The type too is the one at the path: a regular file bind-mounted over a device
+            // node is a regular file here.
             let inode = match std::fs::symlink_metadata(entry.path()) {
-                Ok(meta) => (meta.dev(), meta.ino()),
+                Ok(meta) if meta.is_dir() || meta.is_file() => (meta.dev(), meta.ino()),
+                Ok(_) => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
@@ -309,10 +341,6 @@ fn open_path(path: &Path) -> Result<OwnedFd, Errno> {
     sys::open_path(&c_path)
 }
 
-fn is_dir(fd: &OwnedFd) -> bool {
-    nix::sys::stat::fstat(fd.as_raw_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,6 +359,29 @@ mod tests {
 50 27 8:16 / /data rw - ext4 /dev/sdb rw
 51 27 8:16 / /srv/again rw - ext4 /dev/sdb rw
 ";
+
+    #[test]
+    fn the_execute_walk_lists_directories_and_regular_files_only() {
+        let dir = std::env::temp_dir().join(format!("hardinit-list-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("file"), "x").unwrap();
+        std::os::unix::fs::symlink("file", dir.join("link")).unwrap();
+        nix::unistd::mkfifo(&dir.join("fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(dir.join("socket")).unwrap();
+        let mut names: Vec<_> = list_dir(&dir)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        names.sort();
+        assert_eq!(names, ["file", "sub"]);
+        // A device node execve would refuse anyway gets no rule either.
+        assert!(!list_dir(Path::new("/dev"))
+            .unwrap()
+            .iter()
+            .any(|e| e.name == "null"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn execute_stays_away_from_every_name_of_a_write_path() {

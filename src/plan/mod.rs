@@ -15,6 +15,7 @@ use caps::Capability::{CAP_KILL, CAP_SETPCAP};
 use thiserror::Error;
 
 use crate::harden::{Credentials, InitLockdown, Steps};
+use crate::kernel::mounts::Mount;
 use crate::kernel::{self, SeccompFilter};
 use crate::policy::seccomp::{self, SeccompError};
 use crate::policy::{InitIdentity, Policy, ProcessState};
@@ -47,6 +48,8 @@ pub struct Launch<'a> {
     pub env: Vec<(OsString, OsString)>,
     pub signals: &'a SignalState,
     pub parent_pid: i32,
+    /// The mount table, as the host's facts read it.
+    pub mounts: &'a [Mount],
     /// Learning or complain mode: the filter that records instead of the policy's, and the
     /// child's end of the socket its listener goes over.
     pub learning: Option<(SeccompFilter, OwnedFd)>,
@@ -72,7 +75,7 @@ pub fn build(
             None,
         ),
     };
-    let landlock = landlock::create_ruleset(&policy.landlock)?;
+    let landlock = landlock::create_ruleset(&policy.landlock, launch.mounts)?;
     let env = program_env(policy, launch.env);
     let program = launch.command[0].clone();
     let path = resolve_program(&program, find_path(&env));

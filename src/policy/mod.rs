@@ -75,6 +75,9 @@ pub struct Facts {
     pub profile: Option<String>,
     /// The kernel interfaces (/proc/sys, /sys, ...): absent, masked, read-only or writable.
     pub kernel_files: Vec<(std::path::PathBuf, kernel::FileState)>,
+    /// The mount table (/proc/self/mountinfo; empty without /proc), read once for the
+    /// kernel files' survey and the write paths' other names.
+    pub mounts: Vec<crate::kernel::mounts::Mount>,
 }
 
 /// Facts about the process hardinit runs in, read by the caller.
@@ -608,6 +611,7 @@ mod tests {
             databases: Databases::parse(PASSWD, GROUP),
             profile: None,
             kernel_files: Vec::new(),
+            mounts: Vec::new(),
         };
         Policy::build(&req, &facts)
     }
@@ -621,6 +625,7 @@ mod tests {
             databases: Databases::parse(PASSWD, GROUP),
             profile: None,
             kernel_files: vec![("/proc/sys".into(), kernel::FileState::Writable)],
+            mounts: Vec::new(),
         };
         let read_only = Request {
             landlock: LandlockRequest {

@@ -206,8 +206,8 @@ fn reach_kernel_interfaces_are_read_only_in_every_mode() {
 
 /// The writable kernel interfaces on this machine, as hardinit's survey finds them.
 fn writable_interfaces() -> Vec<String> {
-    hardinit::plan::kernel_files::survey()
-        .unwrap()
+    let mounts = hardinit::plan::landlock::read_mounts().unwrap();
+    hardinit::plan::kernel_files::survey(&mounts)
         .into_iter()
         .filter(|(_, s)| *s == hardinit::policy::kernel::FileState::Writable)
         .map(|(p, _)| p.display().to_string())
