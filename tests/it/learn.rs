@@ -553,3 +553,79 @@ fn learning_works_when_started_non_root() {
     out.expect_code(0);
     assert_eq!(out.stdout, "a EFAULT\nb EPERM\n", "{out}");
 }
+
+#[test]
+fn print_policy_names_what_keeps_the_listener_from_the_program() {
+    if !util::privileged("print_policy_names_what_keeps_the_listener_from_the_program") {
+        return;
+    }
+    let dir = util::scratch_dir("learn-print-policy");
+    let file = dir.join("p.json");
+    let listener_line = |out: &util::Output| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with("seccomp listener"))
+            .map(str::to_owned)
+    };
+    let prefix = "seccomp listener PID 1's only: close-on-exec, and the kernel's ptrace check (ptrace, pidfd_getfd, process_vm_*, /proc/1/fd) fails on ";
+    let cases: [(&[&str], &str); 4] = [
+        // Root: PID 1 moves to another uid; signal scoping gives the program a domain.
+        (
+            &["--learn", path_str(&file)],
+            "PID 1's uid the program lacks (no CAP_SYS_PTRACE) and on the program's Landlock domain, which may not trace outside itself",
+        ),
+        (
+            &["--user", "65534", "--landlock-abi", "0", "--learn", path_str(&file)],
+            "PID 1's uid the program lacks and its being non-dumpable (no CAP_SYS_PTRACE)",
+        ),
+        (
+            &[
+                "--cap-add",
+                "SYS_PTRACE",
+                "--read-only",
+                "--landlock-abi",
+                "1",
+                "--seccomp",
+                "node",
+                "--seccomp-mode",
+                "complain",
+            ],
+            "the program's Landlock domain, which may not trace outside itself",
+        ),
+        (
+            &["--cap-add", "SETUID", "--landlock-abi", "5", "--learn", path_str(&file)],
+            "PID 1's being non-dumpable (no CAP_SYS_PTRACE)",
+        ),
+    ];
+    for (flags, barriers) in cases {
+        let out = util::run_hardinit([flags, &["--print-policy", "--", "true"]].concat());
+        out.expect_code(0);
+        assert_eq!(
+            listener_line(&out),
+            Some(format!("{prefix}{barriers}")),
+            "{flags:?}\n{out}"
+        );
+        assert!(!out.stdout.contains("may ptrace"), "{out}");
+    }
+    assert!(!file.exists());
+    // Enforcing, the same configuration that learning refuses is shown as reachable.
+    let traceable = ["--cap-add", "SYS_PTRACE", "--landlock-abi", "0"];
+    let out = util::run_hardinit([&traceable[..], &["--print-policy", "--", "true"]].concat());
+    out.expect_code(0);
+    assert!(out.stdout.contains("\n                the program may ptrace it: CAP_SYS_PTRACE outside any Landlock domain (learning and complain mode refuse this)\n"), "{out}");
+    assert_eq!(listener_line(&out), None);
+    let out = util::run_hardinit(
+        [
+            &traceable[..],
+            &["--learn", path_str(&file), "--print-policy", "--", "true"],
+        ]
+        .concat(),
+    );
+    out.expect_code(125);
+    assert!(
+        out.stderr
+            .contains("the program would hold CAP_SYS_PTRACE (given by --cap-add) outside any Landlock domain"),
+        "{out}"
+    );
+    assert!(!file.exists());
+}
