@@ -67,7 +67,11 @@ fn outright(path: &Path) -> BTreeSet<String> {
 
 /// Every name the profile allows in some way.
 fn allowed(path: &Path) -> BTreeSet<String> {
-    read_profile(path)["syscalls"]
+    allowed_in(&read_profile(path))
+}
+
+fn allowed_in(profile: &Value) -> BTreeSet<String> {
+    profile["syscalls"]
         .as_array()
         .unwrap()
         .iter()
@@ -628,4 +632,60 @@ fn print_policy_names_what_keeps_the_listener_from_the_program() {
         "{out}"
     );
     assert!(!file.exists());
+}
+
+#[test]
+fn a_killed_run_leaves_a_usable_profile_that_exports_for_the_runtime() {
+    let dir = util::scratch_dir("learn-killed");
+    let file = dir.join("killed.json");
+    let report = dir.join("report.txt");
+    let probe = syscalls_probe();
+    // getitimer, then wait to be killed: the profile must already hold it.
+    let script = format!("{probe} a=36:0:0; echo ready; exec sleep 100");
+    let mut cmd = hardinit(&[
+        "--learn",
+        path_str(&file),
+        "--learn-report",
+        path_str(&report),
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let mut bg = Background::start(&mut cmd);
+    assert_eq!(bg.next_line(SECS(10)), "a EFAULT");
+    assert_eq!(bg.next_line(SECS(10)), "ready");
+    util::send(bg.pid(), libc::SIGKILL);
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&bg.wait(SECS(10))),
+        Some(libc::SIGKILL)
+    );
+    assert!(outright(&file).contains("getitimer"), "{}", bg.stderr());
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("getitimer ") && l.contains(" observed ")),
+        "{text}"
+    );
+    assert!(!dir.join("killed.json.report").exists());
+    // It enforces: the recorded call runs, one never made is refused.
+    let out = util::run_hardinit([
+        "--seccomp",
+        path_str(&file),
+        "--",
+        &probe,
+        "a=36:0:0",
+        "b=99:0",
+    ]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "a EFAULT\nb EPERM\n", "{out}");
+    // And exports for the runtime layer: hardinit's own set-up calls are added.
+    let out = util::run_hardinit(["--export-seccomp", path_str(&file)]);
+    out.expect_code(0);
+    let exported = allowed_in(&serde_json::from_str(&out.stdout).unwrap());
+    assert!(exported.is_superset(&allowed(&file)), "{exported:?}");
+    for call in ["capset", "setresuid", "seccomp", "landlock_restrict_self"] {
+        assert!(exported.contains(call), "{call}: {exported:?}");
+        assert!(!allowed(&file).contains(call), "{call}");
+    }
 }
