@@ -707,6 +707,7 @@ mod tests {
                 databases: Databases::parse(PASSWD, GROUP),
                 profile: None,
                 kernel_files: Vec::new(),
+                mounts: Vec::new(),
             };
             let p = Policy::build(req, &facts).unwrap();
             (p.may_ptrace, p.init_traceable())
