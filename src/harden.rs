@@ -454,12 +454,10 @@ impl Sys for RealSys {
         sys::set_groups(groups)
     }
     fn set_gid(&mut self, gid: u32) -> Result<(), Errno> {
-        let gid = nix::unistd::Gid::from_raw(gid);
-        nix::unistd::setresgid(gid, gid, gid)
+        sys::set_gid(gid)
     }
     fn set_uid(&mut self, uid: u32) -> Result<(), Errno> {
-        let uid = nix::unistd::Uid::from_raw(uid);
-        nix::unistd::setresuid(uid, uid, uid)
+        sys::set_uid(uid)
     }
     fn set_caps(&mut self, sets: CapSets) -> Result<(), Errno> {
         sys::set_caps(sets)

@@ -516,13 +516,19 @@ pub fn set_caps(sets: CapSets) -> Result<(), Errno> {
 pub fn open_path(path: &CStr) -> Result<OwnedFd, Errno> {
     // The system call itself: musl's open() follows every O_CLOEXEC open with an fcntl for
     // kernels older than 2.6.23, one call per Landlock rule here.
-    // SAFETY: `path` is NUL-terminated and outlives the call; O_PATH needs no mode argument.
+    // SAFETY: `path` is NUL-terminated and outlives the call; the kernel only reads it.
+    // Every argument goes through syscall()'s varargs as a full register: an int's upper
+    // half is undefined there, and the kernel and a seccomp filter read all 64 bits. The
+    // mode is passed too, as 0: the kernel ignores it without O_CREAT, but a filter may not
+    // (the floor allows openat only with no setuid/setgid bit in it, and a runtime enforcing
+    // the exported profile would refuse a stray register).
     let fd = unsafe {
         libc::syscall(
             libc::SYS_openat,
-            libc::AT_FDCWD,
+            libc::c_long::from(libc::AT_FDCWD),
             path.as_ptr(),
-            libc::O_PATH | libc::O_CLOEXEC,
+            libc::c_long::from(libc::O_PATH | libc::O_CLOEXEC),
+            0 as libc::c_long,
         )
     };
     let fd = Errno::result(fd)? as libc::c_int;
@@ -950,11 +956,35 @@ pub fn get_groups(buf: &mut [libc::gid_t]) -> Result<usize, Errno> {
     Errno::result(rc).map(|n| n as usize)
 }
 
+// The identity calls below are the system calls themselves, not musl's wrappers: those
+// apply the change to every thread of the process by signalling each (four rt_sigprocmask
+// around every call, twelve per launch). hardinit is single-threaded, the forked child
+// and PID 1 alike, and the kernel changes the calling thread's credentials, which are then
+// the whole process's.
+
 /// Sets the supplementary groups (needs CAP_SETGID).
 pub fn set_groups(groups: &[u32]) -> Result<(), Errno> {
     // SAFETY: groups points at `len` gid_t values (u32 on Linux) that live across the call;
     // the kernel only reads them.
-    let rc = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
+    let rc = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
+    Errno::result(rc).map(drop)
+}
+
+/// setresgid(gid, gid, gid) (needs CAP_SETGID unless it is already the gid).
+pub fn set_gid(gid: u32) -> Result<(), Errno> {
+    let gid = libc::c_long::from(gid);
+    // SAFETY: plain integer arguments, widened to the register (see open_path); the call
+    // reads and writes no memory of ours.
+    let rc = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    Errno::result(rc).map(drop)
+}
+
+/// setresuid(uid, uid, uid) (needs CAP_SETUID unless it is already the uid).
+pub fn set_uid(uid: u32) -> Result<(), Errno> {
+    let uid = libc::c_long::from(uid);
+    // SAFETY: plain integer arguments, widened to the register (see open_path); the call
+    // reads and writes no memory of ours.
+    let rc = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
     Errno::result(rc).map(drop)
 }
 

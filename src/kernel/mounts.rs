@@ -53,21 +53,27 @@ fn parse_line(line: &str) -> Option<Mount> {
 
 /// mountinfo writes space, tab, newline and backslash as `\ooo` octal escapes.
 fn unescape(field: &str) -> PathBuf {
+    if !field.contains('\\') {
+        return PathBuf::from(field);
+    }
     let bytes = field.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).and_then(|d| {
-            let s = std::str::from_utf8(d).ok()?;
-            u8::from_str_radix(s, 8).ok()
-        });
-        match (bytes[i], octal) {
-            (b'\\', Some(b)) => {
+        let octal = (bytes[i] == b'\\')
+            .then(|| bytes.get(i + 1..i + 4))
+            .flatten()
+            .and_then(|d| {
+                let s = std::str::from_utf8(d).ok()?;
+                u8::from_str_radix(s, 8).ok()
+            });
+        match octal {
+            Some(b) => {
                 out.push(b);
                 i += 4;
             }
-            (b, _) => {
-                out.push(b);
+            None => {
+                out.push(bytes[i]);
                 i += 1;
             }
         }

@@ -529,3 +529,30 @@ fn a_node_service_writes_its_data_and_serves() {
     assert_eq!(out.stdout, "outside: EACCES\nserved: {\"hits\":1}\n");
     std::fs::remove_dir_all(&data).unwrap();
 }
+
+/// A hardinit started under a filter that checks openat's mode argument (the floor's rule
+/// against setuid/setgid modes, which every profile hardinit installs or exports has) still
+/// builds its Landlock ruleset: every open it makes passes a mode of 0, not whatever a
+/// register held (issue 18: raw openat for the ruleset's O_PATH handles).
+#[test]
+fn read_only_builds_its_ruleset_under_a_filter_that_checks_open_modes() {
+    let inner = util::hardinit();
+    let out = run(
+        &[
+            "--seccomp",
+            "default",
+            "--",
+            inner.to_str().unwrap(),
+            // Without CAP_SYS_ADMIN the kernel files cannot be mounted read-only for it.
+            "--landlock-compat",
+            "best-effort",
+            "--read-only",
+            "--writable",
+            "/tmp",
+            "--",
+            "/bin/true",
+        ],
+        &[],
+    );
+    out.expect_code(0);
+}
