@@ -514,20 +514,26 @@ pub fn set_caps(sets: CapSets) -> Result<(), Errno> {
 /// Opens `path` with O_PATH: a handle that names it in a Landlock rule without reading it or
 /// running a device's open (a tty without a controlling terminal, a FIFO without a writer).
 pub fn open_path(path: &CStr) -> Result<OwnedFd, Errno> {
-    // The system call itself: musl's open() follows every O_CLOEXEC open with an fcntl for
-    // kernels older than 2.6.23, one call per Landlock rule here.
+    // The system call itself, the one musl's open() makes (open where the arch has it, so an
+    // exported profile's launcher calls stay the same): musl follows every O_CLOEXEC open
+    // with an fcntl for kernels older than 2.6.23, one call per Landlock rule here. Every
+    // argument goes through syscall()'s varargs as a full register: an int's upper half is
+    // undefined there, and the kernel and a seccomp filter read all 64 bits. The mode is
+    // passed too, as 0: the kernel ignores it without O_CREAT, but a filter may not (the
+    // floor allows open only with no setuid/setgid bit in it, and a runtime enforcing the
+    // exported profile would refuse a stray register).
+    let flags = libc::c_long::from(libc::O_PATH | libc::O_CLOEXEC);
     // SAFETY: `path` is NUL-terminated and outlives the call; the kernel only reads it.
-    // Every argument goes through syscall()'s varargs as a full register: an int's upper
-    // half is undefined there, and the kernel and a seccomp filter read all 64 bits. The
-    // mode is passed too, as 0: the kernel ignores it without O_CREAT, but a filter may not
-    // (the floor allows openat only with no setuid/setgid bit in it, and a runtime enforcing
-    // the exported profile would refuse a stray register).
+    #[cfg(target_arch = "x86_64")]
+    let fd = unsafe { libc::syscall(libc::SYS_open, path.as_ptr(), flags, 0 as libc::c_long) };
+    // SAFETY: as above.
+    #[cfg(not(target_arch = "x86_64"))]
     let fd = unsafe {
         libc::syscall(
             libc::SYS_openat,
             libc::c_long::from(libc::AT_FDCWD),
             path.as_ptr(),
-            libc::c_long::from(libc::O_PATH | libc::O_CLOEXEC),
+            flags,
             0 as libc::c_long,
         )
     };
