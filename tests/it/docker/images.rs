@@ -47,6 +47,14 @@ impl Platform {
         }
     }
 
+    /// As `uname -m` prints it there: the release artifact's suffix.
+    pub fn machine(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "x86_64",
+            Platform::Arm64 => "aarch64",
+        }
+    }
+
     /// As `readelf -h` names the machine of its ELF files.
     pub fn elf_machine(self) -> &'static str {
         match self {
@@ -100,10 +108,19 @@ pub fn rust_base() -> &'static str {
 pub fn arm64_node_base() -> &'static str {
     static TAG: OnceLock<Result<String, String>> = OnceLock::new();
     once(&TAG, "assemble the arm64 Node.js base image", || {
+        // Its files: the Node.js and libraries .ci/buildx-up fetches.
         buildx_up();
         let files = import_cached(ARM64_NODE_FILES, &arm64_node_rootfs(), &[]);
         rebuild_for(Platform::Arm64, &files, ARM64_NODE_BASE, &node_changes())
     })
+}
+
+/// The node base image for `platform` (its tag).
+pub fn node_base_for(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Amd64 => node_base(),
+        Platform::Arm64 => arm64_node_base(),
+    }
 }
 
 /// The amd64 example image, which the Docker scenarios run.
@@ -183,43 +200,33 @@ fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
 }
 
 fn build_example(platform: Platform) -> String {
-    buildx_up();
-    let docker = Docker::default_daemon();
-    let node = match platform {
-        Platform::Amd64 => node_base(),
-        Platform::Arm64 => arm64_node_base(),
-    };
-    let rust = rust_base();
-    let repo = env!("CARGO_MANIFEST_DIR");
+    let (node, rust) = (node_base_for(platform), rust_base());
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tag = platform.example_tag();
-    let mut cmd = docker.command();
-    // BuildKit through buildx's `docker` driver: the daemon's own BuildKit, which finds the
-    // base images in the daemon's store (and needs no frontend image: no `# syntax` line).
-    cmd.args([
-        "buildx",
-        "build",
-        "--platform",
-        platform.docker(),
-        "--load",
-        "--progress",
-        "plain",
-        // cargo fetches crates from crates.io: the only network there is.
-        "--network",
-        "host",
-        "--file",
-        "examples/node/Dockerfile",
-        "--build-arg",
-        &format!("NODE_IMAGE={node}"),
-        "--build-arg",
-        &format!("RUST_IMAGE={rust}"),
-        "--tag",
-        tag,
-        repo,
-    ]);
-    cmd.current_dir(repo);
+    let node_arg = format!("NODE_IMAGE={node}");
+    let rust_arg = format!("RUST_IMAGE={rust}");
+    // cargo fetches crates from crates.io: the only network there is.
+    let args = ["--network", "host", "--file"];
+    let dockerfile = repo.join("examples/node/Dockerfile");
+    let mut cmd = buildx_build(platform, tag, repo);
+    cmd.args(args).arg(&dockerfile);
+    cmd.args(["--build-arg", &node_arg, "--build-arg", &rust_arg]);
     let out = util::run_with_timeout(&mut cmd, Duration::from_secs(25 * 60));
     assert!(out.status.success(), "docker buildx build failed\n{out}");
     tag.to_string()
+}
+
+/// `docker buildx build --platform PLATFORM --load --tag TAG CONTEXT`, to which the caller adds
+/// its options. BuildKit through buildx's `docker` driver is the daemon's own BuildKit, which
+/// finds the base images in the daemon's store (and needs no frontend image from a registry:
+/// the Dockerfiles have no `# syntax` line).
+pub fn buildx_build(platform: Platform, tag: &str, context: &Path) -> Command {
+    buildx_up();
+    let mut cmd = Docker::default_daemon().command();
+    cmd.args(["buildx", "build", "--platform", platform.docker(), "--load"])
+        .args(["--progress", "plain", "--tag", tag])
+        .arg(context);
+    cmd
 }
 
 /// `image` (imported for this machine's platform) rebuilt as a `platform` image with `changes`
@@ -243,11 +250,10 @@ fn rebuild_for(platform: Platform, image: &str, repo: &str, changes: &[String]) 
         changes.join("\n")
     );
     std::fs::write(dir.join("Dockerfile"), dockerfile).unwrap();
-    let mut cmd = docker.command();
-    cmd.args(["buildx", "build", "--platform", platform.docker(), "--load"])
-        .args(["--progress", "plain", "--tag", &tag])
-        .arg(&dir);
-    let out = util::run_with_timeout(&mut cmd, Duration::from_secs(10 * 60));
+    let out = util::run_with_timeout(
+        &mut buildx_build(platform, &tag, &dir),
+        Duration::from_secs(10 * 60),
+    );
     assert!(out.status.success(), "docker buildx build failed\n{out}");
     let _ = std::fs::remove_dir_all(&dir);
     remove_other_tags(&docker, repo, &tag);
