@@ -689,3 +689,80 @@ fn a_killed_run_leaves_a_usable_profile_that_exports_for_the_runtime() {
         assert!(!allowed(&file).contains(call), "{call}");
     }
 }
+
+#[test]
+fn learning_is_configured_from_the_environment_as_docker_init_too() {
+    let test = "learning_is_configured_from_the_environment_as_docker_init_too";
+    if !util::privileged(test) {
+        return;
+    }
+    let dir = util::scratch_dir("learn-env");
+    let init = dir.join("docker-init");
+    std::os::unix::fs::symlink(util::hardinit(), &init).unwrap();
+    let probe = syscalls_probe();
+    // getitimer, then what the program sees of hardinit's learning variables (none).
+    let script = format!("{probe} a=36:0:0; env | grep -c '^HARDINIT_LEARN' || true");
+    for (program, name) in [(util::hardinit(), "own.json"), (init.clone(), "init.json")] {
+        let file = dir.join(name);
+        let report = dir.join(format!("{name}.txt"));
+        let mut cmd = Command::new(&program);
+        cmd.env("HARDINIT_LEARN", &file)
+            .env("HARDINIT_LEARN_REPORT", &report)
+            .env("HARDINIT_LEARN_ALL", "1")
+            .args(["--", "sh", "-c", &script]);
+        let out = util::run_with_timeout(&mut cmd, SECS(20));
+        out.expect_code(0);
+        assert_eq!(out.stdout, "a EFAULT\n0\n", "{out}");
+        let learned = outright(&file);
+        // --learn-all: read was observed, not assumed.
+        assert!(
+            learned.contains("getitimer") && learned.contains("read"),
+            "{learned:?}"
+        );
+        let text = std::fs::read_to_string(&report).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("read ") && l.contains(" observed ")),
+            "{text}"
+        );
+    }
+    // Complain mode from the environment too.
+    let mut cmd = Command::new(util::hardinit());
+    cmd.env("HARDINIT_SECCOMP", path_str(&dir.join("own.json")))
+        .env("HARDINIT_SECCOMP_MODE", "complain")
+        .args(["--", &probe, "b=99:0"]);
+    let out = util::run_with_timeout(&mut cmd, SECS(20));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "b EFAULT\n", "{out}");
+    assert!(
+        out.stderr
+            .contains(r#"{"hardinit":"seccomp","would":"errno EPERM","syscall":"sysinfo","#),
+        "{out}"
+    );
+}
+
+#[test]
+fn calls_of_tasks_killed_while_pid1_serves_them_are_skipped() {
+    let dir = util::scratch_dir("learn-killed-tasks");
+    let file = dir.join("tasks.json");
+    let probe = syscalls_probe();
+    // Every call notified (--learn-all), and 40 children killed as soon as they are forked:
+    // some die in a notified call (their execve's, most often), whose notification is then
+    // gone when PID 1 receives or answers it (ENOENT). PID 1 skips them and goes on.
+    let script = format!(
+        "for i in $(seq 40); do {probe} g=99:0 g=99:0 >/dev/null & kill -9 $! 2>/dev/null; done; wait; {probe} a=36:0:0"
+    );
+    let out = util::run_hardinit([
+        "--learn-all",
+        "--learn",
+        path_str(&file),
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "a EFAULT\n", "{out}");
+    assert!(!out.stderr.contains("seccomp"), "{out}");
+    assert!(outright(&file).contains("getitimer"), "{out}");
+}
