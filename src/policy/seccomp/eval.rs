@@ -40,10 +40,7 @@ pub(crate) fn resolve_raw(
             .into_iter()
             .partition(|name| ctx.arch.number(name).is_some());
         for name in &unknown {
-            log::debug!(
-                "{profile}: syscalls[{entry}]: `{name}` is not an {} system call; skipped",
-                ctx.arch.name
-            );
+            log_unknown_name(&profile, entry, name, ctx.arch);
         }
         unknown_names.extend(unknown);
         if !known.is_empty() {
@@ -77,8 +74,19 @@ fn log_foreign_architectures(raw: &RawProfile, profile: &str, native: &Arch) {
             .flat_map(|map| map.sub_architectures.iter().flatten()),
     );
     for arch in listed.filter(|arch| *arch != native.scmp) {
-        log::debug!("{profile}: architecture {arch} is not filtered: foreign-ABI calls are killed");
+        log_foreign_architecture(profile, arch);
     }
+}
+
+pub(crate) fn log_foreign_architecture(profile: &str, arch: &str) {
+    log::debug!("{profile}: architecture {arch} is not filtered: foreign-ABI calls are killed");
+}
+
+pub(crate) fn log_unknown_name(profile: &str, entry: usize, name: &str, arch: &Arch) {
+    log::debug!(
+        "{profile}: syscalls[{entry}]: `{name}` is not an {} system call; skipped",
+        arch.name
+    );
 }
 
 /// Checks one `syscalls[]` entry and decides, as Docker does, whether it applies here.
@@ -196,7 +204,7 @@ fn matches_any(
 
 /// Docker compares capability names as strings against the bounding set, so a name it does
 /// not know (or spelled without `CAP_`) is simply never present.
-fn has_capability(caps: u64, name: &str) -> bool {
+pub(crate) fn has_capability(caps: u64, name: &str) -> bool {
     caps::Capability::from_str(name)
         .is_ok_and(|cap| cap.index() < 64 && caps & (1u64 << cap.index()) != 0)
 }
