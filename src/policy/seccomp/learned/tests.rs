@@ -18,9 +18,11 @@ fn nr(name: &str) -> u32 {
     syscalls::number(name).unwrap()
 }
 
+/// Learning runs on the native arch (as `listener::prepare` builds it): so do these tests,
+/// on x86_64 and aarch64 alike.
 fn ctx() -> Context {
     Context {
-        arch: &syscalls::X86_64,
+        arch: syscalls::NATIVE,
         caps: 0,
         kernel: (6, 18),
     }
@@ -59,12 +61,34 @@ fn the_table_is_sorted_and_names_real_calls() {
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(names, sorted);
-    for name in names
-        .iter()
-        .chain(HOT_BASE)
-        .chain(HOT_BY_ARGS.iter().map(|(n, _)| n))
-    {
-        assert!(syscalls::number(name).is_some(), "{name}");
+    // Every name is some arch's; on aarch64 only x86_64's chmod is missing.
+    for name in &names {
+        assert!(
+            syscalls::ALL.iter().any(|a| a.number(name).is_some()),
+            "{name}"
+        );
+    }
+    let missing_on = |arch: &syscalls::Arch, list: &[&'static str]| -> Vec<&'static str> {
+        list.iter()
+            .copied()
+            .filter(|n| arch.number(n).is_none())
+            .collect()
+    };
+    assert_eq!(missing_on(&syscalls::X86_64, &names), Vec::<&str>::new());
+    assert_eq!(missing_on(&syscalls::AARCH64, &names), ["chmod"]);
+    // The hot base is x86_64's; aarch64 has only the p-forms of epoll_wait and poll.
+    assert_eq!(missing_on(&syscalls::X86_64, HOT_BASE), Vec::<&str>::new());
+    assert_eq!(
+        missing_on(&syscalls::AARCH64, HOT_BASE),
+        ["epoll_wait", "poll"]
+    );
+    let native: Vec<&str> = hot_base().collect();
+    assert_eq!(native, present_on(HOT_BASE, syscalls::NATIVE));
+    for (name, _) in HOT_BY_ARGS {
+        assert!(
+            syscalls::ALL.iter().all(|a| a.number(name).is_some()),
+            "{name}"
+        );
     }
     // No hot call is one whose arguments the table compares (it would skip the rule).
     for name in HOT_BASE {
@@ -73,6 +97,14 @@ fn the_table_is_sorted_and_names_real_calls() {
     for (_, rules) in ARGUMENT_RULES {
         assert!(rules.iter().all(|d| d.index <= 5));
     }
+}
+
+/// The names of `list` that `arch` has.
+fn present_on(list: &[&'static str], arch: &syscalls::Arch) -> Vec<&'static str> {
+    list.iter()
+        .copied()
+        .filter(|n| arch.number(n).is_some())
+        .collect()
 }
 
 #[test]
@@ -156,11 +188,12 @@ fn notes_count_and_say_when_the_profile_grows() {
     assert_eq!(rec.calls.len(), 2);
 }
 
+/// The learned profile of the tests below; `ARCH` stands for the native arch's OCI name.
 const EXPECTED: &str = r#"{
   "defaultAction": "SCMP_ACT_ERRNO",
   "defaultErrnoRet": 1,
   "architectures": [
-    "SCMP_ARCH_X86_64"
+    "ARCH"
   ],
   "syscalls": [
     {
@@ -221,6 +254,10 @@ const EXPECTED: &str = r#"{
 }
 "#;
 
+fn expected() -> String {
+    EXPECTED.replace("\"ARCH\"", &format!("\"{}\"", syscalls::NATIVE.scmp))
+}
+
 fn small_run() -> Vec<(&'static str, [u64; 6])> {
     vec![
         ("execve", [1, 2, 3, 0, 0, 0]),
@@ -235,14 +272,14 @@ fn small_run() -> Vec<(&'static str, [u64; 6])> {
 fn the_profile_is_sorted_and_holds_no_count() {
     let mut learned = Learned::empty();
     assert!(learned.add_recording(&record(&small_run())));
-    assert_eq!(learned.to_oci_json(), EXPECTED);
+    assert_eq!(learned.to_oci_json(), expected());
     // The same calls in another order, more often, by other executables: the same bytes.
     let mut again = small_run();
     again.reverse();
     again.extend(small_run());
     let mut other = Learned::empty();
     other.add_recording(&record(&again));
-    assert_eq!(other.to_oci_json(), EXPECTED);
+    assert_eq!(other.to_oci_json(), expected());
     assert!(!other.add_recording(&record(&small_run())));
 }
 
@@ -270,7 +307,7 @@ fn merging_is_a_union_that_survives_a_round_trip() {
     let mut first = Learned::empty();
     first.add_recording(&record(&small_run()));
     let mut merged = Learned::from_profile(&parse(&first.to_oci_json())).unwrap();
-    assert_eq!(merged.to_oci_json(), EXPECTED);
+    assert_eq!(merged.to_oci_json(), expected());
     let second = record(&[
         ("socket", [10, 2, 17, 0, 0, 0]),
         ("uname", [0; 6]),
@@ -351,14 +388,15 @@ fn the_recording_filter_notifies_what_is_not_allowed() {
     assert_eq!(ret(&filter, "clone3", [0; 6]), ENOSYS);
     // No ENOSYS stub: a call above every name is recorded like any other.
     assert_eq!(ret(&filter, "mseal", [0; 6]), NOTIFY);
+    // i386 on x86_64, AArch32 on aarch64.
     let foreign = SeccompData {
-        arch: syscalls::AUDIT_ARCH_I386,
+        arch: syscalls::NATIVE.foreign[0].audit,
         ..SeccompData::native(1, [0; 6])
     };
     assert_eq!(simulate(&filter.program, &foreign).unwrap().ret, KILL);
     // The hot base is assumed: the profile lists it from the start.
     let back = parse(&learned.to_oci_json());
-    assert_eq!(back.rules[0].names.len(), HOT_BASE.len());
+    assert_eq!(back.rules[0].names.len(), hot_base().count());
 }
 
 #[test]
@@ -407,7 +445,7 @@ fn complain_mode_notifies_only_what_the_profile_refuses() {
     assert_eq!(verdicts.would(nr("read"), &[0; 6]), Action::Allow);
     // Every call the profile refuses is notified, every call it allows runs.
     let plain = node.compile().unwrap();
-    for &(name, number) in syscalls::X86_64.calls.iter() {
+    for &(name, number) in syscalls::NATIVE.calls.iter() {
         for args in [[0u64; 6], SOCKET_INET_STREAM, [u64::MAX; 6]] {
             let data = SeccompData::native(number, args);
             let enforced = simulate(&plain.program, &data).unwrap().ret;
@@ -500,7 +538,7 @@ fn the_floor_refuses_beneath_learning_and_complaining() {
         read_only: true,
         port_lists: true,
         kernel: (6, 18),
-        arch: &syscalls::X86_64,
+        arch: syscalls::NATIVE,
         landlock_abi: 7,
     });
     let mut learned = Learned::empty();
