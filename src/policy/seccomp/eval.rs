@@ -297,29 +297,24 @@ impl FilterPlan {
 ///   conditional entry with the same action just before it changes nothing.
 pub(crate) fn plan(profile: &Profile) -> FilterPlan {
     let mut entries: BTreeMap<u32, Vec<&Rule>> = BTreeMap::new();
-    for rule in profile
-        .rules
-        .iter()
-        .filter(|r| r.action != profile.default_action)
-    {
+    // The highest number any rule names, the default's among them; one lookup per name.
+    let mut named_max = None;
+    for rule in &profile.rules {
         for nr in rule
             .names
             .iter()
             .filter_map(|name| profile.arch.number(name))
         {
-            entries.entry(nr).or_default().push(rule);
+            named_max = named_max.max(Some(nr));
+            if rule.action != profile.default_action {
+                entries.entry(nr).or_default().push(rule);
+            }
         }
     }
     let decisions = entries
         .into_iter()
         .map(|(nr, rules)| (nr, decide(rules, profile.default_action)))
         .collect();
-    let named_max = profile
-        .rules
-        .iter()
-        .flat_map(|r| r.names.iter())
-        .filter_map(|name| profile.arch.number(name))
-        .max();
     let enosys = Action::Errno(libc::ENOSYS as u16);
     let stub_applies = !profile.default_action.lets_calls_run() && profile.default_action != enosys;
     FilterPlan {
