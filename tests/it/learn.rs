@@ -9,26 +9,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::docker;
+use crate::seccomp::ESCAPES;
 use crate::util::{self, Background};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
-
-/// Calls a container must not make, with arguments that fail harmlessly when allowed (the
-/// same as the `node` profile's test).
-const ESCAPES: [&str; 12] = [
-    "unshare_user=272:0x10000000",
-    "clone_newuser=56:0x10000200",
-    "mount=165:0:0:0:0:0",
-    "setns=308:0xffffffff:0",
-    "keyctl=250:0:0xdead:0",
-    "io_uring_setup=425:0:0",
-    "ptrace=101:0xffff:0:0:0",
-    "bpf=321:0xffff:0:0",
-    "perf_event_open=298:0:0:0:0:0",
-    "socket_alg=41:38:5:0",
-    "socket_vsock=41:40:1:0",
-    "userfaultfd=323:0xffffffff",
-];
 
 fn hardinit(args: &[&str]) -> Command {
     let mut cmd = Command::new(util::hardinit());
@@ -190,7 +174,13 @@ fn a_learned_node_profile_runs_the_battery_and_refuses_what_it_never_did() {
     let out = util::run_hardinit(
         [
             &nobody[..],
-            &["--learn", path_str(&merged), "--", &probe, "a=36:0:0"],
+            &[
+                "--learn",
+                path_str(&merged),
+                "--",
+                &probe,
+                "a=getitimer:0:0",
+            ],
         ]
         .concat(),
     );
@@ -237,8 +227,8 @@ fn two_learning_runs_write_identical_files_with_every_thread_recorded() {
             path_str(&file),
             "--",
             &probe,
-            "a=110",
-            "t=thread:140:0:0",
+            "a=getppid",
+            "t=thread:getpriority:0:0",
         ]);
         out.expect_code(0);
         assert_eq!(out.stdout, "a ok\nt ok\nt main alive\n", "{out}");
@@ -265,7 +255,7 @@ fn children_grandchildren_and_orphans_are_recorded() {
     let file = dir.join("tree.json");
     let probe = syscalls_probe();
     // sysinfo only in a grandchild; getpriority only in an orphan that outlives its parent.
-    let script = format!("sh -c '{probe} g=99:0'; ({probe} o=140:0:0 &); sleep 0.2");
+    let script = format!("sh -c '{probe} g=sysinfo:0'; ({probe} o=getpriority:0:0 &); sleep 0.2");
     let out = util::run_hardinit(["--learn", path_str(&file), "--", "sh", "-c", &script]);
     out.expect_code(0);
     assert_eq!(out.stdout, "g EFAULT\no ok\n", "{out}");
@@ -318,8 +308,14 @@ fn complain_mode_logs_exactly_what_the_profile_lacks_and_learns_it() {
     let base = dir.join("base.json");
     let more = dir.join("more.json");
     let probe = syscalls_probe();
-    util::run_hardinit(["--learn", path_str(&base), "--", &probe, "a=110"]).expect_code(0);
-    let calls = [probe.as_str(), "a=110", "b=99:0", "c=140:0:0", "d=99:0"];
+    util::run_hardinit(["--learn", path_str(&base), "--", &probe, "a=getppid"]).expect_code(0);
+    let calls = [
+        probe.as_str(),
+        "a=getppid",
+        "b=sysinfo:0",
+        "c=getpriority:0:0",
+        "d=sysinfo:0",
+    ];
     // Enforced, the calls it lacks are refused.
     let out = util::run_hardinit([&["--seccomp", path_str(&base), "--"], &calls[..]].concat());
     out.expect_code(0);
@@ -454,8 +450,9 @@ fn learning_as_pid1_records_the_graceful_end() {
     let file = dir.join("pid1.json");
     let probe = syscalls_probe();
     // getpriority only on SIGTERM, which reaches the program through hardinit.
-    let script =
-        format!("trap '{probe} t=140:0:0; exit 0' TERM; echo ready; while :; do sleep 0.05; done");
+    let script = format!(
+        "trap '{probe} t=getpriority:0:0; exit 0' TERM; echo ready; while :; do sleep 0.05; done"
+    );
     let mut cmd = Command::new("unshare");
     cmd.args(["--pid", "--fork", "--mount-proc"])
         .arg(util::hardinit())
@@ -537,7 +534,7 @@ fn learning_works_when_started_non_root() {
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=1000", "--regid=1000", "--clear-groups"])
         .arg(util::hardinit())
-        .args(["--learn", path_str(&file), "--", &probe, "a=36:0:0"]);
+        .args(["--learn", path_str(&file), "--", &probe, "a=getitimer:0:0"]);
     let out = util::run_with_timeout(&mut cmd, SECS(20));
     out.expect_code(0);
     assert_eq!(out.stdout, "a EFAULT\n", "{out}");
@@ -550,8 +547,8 @@ fn learning_works_when_started_non_root() {
             path_str(&file),
             "--",
             &probe,
-            "a=36:0:0",
-            "b=99:0",
+            "a=getitimer:0:0",
+            "b=sysinfo:0",
         ]);
     let out = util::run_with_timeout(&mut cmd, SECS(20));
     out.expect_code(0);
@@ -641,7 +638,7 @@ fn a_killed_run_leaves_a_usable_profile_that_exports_for_the_runtime() {
     let report = dir.join("report.txt");
     let probe = syscalls_probe();
     // getitimer, then wait to be killed: the profile must already hold it.
-    let script = format!("{probe} a=36:0:0; echo ready; exec sleep 100");
+    let script = format!("{probe} a=getitimer:0:0; echo ready; exec sleep 100");
     let mut cmd = hardinit(&[
         "--learn",
         path_str(&file),
@@ -674,8 +671,8 @@ fn a_killed_run_leaves_a_usable_profile_that_exports_for_the_runtime() {
         path_str(&file),
         "--",
         &probe,
-        "a=36:0:0",
-        "b=99:0",
+        "a=getitimer:0:0",
+        "b=sysinfo:0",
     ]);
     out.expect_code(0);
     assert_eq!(out.stdout, "a EFAULT\nb EPERM\n", "{out}");
@@ -688,4 +685,81 @@ fn a_killed_run_leaves_a_usable_profile_that_exports_for_the_runtime() {
         assert!(exported.contains(call), "{call}: {exported:?}");
         assert!(!allowed(&file).contains(call), "{call}");
     }
+}
+
+#[test]
+fn learning_is_configured_from_the_environment_as_docker_init_too() {
+    let test = "learning_is_configured_from_the_environment_as_docker_init_too";
+    if !util::privileged(test) {
+        return;
+    }
+    let dir = util::scratch_dir("learn-env");
+    let init = dir.join("docker-init");
+    std::os::unix::fs::symlink(util::hardinit(), &init).unwrap();
+    let probe = syscalls_probe();
+    // getitimer, then what the program sees of hardinit's learning variables (none).
+    let script = format!("{probe} a=getitimer:0:0; env | grep -c '^HARDINIT_LEARN' || true");
+    for (program, name) in [(util::hardinit(), "own.json"), (init.clone(), "init.json")] {
+        let file = dir.join(name);
+        let report = dir.join(format!("{name}.txt"));
+        let mut cmd = Command::new(&program);
+        cmd.env("HARDINIT_LEARN", &file)
+            .env("HARDINIT_LEARN_REPORT", &report)
+            .env("HARDINIT_LEARN_ALL", "1")
+            .args(["--", "sh", "-c", &script]);
+        let out = util::run_with_timeout(&mut cmd, SECS(20));
+        out.expect_code(0);
+        assert_eq!(out.stdout, "a EFAULT\n0\n", "{out}");
+        let learned = outright(&file);
+        // --learn-all: read was observed, not assumed.
+        assert!(
+            learned.contains("getitimer") && learned.contains("read"),
+            "{learned:?}"
+        );
+        let text = std::fs::read_to_string(&report).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("read ") && l.contains(" observed ")),
+            "{text}"
+        );
+    }
+    // Complain mode from the environment too.
+    let mut cmd = Command::new(util::hardinit());
+    cmd.env("HARDINIT_SECCOMP", path_str(&dir.join("own.json")))
+        .env("HARDINIT_SECCOMP_MODE", "complain")
+        .args(["--", &probe, "b=sysinfo:0"]);
+    let out = util::run_with_timeout(&mut cmd, SECS(20));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "b EFAULT\n", "{out}");
+    assert!(
+        out.stderr
+            .contains(r#"{"hardinit":"seccomp","would":"errno EPERM","syscall":"sysinfo","#),
+        "{out}"
+    );
+}
+
+#[test]
+fn calls_of_tasks_killed_while_pid1_serves_them_are_skipped() {
+    let dir = util::scratch_dir("learn-killed-tasks");
+    let file = dir.join("tasks.json");
+    let probe = syscalls_probe();
+    // Every call notified (--learn-all), and 40 children killed as soon as they are forked:
+    // some die in a notified call (their execve's, most often), whose notification is then
+    // gone when PID 1 receives or answers it (ENOENT). PID 1 skips them and goes on.
+    let script = format!(
+        "for i in $(seq 40); do {probe} g=sysinfo:0 g=sysinfo:0 >/dev/null & kill -9 $! 2>/dev/null; done; wait; {probe} a=getitimer:0:0"
+    );
+    let out = util::run_hardinit([
+        "--learn-all",
+        "--learn",
+        path_str(&file),
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "a EFAULT\n", "{out}");
+    assert!(!out.stderr.contains("seccomp"), "{out}");
+    assert!(outright(&file).contains("getitimer"), "{out}");
 }
