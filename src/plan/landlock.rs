@@ -208,7 +208,9 @@ fn inode_of(fd: &OwnedFd) -> Option<(u64, u64, u64, bool)> {
         (
             st.st_dev,
             st.st_ino,
-            st.st_nlink,
+            // nlink_t is u64 on x86_64 but u32 on aarch64.
+            #[allow(clippy::useless_conversion)]
+            u64::from(st.st_nlink),
             st.st_mode & libc::S_IFMT == libc::S_IFDIR,
         )
     })
