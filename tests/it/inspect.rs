@@ -216,6 +216,7 @@ fn refused_sockets(report: &Value) -> Value {
 /// The JSON `--user 65534` must produce; `seccomp` and `landlock` are what the hardening
 /// flags add on top.
 fn nobody_json(userns_allowed: bool, sockets: Value) -> Value {
+    let scoped = util::landlock_abi() >= 6;
     let limit = |resource| {
         let (soft, hard) = nix::sys::resource::getrlimit(resource).unwrap();
         let finite = |v: u64| (v != libc::RLIM_INFINITY).then_some(v);
@@ -236,11 +237,11 @@ fn nobody_json(userns_allowed: bool, sockets: Value) -> Value {
         // `unconfined`: hardinit's floor alone.
         "seccomp": {"mode": "filter", "filters": 1},
         // hardinit scopes the program's signals in its own mode, even without a Landlock
-        // flag: one layer.
+        // flag: one layer — from ABI 6 on; below, there is nothing to scope with.
         "landlock": {
             "abi": hardinit::sys::landlock_abi().unwrap(),
-            "restricted": true,
-            "layers": 1,
+            "restricted": scoped,
+            "layers": u32::from(scoped),
             "error": null
         },
         "securebits": {"value": 0, "flags": []},
@@ -268,7 +269,7 @@ fn nobody_json(userns_allowed: bool, sockets: Value) -> Value {
         "expectations": {
             "non-root": true, "no-caps": true, "no-new-privs": true, "seccomp": false,
             "read-only-root": true, "no-userns": !userns_allowed, "no-mount": !userns_allowed,
-            "landlock": true, "no-runtime-socket": true
+            "landlock": scoped, "no-runtime-socket": true
         }
     })
 }

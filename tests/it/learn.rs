@@ -240,7 +240,7 @@ fn two_learning_runs_write_identical_files_with_every_thread_recorded() {
             "--",
             &probe,
             "a=getppid",
-            "t=thread:140:0:0",
+            "t=thread:getpriority:0:0",
         ]);
         out.expect_code(0);
         assert_eq!(out.stdout, "a ok\nt ok\nt main alive\n", "{out}");

@@ -211,7 +211,15 @@ fn grace_period_zero_kills_at_once() {
 #[test]
 fn idle_supervisor_never_wakes_up() {
     let mut init = Background::start(Command::new(util::hardinit()).args(["sleep", "30"]));
-    std::thread::sleep(Duration::from_millis(500));
+    // Settled: the program runs, and hardinit had time to enter its loop (longer on the
+    // emulated CPU of the arm64 VM).
+    let running = || {
+        util::children_of(init.pid()).iter().any(|&c| {
+            std::fs::read_to_string(format!("/proc/{c}/comm")).is_ok_and(|n| n == "sleep\n")
+        })
+    };
+    assert!(util::wait_until(SECS(10), running), "{}", init.stderr());
+    std::thread::sleep(Duration::from_millis(500) * util::timeout_factor());
     let before = util::status_field(init.pid(), "voluntary_ctxt_switches").unwrap();
     std::thread::sleep(SECS(3));
     let after = util::status_field(init.pid(), "voluntary_ctxt_switches").unwrap();

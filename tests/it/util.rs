@@ -335,6 +335,7 @@ impl Background {
     /// The next stdout line, or a panic with everything known after `timeout`.
     #[track_caller]
     pub fn next_line(&mut self, timeout: Duration) -> String {
+        let timeout = timeout * timeout_factor();
         match self.lines.recv_timeout(timeout) {
             Ok(line) => line,
             Err(e) => panic!(
@@ -352,6 +353,7 @@ impl Background {
     /// Waits for the exit status, killing the process after `timeout`.
     #[track_caller]
     pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let timeout = timeout * timeout_factor();
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -399,8 +401,9 @@ pub fn children_of(pid: i32) -> Vec<i32> {
         .collect()
 }
 
-/// Polls `cond` every 10 ms for up to `timeout`.
+/// Polls `cond` every 10 ms for up to `timeout` (times `timeout_factor`).
 pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let timeout = timeout * timeout_factor();
     let start = Instant::now();
     while start.elapsed() < timeout {
         if cond() {
@@ -475,9 +478,8 @@ pub fn without_scoping_warnings(stderr: &str) -> String {
     stderr
         .split_inclusive('\n')
         .filter(|l| {
-            !implied
-                .iter()
-                .any(|w| without_log_prefix(l.trim_end_matches('\n')) == w)
+            let line = l.trim_end_matches(['\n', '\r']);
+            !implied.iter().any(|w| without_log_prefix(line) == w)
         })
         .collect()
 }
@@ -490,9 +492,10 @@ pub fn without_log_prefix(line: &str) -> &str {
     }
 }
 
-/// How much longer than natively a hang guard waits: `TEST_TIMEOUT_FACTOR` (the arm64 VM, an
-/// emulated CPU, sets it), else 1. Guards only: no test asserts a duration. Not a HARDINIT_
-/// name: hardinit refuses unknown variables of its own prefix.
+/// How much longer than natively a hang guard (`run_with_timeout`, `wait_until`, `Background`)
+/// waits: `TEST_TIMEOUT_FACTOR` (the arm64 VM, an emulated CPU, sets it), else 1. Guards
+/// only: no test asserts a duration. Not a HARDINIT_ name: hardinit refuses unknown
+/// variables of its own prefix.
 pub fn timeout_factor() -> u32 {
     std::env::var("TEST_TIMEOUT_FACTOR")
         .ok()
