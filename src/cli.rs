@@ -48,11 +48,13 @@ Examples:
       the same as a Security Profiles Operator SeccompProfile (kubectl apply -f)
 
 Invoked as `tini` or `docker-init`, hardinit keeps tini's defaults (nothing dropped, no
-seccomp) unless a hardening flag, or a hardening option's HARDINIT_* variable, asks for more.
+seccomp) unless a hardening flag, or a hardening or learning option's HARDINIT_* variable, asks
+for more.
 
 Environment: every option that configures a run reads HARDINIT_<OPTION> when the flag is
 not given (HARDINIT_USER=node, HARDINIT_READ_ONLY=1, HARDINIT_WRITABLE=/tmp:/app/data,
-HARDINIT_CAP_ADD=NET_BIND_SERVICE,KILL, HARDINIT_WARN_ZOMBIES=1 for -w); an unknown HARDINIT_*
+HARDINIT_CAP_ADD=NET_BIND_SERVICE,KILL, HARDINIT_LEARN=/out/app.json, HARDINIT_LEARN_ALL=1,
+HARDINIT_SECCOMP_MODE=complain, HARDINIT_WARN_ZOMBIES=1 for -w); an unknown HARDINIT_*
 variable or a bad value exits 125 naming it; the program does not get them. Also
 TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP (set = on), TINI_VERBOSITY (a number; overrides -v).
 
@@ -213,8 +215,10 @@ pub struct Args {
     /// Print the resolved policy and exit without running anything
     #[arg(long, help_heading = "Hardening")]
     pub print_policy: bool,
-    /// enforce (the default), or complain: what the profile would refuse runs, and its first
-    /// occurrence per call and decisive argument is logged on stderr as a JSON line
+    /// enforce (the default), or complain (staging): what --seccomp PROFILE would refuse runs
+    /// anyway, and the first call of each kind (call and decisive arguments) is logged on
+    /// stderr as one JSON line, with a count at the end; add --learn FILE to merge those calls
+    /// into FILE
     #[arg(
         long,
         value_name = "MODE",
@@ -224,11 +228,16 @@ pub struct Args {
     )]
     pub seccomp_mode: String,
 
-    /// Record the calls of this run instead of enforcing a profile, and write (or merge into)
-    /// FILE the tightest OCI seccomp profile that runs it; FILE is rewritten as calls appear
+    /// Learn a seccomp profile: run with every other hardening asked for, but record each
+    /// system call (every thread and descendant, the shutdown on SIGTERM too) instead of
+    /// enforcing a profile, and write FILE, the tightest OCI profile that runs this workload
+    /// (EPERM by default, argument rules for socket, clone, ioctl, ...). An existing FILE is
+    /// merged into, and its calls run unrecorded; FILE is rewritten as calls appear. Enforce
+    /// it with --seccomp FILE
     #[arg(long, value_name = "FILE", help_heading = "Learning")]
     pub learn: Option<PathBuf>,
-    /// With --learn: where the human report goes (default: FILE.report)
+    /// With --learn: where the human report goes (default: FILE.report): per call observed,
+    /// assumed (hot base) or from FILE, how often, the first executable, the argument values
     #[arg(
         long,
         value_name = "PATH",
@@ -236,7 +245,9 @@ pub struct Args {
         help_heading = "Learning"
     )]
     pub learn_report: Option<PathBuf>,
-    /// With --learn: notify every call, without allowing the hot base (read, write, futex, ...) outright
+    /// With --learn: record every call, the hot base too (read, write, futex, epoll, mmap
+    /// without PROT_EXEC, ...), which a first run otherwise allows outright and marks assumed;
+    /// slower: each call then waits ~10 µs for hardinit
     #[arg(long, requires = "learn", help_heading = "Learning")]
     pub learn_all: bool,
 
@@ -330,16 +341,29 @@ pub enum Mode<'a> {
 }
 
 /// --learn records instead of enforcing: with a profile it only makes sense in complain
-/// mode, where it adds what was complained about to FILE.
-fn check_learning(args: &Args) -> Result<(), clap::Error> {
-    if args.learn.is_some() && args.seccomp.is_some() && args.seccomp_mode != "complain" {
-        let mut cmd = <Args as clap::CommandFactory>::command();
-        return Err(cmd.error(
-            clap::error::ErrorKind::ArgumentConflict,
-            "--learn records instead of enforcing --seccomp; add --seccomp-mode complain to learn what that profile refuses",
-        ));
+/// mode, where it adds what was complained about to FILE. A conflict the environment had a
+/// part in is the environment's error (125), as `blame` decides for clap's own.
+fn check_learning(args: &Args, from_env: &env::FromEnv) -> Result<(), ParseError> {
+    if args.learn.is_none() || args.seccomp.is_none() || args.seccomp_mode == "complain" {
+        return Ok(());
     }
-    Ok(())
+    let why = "--learn records instead of enforcing --seccomp; add --seccomp-mode complain to learn what that profile refuses";
+    let variables: Vec<&str> = from_env
+        .variables
+        .iter()
+        .filter(|(id, _)| ["learn", "seccomp", "seccomp_mode"].contains(&id.as_str()))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if !variables.is_empty() {
+        return Err(ParseError::Env(env::EnvError::Combination {
+            variables: variables.join(", "),
+            why: why.to_string(),
+        }));
+    }
+    let mut cmd = <Args as clap::CommandFactory>::command();
+    Err(ParseError::Usage(
+        cmd.error(clap::error::ErrorKind::ArgumentConflict, why),
+    ))
 }
 
 /// The longest `--grace-period`: a day.
@@ -386,7 +410,7 @@ pub fn parse(
         )));
     }
     let settings = settings_of(&cmd, &matches, &from_env);
-    check_learning(&args)?;
+    check_learning(&args, &from_env)?;
     let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let verbosity = lookup("TINI_VERBOSITY")
         .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<u8>().ok()))
@@ -936,6 +960,85 @@ mod tests {
         // A bad command line stays a usage error even with variables set.
         let e = parse_strs(&["hardinit", "--bogus", "true"], &[("HARDINIT_USER", "1")]);
         assert_eq!(e.unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn learning_options_read_their_variables_like_every_other_option() {
+        let env = [
+            ("HARDINIT_SECCOMP", "node"),
+            ("HARDINIT_SECCOMP_MODE", "complain"),
+            ("HARDINIT_LEARN", "/out/app.json"),
+            ("HARDINIT_LEARN_REPORT", "/out/app.report"),
+            ("HARDINIT_LEARN_ALL", "1"),
+            ("PATH", "/bin"),
+        ];
+        let inv = parse_strs(&["hardinit", "node"], &env).unwrap();
+        let a = &inv.args;
+        assert_eq!(a.seccomp_mode, "complain");
+        assert_eq!(a.learn.as_deref(), Some(Path::new("/out/app.json")));
+        assert_eq!(
+            a.learn_report.as_deref(),
+            Some(Path::new("/out/app.report"))
+        );
+        assert!(a.learn_all);
+        let names: Vec<&OsString> = inv.env.iter().map(|(k, _)| k).collect();
+        assert_eq!(names, ["PATH"]);
+        assert_eq!(
+            inv.describe_settings(),
+            "configuration   --grace-period 5 (default)\n\
+             \x20               --stop-delay 0 (default)\n\
+             \x20               --seccomp node (HARDINIT_SECCOMP)\n\
+             \x20               --landlock-compat hard (default)\n\
+             \x20               --seccomp-mode complain (HARDINIT_SECCOMP_MODE)\n\
+             \x20               --learn /out/app.json (HARDINIT_LEARN)\n\
+             \x20               --learn-report /out/app.report (HARDINIT_LEARN_REPORT)\n\
+             \x20               --learn-all (HARDINIT_LEARN_ALL)\n"
+        );
+        // HARDINIT_LEARN_ALL=0 is off; the command line wins over each variable.
+        let inv = parse_strs(
+            &["hardinit", "--learn", "p.json", "true"],
+            &[("HARDINIT_LEARN", "q.json"), ("HARDINIT_LEARN_ALL", "0")],
+        )
+        .unwrap();
+        assert_eq!(inv.args.learn.as_deref(), Some(Path::new("p.json")));
+        assert!(!inv.args.learn_all);
+        assert_eq!(
+            inv.overridden,
+            [env::Overridden {
+                variable: "HARDINIT_LEARN".into(),
+                option: "--learn".into()
+            }]
+        );
+        // Bad values and combinations the environment had a part in: 125, naming it.
+        let run = ["hardinit", "true"];
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+        let cases: [Case; 6] = [
+            (&run, &[("HARDINIT_LEARN_ALL", "yes")], "HARDINIT_LEARN_ALL=yes: expected 1 (on) or 0 (off)"),
+            (&run, &[("HARDINIT_SECCOMP_MODE", "lenient")], "HARDINIT_SECCOMP_MODE=lenient: invalid value 'lenient' for '--value <value>' [possible values: enforce, complain]"),
+            (&run, &[("HARDINIT_LEARN", "")], "HARDINIT_LEARN=: an empty value"),
+            (&run, &[("HARDINIT_LEARN_REPORT", "r")], "HARDINIT_LEARN_REPORT: with the command line: the following required arguments were not provided: --learn <FILE>"),
+            (&run, &[("HARDINIT_LEARN", "p.json"), ("HARDINIT_SECCOMP", "node")], "HARDINIT_SECCOMP, HARDINIT_LEARN: with the command line: --learn records instead of enforcing --seccomp; add --seccomp-mode complain to learn what that profile refuses"),
+            (&["hardinit", "--seccomp", "node", "true"], &[("HARDINIT_LEARN", "p.json")], "HARDINIT_LEARN: with the command line: --learn records instead of enforcing --seccomp; add --seccomp-mode complain to learn what that profile refuses"),
+        ];
+        for (argv, env, want) in cases {
+            assert_eq!(env_error(argv, env), want, "{env:?}");
+            assert_eq!(parse_strs(argv, env).unwrap_err().exit_code(), 125);
+        }
+        // As docker-init, a learning variable asks for hardinit (learning needs no_new_privs).
+        let inv = parse_strs(
+            &["docker-init", "--", "node"],
+            &[("HARDINIT_LEARN", "/out/a.json")],
+        )
+        .unwrap();
+        assert!(!inv.tini_mode);
+        // Present, even off, as every hardening option's variable.
+        let inv = parse_strs(
+            &["docker-init", "--", "node"],
+            &[("HARDINIT_LEARN_ALL", "0"), ("HARDINIT_VERBOSE", "1")],
+        )
+        .unwrap();
+        assert!(!inv.tini_mode);
+        assert!(!inv.args.learn_all);
     }
 
     #[test]

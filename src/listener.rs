@@ -463,3 +463,57 @@ fn executable(listener: BorrowedFd<'_>, id: u64, pid: u32) -> String {
         Err(_) => "(exited)".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(kernel: (u32, u32)) -> seccomp::Context {
+        seccomp::Context {
+            arch: seccomp::NATIVE,
+            caps: 0,
+            kernel,
+        }
+    }
+
+    #[test]
+    fn a_kernel_without_flag_continue_is_refused_before_file_is_opened() {
+        let dir = std::env::temp_dir().join(format!("hardinit-old-kernel-{}", std::process::id()));
+        let file = dir.join("p.json");
+        let req = Request {
+            learn: Some(file.clone()),
+            report: None,
+            all: false,
+            complain: false,
+        };
+        for old in [(5, 4), (4, 19), (3, 10)] {
+            let err = prepare(&req, None, None, &ctx(old)).err().unwrap();
+            assert_eq!(
+                err.to_string(),
+                format!("learning and complain mode need SECCOMP_USER_NOTIF_FLAG_CONTINUE (Linux 5.5 or later); this kernel is {}.{}", old.0, old.1)
+            );
+        }
+        // The directory does not exist: a kernel that passes gets as far as opening FILE.
+        let err = prepare(&req, None, None, &ctx((5, 5))).err().unwrap();
+        assert_eq!(err.to_string(), format!("cannot open {}", file.display()));
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn the_filter_waits_killably_from_linux_5_19() {
+        let dir = std::env::temp_dir().join(format!("hardinit-killable-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let req = Request {
+            learn: Some(dir.join("p.json")),
+            report: None,
+            all: true,
+            complain: false,
+        };
+        let killable = libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32;
+        for (kernel, want) in [((5, 18), 0), ((5, 19), killable), ((6, 18), killable)] {
+            let (child, _server) = prepare(&req, None, None, &ctx(kernel)).unwrap();
+            assert_eq!(child.filter.flags & killable, want, "{kernel:?}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

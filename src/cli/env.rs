@@ -202,7 +202,8 @@ pub(crate) fn words_from(
         let Some((_, value)) = vars.iter().find(|(n, _)| *n == name) else {
             continue;
         };
-        out.hardening |= arg.get_help_heading() == Some("Hardening");
+        // Learning replaces the seccomp layer: it asks for hardinit as --seccomp does.
+        out.hardening |= matches!(arg.get_help_heading(), Some("Hardening" | "Learning"));
         if given.value_source(id) == Some(ValueSource::CommandLine) {
             out.overridden.push(Overridden {
                 variable: name,

@@ -82,6 +82,8 @@ pub enum Error {
     ListenerBusy,
     #[error("learning and complain mode install their filter last, which needs no_new_privs: drop --allow-new-privileges (or, invoked as tini, add --no-new-privileges)")]
     LearnWithoutNoNewPrivs,
+    #[error("learning and complain mode: the program would hold CAP_SYS_PTRACE ({held}) outside any Landlock domain ({domain}), so it could ptrace hardinit and take the seccomp listener it serves; drop SYS_PTRACE from --cap-add, or give the program a Landlock domain: --read-only, --allow-bind or --allow-connect (Landlock ABI 1 or 4), or, on a kernel with Landlock ABI 6 or later, no flag at all (hardinit scopes signals)")]
+    LearnTraceable { held: &'static str, domain: String },
 }
 
 impl Error {
@@ -152,12 +154,14 @@ fn print_policy(inv: &Invocation) -> Result<i32, Error> {
     let policy = decide(&inv.request())?;
     policy.kernel_files.check().map_err(PolicyError::from)?;
     warn_unenforced(&policy);
-    // What cannot become a filter fails here as it would fail the run.
+    // What cannot become a filter, or learn, fails here as it would fail the run.
     seccomp::compile(policy.seccomp.as_ref(), policy.floor.as_ref())?;
+    let learning = learn_request(inv);
+    check_learning(&learning, &policy)?;
     print(&format!(
         "{}{policy}\n{}",
         inv.describe_settings(),
-        describe_learning(&learn_request(inv))
+        describe_learning(&learning, &policy)
     ))
 }
 
@@ -190,6 +194,7 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         own_parent_death,
     };
     let learning = learn_request(inv);
+    check_learning(&learning, &policy)?;
     // Learning records instead of enforcing; complain mode notifies what the profile refuses.
     let (learn_child, server) = if learning.is_active() {
         // What the profile's includes/excludes were evaluated against (Policy::build).
@@ -198,9 +203,6 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
             caps: policy.caps.unwrap_or(facts.process.bounding),
             kernel: facts.kernel,
         };
-        if !policy.no_new_privs {
-            return Err(Error::LearnWithoutNoNewPrivs);
-        }
         let (child, server) = listener::prepare(
             &learning,
             policy.seccomp.as_ref(),
@@ -240,6 +242,39 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     Ok(supervise::supervise(program, &opts, os.server.as_mut()))
 }
 
+/// Learning and complain mode hand PID 1 a listener for every call of the program's filter:
+/// they run only where the program cannot take it from PID 1 (close-on-exec keeps it out of
+/// the exec; `Policy::init_traceable` says whether the kernel's ptrace check would let the
+/// program at PID 1's descriptors and memory). Checked before FILE is opened.
+fn check_learning(req: &listener::Request, policy: &Policy) -> Result<(), Error> {
+    if !req.is_active() {
+        return Ok(());
+    }
+    if !policy.no_new_privs {
+        return Err(Error::LearnWithoutNoNewPrivs);
+    }
+    if policy.init_traceable() {
+        let ll = &policy.landlock;
+        let lowered = if ll.capped {
+            format!(" (lowered by --landlock-abi from {})", ll.kernel_abi)
+        } else {
+            String::new()
+        };
+        return Err(Error::LearnTraceable {
+            held: if policy.caps.is_some() {
+                "given by --cap-add"
+            } else {
+                "tini's defaults keep hardinit's capabilities; --cap-add with a list keeps only those"
+            },
+            domain: format!(
+                "no Landlock flag is enforced and Landlock ABI {}{lowered} has no signal scoping",
+                ll.abi
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// What learning and complain mode were asked for.
 fn learn_request(inv: &Invocation) -> listener::Request {
     let a = &inv.args;
@@ -252,8 +287,14 @@ fn learn_request(inv: &Invocation) -> listener::Request {
 }
 
 /// What --learn and complain mode change about the seccomp layer above.
-fn describe_learning(req: &listener::Request) -> String {
+fn describe_learning(req: &listener::Request, policy: &Policy) -> String {
     let mut out = String::new();
+    if req.is_active() {
+        out.push_str(&format!(
+            "seccomp listener PID 1's only: close-on-exec, and the kernel's ptrace check (ptrace, pidfd_getfd, process_vm_*, /proc/1/fd) fails on {}\n",
+            listener_barriers(policy)
+        ));
+    }
     if req.complain {
         out.push_str("seccomp mode: complain (what the profile refuses runs, logged on stderr as JSON lines)\n");
     }
@@ -278,6 +319,25 @@ fn describe_learning(req: &listener::Request) -> String {
         ));
     }
     out
+}
+
+/// What keeps the program from passing the ptrace check on PID 1 (`check_learning` refuses
+/// to run where nothing does).
+fn listener_barriers(policy: &Policy) -> String {
+    let mut barriers = Vec::new();
+    if !policy.may_ptrace {
+        barriers.push(match policy.init {
+            policy::InitIdentity::Own => {
+                "PID 1's uid the program lacks and its being non-dumpable (no CAP_SYS_PTRACE)"
+            }
+            policy::InitIdentity::Apart => "PID 1's uid the program lacks (no CAP_SYS_PTRACE)",
+            policy::InitIdentity::Shared => "PID 1's being non-dumpable (no CAP_SYS_PTRACE)",
+        });
+    }
+    if policy.landlock.enforces_anything() {
+        barriers.push("the program's Landlock domain, which may not trace outside itself");
+    }
+    barriers.join(" and on ")
 }
 
 /// A listener already attached to this process's filters (a runtime's seccomp agent, an outer

@@ -203,14 +203,14 @@ pub fn read_mounts() -> Result<Vec<Mount>, LandlockSetupError> {
     }
 }
 
+// nlink_t is u64 on x86_64 and u32 on aarch64: the cast is needed on one of them.
+#[allow(clippy::unnecessary_cast)]
 fn inode_of(fd: &OwnedFd) -> Option<(u64, u64, u64, bool)> {
     nix::sys::stat::fstat(fd.as_raw_fd()).ok().map(|st| {
         (
             st.st_dev,
             st.st_ino,
-            // nlink_t is u64 on x86_64 but u32 on aarch64.
-            #[allow(clippy::useless_conversion)]
-            u64::from(st.st_nlink),
+            st.st_nlink as u64,
             st.st_mode & libc::S_IFMT == libc::S_IFDIR,
         )
     })

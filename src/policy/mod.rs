@@ -11,7 +11,9 @@ pub mod user;
 
 use std::fmt;
 
-use ::caps::Capability::{self, CAP_KILL, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_SYS_ADMIN};
+use ::caps::Capability::{
+    self, CAP_KILL, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_SYS_ADMIN, CAP_SYS_PTRACE,
+};
 use thiserror::Error;
 
 use self::caps::CapsError;
@@ -135,6 +137,8 @@ pub struct Policy {
     /// PID 1 keeps CAP_KILL: to signal a program of another uid, or one that could change
     /// its uid and so escape a same-uid signal.
     pub init_keeps_kill: bool,
+    /// The program may hold CAP_SYS_PTRACE: see [`Policy::init_traceable`].
+    pub may_ptrace: bool,
     /// The program's seccomp profile; `None`: unconfined.
     pub seccomp: Option<Profile>,
     /// How the kernel interfaces (/proc/sys, /sys, ...) are kept from the program.
@@ -252,12 +256,23 @@ impl Policy {
                 .collect::<Result<_, _>>()?,
             init,
             init_keeps_kill: has_kill && (init != InitIdentity::Shared || may_change_uid),
+            may_ptrace: may_hold(CAP_SYS_PTRACE, caps, no_new_privs, proc),
             seccomp,
             kernel_files,
             floor,
             seccomp_early,
             landlock,
         })
+    }
+
+    /// Whether the program can pass the kernel's ptrace access check on PID 1, which ptrace,
+    /// pidfd_getfd, process_vm_readv/writev and /proc/PID/{mem,fd,environ} all make. PID 1's
+    /// uid the program lacks, PID 1 being non-dumpable and the CAP_KILL it keeps that the
+    /// program lacks each refuse it — and CAP_SYS_PTRACE passes all three. What is left is a
+    /// Landlock domain of the program's own: a task in a domain may not trace one outside it,
+    /// whatever its capabilities.
+    pub fn init_traceable(&self) -> bool {
+        self.may_ptrace && !self.landlock.enforces_anything()
     }
 
     /// The bounding-set entries the program must lose.
@@ -287,6 +302,18 @@ fn choose_init_identity(
     } else {
         InitIdentity::Shared
     }
+}
+
+/// Whether the program may hold `cap`. `caps` is its allow-list (the bounding set is cut to
+/// it, so no exec gains more); `None` keeps hardinit's own sets, beyond which an exec gains
+/// nothing under no_new_privs, and up to the bounding set without it (a setuid-root binary).
+fn may_hold(cap: Capability, caps: Option<u64>, no_new_privs: bool, proc: &ProcessState) -> bool {
+    let kept = if no_new_privs {
+        proc.permitted
+    } else {
+        proc.permitted | proc.bounding
+    };
+    caps.unwrap_or(kept) & cap.bitmask() != 0
 }
 
 fn resolve_identity(
@@ -544,6 +571,9 @@ impl fmt::Display for Policy {
         };
         writeln!(f, "rlimits         {limits}")?;
         writeln!(f, "PID 1           {}", self.init)?;
+        if self.init_traceable() {
+            writeln!(f, "                the program may ptrace it: CAP_SYS_PTRACE outside any Landlock domain (learning and complain mode refuse this)")?;
+        }
         writeln!(f, "{}", self.kernel_files)?;
         writeln!(f, "{}", self.landlock)?;
         write!(
@@ -660,6 +690,63 @@ mod tests {
             p.kernel_files,
             kernel::KernelFiles::FilePermissions(vec!["/proc/sys".into()])
         );
+    }
+
+    #[test]
+    fn the_program_may_ptrace_pid1_only_with_cap_sys_ptrace_and_no_landlock_domain() {
+        let with_abi = |req: &Request, proc: &ProcessState, abi: u32| {
+            let facts = Facts {
+                process: proc.clone(),
+                kernel: (6, 18),
+                landlock_abi: abi,
+                databases: Databases::parse(PASSWD, GROUP),
+                profile: None,
+                kernel_files: Vec::new(),
+            };
+            let p = Policy::build(req, &facts).unwrap();
+            (p.may_ptrace, p.init_traceable())
+        };
+        let ptrace = Request {
+            cap_add: vec!["SYS_PTRACE".into()],
+            ..Request::default()
+        };
+        assert_eq!(with_abi(&ptrace, &root(), 0), (true, true));
+        // ABI 5: no signal scoping, so no domain without a Landlock flag.
+        assert_eq!(with_abi(&ptrace, &root(), 5), (true, true));
+        assert_eq!(with_abi(&ptrace, &root(), 6), (true, false));
+        let read_only = Request {
+            landlock: LandlockRequest {
+                read_only: true,
+                ..LandlockRequest::default()
+            },
+            ..ptrace.clone()
+        };
+        assert_eq!(with_abi(&read_only, &root(), 1), (true, false));
+        let all = Request {
+            cap_add: vec!["ALL".into()],
+            user: Some("1000".into()),
+            ..Request::default()
+        };
+        assert_eq!(with_abi(&all, &root(), 0), (true, true));
+        assert_eq!(with_abi(&Request::default(), &root(), 0), (false, false));
+        // Tini's defaults keep hardinit's sets: root's hold CAP_SYS_PTRACE, and without
+        // no_new_privs a setuid-root binary gets the bounding set.
+        let tini = Request {
+            tini_mode: true,
+            ..Request::default()
+        };
+        assert_eq!(with_abi(&tini, &root(), 7), (true, true));
+        assert_eq!(with_abi(&tini, &non_root(), 7), (true, true));
+        let tini_nnp = Request {
+            no_new_privileges: true,
+            ..tini.clone()
+        };
+        assert_eq!(with_abi(&tini_nnp, &non_root(), 7), (false, false));
+        let tini_list = Request {
+            cap_add: vec!["KILL".into()],
+            ..tini
+        };
+        assert_eq!(with_abi(&tini_list, &root(), 0), (false, false));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! container uses `--network host` or `--network none`, and every load stays on loopback.
 
 pub mod images;
+mod platforms;
 
 use crate::util::{self, Output};
 use std::collections::{BTreeMap, BTreeSet};

@@ -67,7 +67,11 @@ fn outright(path: &Path) -> BTreeSet<String> {
 
 /// Every name the profile allows in some way.
 fn allowed(path: &Path) -> BTreeSet<String> {
-    read_profile(path)["syscalls"]
+    allowed_in(&read_profile(path))
+}
+
+fn allowed_in(profile: &Value) -> BTreeSet<String> {
+    profile["syscalls"]
         .as_array()
         .unwrap()
         .iter()
@@ -565,4 +569,136 @@ fn learning_works_when_started_non_root() {
     let out = util::run_with_timeout(&mut cmd, SECS(20));
     out.expect_code(0);
     assert_eq!(out.stdout, "a EFAULT\nb EPERM\n", "{out}");
+}
+
+#[test]
+fn print_policy_names_what_keeps_the_listener_from_the_program() {
+    if !util::privileged("print_policy_names_what_keeps_the_listener_from_the_program") {
+        return;
+    }
+    let dir = util::scratch_dir("learn-print-policy");
+    let file = dir.join("p.json");
+    let listener_line = |out: &util::Output| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with("seccomp listener"))
+            .map(str::to_owned)
+    };
+    let prefix = "seccomp listener PID 1's only: close-on-exec, and the kernel's ptrace check (ptrace, pidfd_getfd, process_vm_*, /proc/1/fd) fails on ";
+    let cases: [(&[&str], &str); 4] = [
+        // Root: PID 1 moves to another uid; signal scoping gives the program a domain.
+        (
+            &["--learn", path_str(&file)],
+            "PID 1's uid the program lacks (no CAP_SYS_PTRACE) and on the program's Landlock domain, which may not trace outside itself",
+        ),
+        (
+            &["--user", "65534", "--landlock-abi", "0", "--learn", path_str(&file)],
+            "PID 1's uid the program lacks and its being non-dumpable (no CAP_SYS_PTRACE)",
+        ),
+        (
+            &[
+                "--cap-add",
+                "SYS_PTRACE",
+                "--read-only",
+                "--landlock-abi",
+                "1",
+                "--seccomp",
+                "node",
+                "--seccomp-mode",
+                "complain",
+            ],
+            "the program's Landlock domain, which may not trace outside itself",
+        ),
+        (
+            &["--cap-add", "SETUID", "--landlock-abi", "5", "--learn", path_str(&file)],
+            "PID 1's being non-dumpable (no CAP_SYS_PTRACE)",
+        ),
+    ];
+    for (flags, barriers) in cases {
+        let out = util::run_hardinit([flags, &["--print-policy", "--", "true"]].concat());
+        out.expect_code(0);
+        assert_eq!(
+            listener_line(&out),
+            Some(format!("{prefix}{barriers}")),
+            "{flags:?}\n{out}"
+        );
+        assert!(!out.stdout.contains("may ptrace"), "{out}");
+    }
+    assert!(!file.exists());
+    // Enforcing, the same configuration that learning refuses is shown as reachable.
+    let traceable = ["--cap-add", "SYS_PTRACE", "--landlock-abi", "0"];
+    let out = util::run_hardinit([&traceable[..], &["--print-policy", "--", "true"]].concat());
+    out.expect_code(0);
+    assert!(out.stdout.contains("\n                the program may ptrace it: CAP_SYS_PTRACE outside any Landlock domain (learning and complain mode refuse this)\n"), "{out}");
+    assert_eq!(listener_line(&out), None);
+    let out = util::run_hardinit(
+        [
+            &traceable[..],
+            &["--learn", path_str(&file), "--print-policy", "--", "true"],
+        ]
+        .concat(),
+    );
+    out.expect_code(125);
+    assert!(
+        out.stderr
+            .contains("the program would hold CAP_SYS_PTRACE (given by --cap-add) outside any Landlock domain"),
+        "{out}"
+    );
+    assert!(!file.exists());
+}
+
+#[test]
+fn a_killed_run_leaves_a_usable_profile_that_exports_for_the_runtime() {
+    let dir = util::scratch_dir("learn-killed");
+    let file = dir.join("killed.json");
+    let report = dir.join("report.txt");
+    let probe = syscalls_probe();
+    // getitimer, then wait to be killed: the profile must already hold it.
+    let script = format!("{probe} a=36:0:0; echo ready; exec sleep 100");
+    let mut cmd = hardinit(&[
+        "--learn",
+        path_str(&file),
+        "--learn-report",
+        path_str(&report),
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let mut bg = Background::start(&mut cmd);
+    assert_eq!(bg.next_line(SECS(10)), "a EFAULT");
+    assert_eq!(bg.next_line(SECS(10)), "ready");
+    util::send(bg.pid(), libc::SIGKILL);
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&bg.wait(SECS(10))),
+        Some(libc::SIGKILL)
+    );
+    assert!(outright(&file).contains("getitimer"), "{}", bg.stderr());
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("getitimer ") && l.contains(" observed ")),
+        "{text}"
+    );
+    assert!(!dir.join("killed.json.report").exists());
+    // It enforces: the recorded call runs, one never made is refused.
+    let out = util::run_hardinit([
+        "--seccomp",
+        path_str(&file),
+        "--",
+        &probe,
+        "a=36:0:0",
+        "b=99:0",
+    ]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "a EFAULT\nb EPERM\n", "{out}");
+    // And exports for the runtime layer: hardinit's own set-up calls are added.
+    let out = util::run_hardinit(["--export-seccomp", path_str(&file)]);
+    out.expect_code(0);
+    let exported = allowed_in(&serde_json::from_str(&out.stdout).unwrap());
+    assert!(exported.is_superset(&allowed(&file)), "{exported:?}");
+    for call in ["capset", "setresuid", "seccomp", "landlock_restrict_self"] {
+        assert!(exported.contains(call), "{call}: {exported:?}");
+        assert!(!allowed(&file).contains(call), "{call}");
+    }
 }

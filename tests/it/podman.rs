@@ -373,13 +373,20 @@ fn podman_kube_play_runs_the_example_pod_hardened() {
     ]);
     assert_eq!(died, "hardinit-node-example-prove-hardening 0");
     let app = "hardinit-node-example-app";
-    let probe = podman.ok(&[
+    // kube play returns once the app container started, not once node listens (under load
+    // that takes a moment): probe until it answers, 30 s at most.
+    let probe_args = [
         "exec",
         app,
         "/hardinit",
         "--probe",
         "http://127.0.0.1:3000/healthz",
-    ]);
+    ];
+    let answered = util::wait_until(Duration::from_secs(30) * util::timeout_factor(), || {
+        podman.run(&probe_args).status.success()
+    });
+    assert!(answered, "{}", podman.run(&probe_args));
+    let probe = podman.ok(&probe_args);
     assert_eq!(probe, "http://127.0.0.1:3000/healthz: HTTP/1.1 200 OK");
     let node = podman.node_under_pid1(app);
     // runAsUser/fsGroup 1000 from the pod, the Localhost profile and hardinit's node filter.

@@ -159,12 +159,18 @@ pub fn require_tool(test: &str, tool: &str) -> Option<PathBuf> {
 /// (HARDINIT_TEST_PRIVILEGED=1 or CI set) and is skipped loudly, by name, elsewhere.
 #[track_caller]
 pub fn node_lines(test: &str, lines: &[&str]) -> Vec<(String, PathBuf)> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/node-lines");
     let (platform, lines) = node_platform_lines(test, lines);
+    node_lines_for(test, platform, &lines)
+}
+
+/// [`node_lines`] for the builds of another platform (`x64` or `arm64`, as npm names them).
+#[track_caller]
+pub fn node_lines_for(test: &str, platform: &str, lines: &[&str]) -> Vec<(String, PathBuf)> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/node-lines");
     let out = run_with_timeout(
         Command::new(script)
             .args(["--platform", platform, "--offline"])
-            .args(&lines),
+            .args(lines),
         Duration::from_secs(10),
     );
     out.expect_code(0);
@@ -175,9 +181,9 @@ pub fn node_lines(test: &str, lines: &[&str]) -> Vec<(String, PathBuf)> {
         let (line, path) = row.split_once(' ').unwrap();
         if path == "missing" {
             if strict {
-                panic!("{test}: Node.js {line} is not in the cache: run .ci/node-lines (as .ci/run does)");
+                panic!("{test}: Node.js {line} ({platform}) is not in the cache: run .ci/node-lines --platform {platform} {line} (as .ci/run does)");
             }
-            eprintln!("SKIPPED {test} for Node.js {line}: not fetched (run .ci/node-lines {line})");
+            eprintln!("SKIPPED {test} for Node.js {line} ({platform}): not fetched (run .ci/node-lines --platform {platform} {line})");
             continue;
         }
         found.push((line.to_string(), PathBuf::from(path)));

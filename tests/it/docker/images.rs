@@ -1,11 +1,16 @@
-//! Local stand-ins for the public base images, and the example image built from them.
+//! Local stand-ins for the public base images, and the example image built from them for
+//! each platform.
 //!
 //! CI reaches no registry, so `node:24-bookworm-slim` and `rust:1-bookworm` are assembled from
 //! this machine's own files (the official Node.js 24 that .ci/node-lines caches, its rustup
-//! toolchain, its Debian gcc and binutils)
-//! and imported with `docker import`. The example Dockerfile is then built unchanged, with the
-//! two images passed as build arguments. The assembled images are tagged with a hash of what
-//! went into them, so a second run reuses them until a host file changes.
+//! toolchain, its Debian gcc and binutils) and imported with `docker import`. The arm64
+//! `node:24-bookworm-slim` is made the same way from the arm64 Node.js 24 and Debian's arm64
+//! libraries (.ci/buildx-up fetches both). The example Dockerfile is then built unchanged by
+//! `docker buildx build --platform linux/amd64` and `--platform linux/arm64`, with the images
+//! passed as build arguments: the daemon's image store holds one platform per tag, so each
+//! platform's node image has its own tag, where a registry's `node:24-bookworm-slim` is one
+//! multi-platform index. The assembled images are tagged with a hash of what went into them,
+//! so a second run reuses them until a host file changes.
 
 use super::Docker;
 use crate::util;
@@ -17,10 +22,63 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Tag of the example image (examples/node/Dockerfile) built on the local base images.
-pub const EXAMPLE: &str = "hardinit-test/example:latest";
 const NODE_BASE: &str = "hardinit-test/node-base";
+/// The arm64 Node.js image's files, imported (as every `docker import`) for this machine's
+/// platform, and the image they become for linux/arm64.
+const ARM64_NODE_FILES: &str = "hardinit-test/arm64-node-files";
+const ARM64_NODE_BASE: &str = "hardinit-test/arm64-node-base";
 const RUST_BASE: &str = "hardinit-test/rust-base";
+
+/// A platform the example image is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Platform {
+    Amd64,
+    Arm64,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 2] = [Platform::Amd64, Platform::Arm64];
+
+    /// As `docker --platform` and the image's config name it.
+    pub fn docker(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "linux/amd64",
+            Platform::Arm64 => "linux/arm64",
+        }
+    }
+
+    /// As `uname -m` prints it there: the release artifact's suffix.
+    pub fn machine(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "x86_64",
+            Platform::Arm64 => "aarch64",
+        }
+    }
+
+    /// As `readelf -h` names the machine of its ELF files.
+    pub fn elf_machine(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "Advanced Micro Devices X86-64",
+            Platform::Arm64 => "AArch64",
+        }
+    }
+
+    /// The dynamic loader that Debian's glibc (and so Node.js) uses there.
+    pub fn loader(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "/lib64/ld-linux-x86-64.so.2",
+            Platform::Arm64 => "/lib/ld-linux-aarch64.so.1",
+        }
+    }
+
+    /// Tag of the example image (examples/node/Dockerfile) built for this platform.
+    pub fn example_tag(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "hardinit-test/example:latest",
+            Platform::Arm64 => "hardinit-test/example:arm64",
+        }
+    }
+}
 /// The path that `node:24-bookworm-slim` and friends put on PATH.
 const DEBIAN_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -45,10 +103,49 @@ pub fn rust_base() -> &'static str {
     })
 }
 
-/// The example image: examples/node/Dockerfile built on the two local base images.
-pub fn example() -> &'static str {
+/// The arm64 node base image (its tag): the arm64 files, imported, then made a linux/arm64
+/// image by BuildKit (the daemon's `docker import` ignores `--platform`).
+pub fn arm64_node_base() -> &'static str {
     static TAG: OnceLock<Result<String, String>> = OnceLock::new();
-    once(&TAG, "build examples/node/Dockerfile", build_example)
+    once(&TAG, "assemble the arm64 Node.js base image", || {
+        // Its files: the Node.js and libraries .ci/buildx-up fetches.
+        buildx_up();
+        let files = import_cached(ARM64_NODE_FILES, &arm64_node_rootfs(), &[]);
+        rebuild_for(Platform::Arm64, &files, ARM64_NODE_BASE, &node_changes())
+    })
+}
+
+/// The node base image for `platform` (its tag).
+pub fn node_base_for(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Amd64 => node_base(),
+        Platform::Arm64 => arm64_node_base(),
+    }
+}
+
+/// The amd64 example image, which the Docker scenarios run.
+pub fn example() -> &'static str {
+    example_for(Platform::Amd64)
+}
+
+/// examples/node/Dockerfile built for `platform` on the local base images.
+pub fn example_for(platform: Platform) -> &'static str {
+    static AMD64: OnceLock<Result<String, String>> = OnceLock::new();
+    static ARM64: OnceLock<Result<String, String>> = OnceLock::new();
+    let cell = match platform {
+        Platform::Amd64 => &AMD64,
+        Platform::Arm64 => &ARM64,
+    };
+    let what = format!("build examples/node/Dockerfile for {}", platform.docker());
+    once(cell, &what, || build_example(platform))
+}
+
+/// Runs .ci/buildx-up once: Debian's docker-buildx, and the arm64 files for the node image.
+fn buildx_up() {
+    static UP: OnceLock<Result<(), String>> = OnceLock::new();
+    if let Err(why) = util::run_setup_script_once(&UP, "buildx-up", Duration::from_secs(600)) {
+        panic!(".ci/buildx-up failed:\n{why}");
+    }
 }
 
 /// The static hardinit that the example image carries, copied out to the host (once).
@@ -102,32 +199,65 @@ fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-fn build_example() -> String {
-    let docker = Docker::default_daemon();
-    let (node, rust) = (node_base(), rust_base());
-    let repo = env!("CARGO_MANIFEST_DIR");
-    let mut cmd = docker.command();
-    // The legacy builder: the same on the Docker 20.10 CLI of CI and on newer CLIs without
-    // buildx, and it needs no BuildKit frontend image from a registry.
-    cmd.env("DOCKER_BUILDKIT", "0").args([
-        "build",
-        // cargo fetches crates from crates.io: the only network there is.
-        "--network",
-        "host",
-        "--file",
-        "examples/node/Dockerfile",
-        "--build-arg",
-        &format!("NODE_IMAGE={node}"),
-        "--build-arg",
-        &format!("RUST_IMAGE={rust}"),
-        "--tag",
-        EXAMPLE,
-        repo,
-    ]);
-    cmd.current_dir(repo);
+fn build_example(platform: Platform) -> String {
+    let (node, rust) = (node_base_for(platform), rust_base());
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tag = platform.example_tag();
+    let node_arg = format!("NODE_IMAGE={node}");
+    let rust_arg = format!("RUST_IMAGE={rust}");
+    // cargo fetches crates from crates.io: the only network there is.
+    let args = ["--network", "host", "--file"];
+    let dockerfile = repo.join("examples/node/Dockerfile");
+    let mut cmd = buildx_build(platform, tag, repo);
+    cmd.args(args).arg(&dockerfile);
+    cmd.args(["--build-arg", &node_arg, "--build-arg", &rust_arg]);
     let out = util::run_with_timeout(&mut cmd, Duration::from_secs(25 * 60));
-    assert!(out.status.success(), "docker build failed\n{out}");
-    EXAMPLE.to_string()
+    assert!(out.status.success(), "docker buildx build failed\n{out}");
+    tag.to_string()
+}
+
+/// `docker buildx build --platform PLATFORM --load --tag TAG CONTEXT`, to which the caller adds
+/// its options. BuildKit through buildx's `docker` driver is the daemon's own BuildKit, which
+/// finds the base images in the daemon's store (and needs no frontend image from a registry:
+/// the Dockerfiles have no `# syntax` line).
+pub fn buildx_build(platform: Platform, tag: &str, context: &Path) -> Command {
+    buildx_up();
+    let mut cmd = Docker::default_daemon().command();
+    cmd.args(["buildx", "build", "--platform", platform.docker(), "--load"])
+        .args(["--progress", "plain", "--tag", tag])
+        .arg(context);
+    cmd
+}
+
+/// `image` (imported for this machine's platform) rebuilt as a `platform` image with `changes`
+/// (Dockerfile lines), tagged `repo:<hash of both>`; reused while that tag exists.
+fn rebuild_for(platform: Platform, image: &str, repo: &str, changes: &[String]) -> String {
+    let docker = Docker::default_daemon();
+    let mut h = DefaultHasher::new();
+    h.write(image.as_bytes());
+    for change in changes {
+        h.write(change.as_bytes());
+    }
+    let tag = format!("{repo}:{:016x}", h.finish());
+    if docker.run(["image", "inspect", &tag]).status.success() {
+        eprintln!("{tag}: cached");
+        return tag;
+    }
+    let dir = util::scratch_dir(&format!("rebuild-{}", repo.replace('/', "-")));
+    // COPY --from keeps the files' owners and modes (a COPY from the context would not).
+    let dockerfile = format!(
+        "FROM --platform=$BUILDPLATFORM {image} AS files\nFROM scratch\nCOPY --from=files / /\n{}\n",
+        changes.join("\n")
+    );
+    std::fs::write(dir.join("Dockerfile"), dockerfile).unwrap();
+    let out = util::run_with_timeout(
+        &mut buildx_build(platform, &tag, &dir),
+        Duration::from_secs(10 * 60),
+    );
+    assert!(out.status.success(), "docker buildx build failed\n{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+    remove_other_tags(&docker, repo, &tag);
+    tag
 }
 
 /// What a root filesystem is made of. Host files are linked, not copied, into a staging
@@ -278,6 +408,44 @@ fn node_rootfs() -> Rootfs {
         binaries.push(path);
     }
     fs.add_libraries_of(&binaries);
+    add_node_user(&mut fs);
+    fs
+}
+
+/// A stand-in for node:24-bookworm-slim on arm64: the official Node.js 24 for arm64, the
+/// libraries it loads from Debian's arm64 glibc, libstdc++ and libgcc (installed on this
+/// machine as the -arm64-cross packages, at /usr/aarch64-linux-gnu/lib, laid out here where
+/// Debian's arm64 images have them), the `node` user. No shell: nothing runs in it here (the
+/// example's final stage only copies), and this machine has no arm64 CPU to run one.
+fn arm64_node_rootfs() -> Rootfs {
+    let mut fs = Rootfs::default();
+    let node = util::node_lines_for("docker images", "arm64", &["24"])
+        .pop()
+        .map(|(_, path)| path)
+        .unwrap_or_else(|| panic!("no Node.js 24 for arm64: run .ci/buildx-up"));
+    fs.add_host("/usr/local/bin/node", node);
+    for package in [
+        "libc6-arm64-cross",
+        "libstdc++6-arm64-cross",
+        "libgcc-s1-arm64-cross",
+    ] {
+        for file in package_files(package) {
+            let Ok(rest) = file.strip_prefix("/usr/aarch64-linux-gnu/lib") else {
+                continue;
+            };
+            fs.add_host(Path::new("/lib/aarch64-linux-gnu").join(rest), &file);
+        }
+    }
+    fs.add_host(
+        Platform::Arm64.loader(),
+        "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1",
+    );
+    add_node_user(&mut fs);
+    fs
+}
+
+/// The users, groups and directories of the official Node.js images.
+fn add_node_user(fs: &mut Rootfs) {
     fs.add_text(
         "/etc/passwd",
         "root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n",
@@ -286,7 +454,6 @@ fn node_rootfs() -> Rootfs {
     fs.add_dir("/tmp", 0o1777, 0);
     fs.add_dir("/root", 0o700, 0);
     fs.add_dir("/home/node", 0o755, 1000);
-    fs
 }
 
 fn node_changes() -> Vec<String> {
@@ -311,12 +478,14 @@ impl Toolchain {
         );
         assert!(out.status.success(), "{out}");
         let sysroot = PathBuf::from(out.stdout.trim());
-        let musl = sysroot.join("lib/rustlib/x86_64-unknown-linux-musl");
-        assert!(
-            musl.is_dir(),
-            "{} lacks the musl target: rustup target add x86_64-unknown-linux-musl",
-            sysroot.display()
-        );
+        // The example's builder cross-compiles for both platforms: it needs both targets.
+        for target in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
+            assert!(
+                sysroot.join("lib/rustlib").join(target).is_dir(),
+                "{} lacks a musl target: rustup target add {target}",
+                sysroot.display()
+            );
+        }
         let name = sysroot.file_name().unwrap().to_string_lossy().into_owned();
         Toolchain {
             sysroot,

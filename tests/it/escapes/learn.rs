@@ -1,13 +1,16 @@
 //! Escapes through learning and complain mode (see escapes.rs): the program trying to get
-//! hold of the seccomp listener PID 1 serves — pidfd_getfd, ptrace, /proc/PID/fd of its
-//! parent, or a listener among its own descriptors to answer its own notifications.
+//! hold of the seccomp listener PID 1 serves — pidfd_getfd, ptrace, process_vm_readv,
+//! /proc/PID/mem and /proc/PID/fd of its parent, or a listener among its own descriptors to
+//! answer its own notifications. With CAP_SYS_PTRACE the kernel's ptrace check passes
+//! whatever PID 1's uid and dumpable flag; only a Landlock domain of the program's own still
+//! refuses, so without one learning and complain mode refuse to run.
 
 use std::process::Command;
 use std::time::Duration;
 
 use crate::util;
 
-const ALL_REFUSED: &str = "pidfd none\nptrace none\nproc none\nown none\n";
+const ALL_REFUSED: &str = "pidfd none\nptrace none\nvm none\nmem none\nproc none\nown none\n";
 
 /// Each hardening the attack runs under, with `FILE` standing for the learned profile.
 const MODES: [&[&str]; 6] = [
@@ -44,28 +47,151 @@ const MODES: [&[&str]; 6] = [
     ],
 ];
 
-/// Runs `probe` with `args` under every mode; each must print `want`.
-fn under_every_mode(name: &str, as_pid1: bool, probe: &std::path::Path, args: &[&str], want: &str) {
+/// The program holds CAP_SYS_PTRACE, in a Landlock domain: hardinit's signal scoping
+/// (ABI 6+, no flag), `--read-only` from ABI 1 on, a port list from ABI 4 on.
+const PTRACE_IN_A_DOMAIN: [&[&str]; 4] = [
+    &["--cap-add", "SYS_PTRACE", "--learn", "FILE"],
+    &[
+        "--cap-add",
+        "SYS_PTRACE",
+        "--read-only",
+        "--landlock-abi",
+        "1",
+        "--learn",
+        "FILE",
+    ],
+    &[
+        "--user",
+        "65534",
+        "--cap-add",
+        "SYS_PTRACE",
+        "--allow-connect",
+        "1",
+        "--landlock-abi",
+        "4",
+        "--seccomp",
+        "node",
+        "--seccomp-mode",
+        "complain",
+    ],
+    &[
+        "--cap-add",
+        "ALL",
+        "--seccomp",
+        "default",
+        "--seccomp-mode",
+        "complain",
+        "--learn",
+        "FILE",
+    ],
+];
+
+/// The program would hold CAP_SYS_PTRACE in no Landlock domain: no Landlock (ABI 0), an ABI
+/// without signal scoping and no Landlock flag, a Landlock flag the ABI cannot enforce
+/// (best-effort), `ALL`, as `--user`, learning and complaining.
+const PTRACE_OUTSIDE_A_DOMAIN: [&[&str]; 6] = [
+    &[
+        "--cap-add",
+        "SYS_PTRACE",
+        "--landlock-abi",
+        "0",
+        "--learn",
+        "FILE",
+    ],
+    &[
+        "--cap-add",
+        "SYS_PTRACE",
+        "--landlock-abi",
+        "5",
+        "--learn",
+        "FILE",
+    ],
+    &[
+        "--cap-add",
+        "SYS_PTRACE",
+        "--read-only",
+        "--landlock-compat",
+        "best-effort",
+        "--landlock-abi",
+        "0",
+        "--learn",
+        "FILE",
+    ],
+    &[
+        "--cap-add",
+        "CAP_SYS_PTRACE,KILL",
+        "--landlock-abi",
+        "3",
+        "--learn",
+        "FILE",
+        "--learn-all",
+    ],
+    &[
+        "--user",
+        "65534",
+        "--cap-add",
+        "SYS_PTRACE",
+        "--landlock-abi",
+        "0",
+        "--seccomp",
+        "node",
+        "--seccomp-mode",
+        "complain",
+    ],
+    &[
+        "--cap-add",
+        "ALL",
+        "--landlock-abi",
+        "2",
+        "--seccomp",
+        "default",
+        "--seccomp-mode",
+        "complain",
+        "--learn",
+        "FILE",
+    ],
+];
+
+/// hardinit with `flags` (`FILE` standing for `file`), as PID 1 of a new PID namespace or not.
+fn hardinit_with(as_pid1: bool, flags: &[&str], file: &str) -> (Command, Vec<String>) {
+    let flags: Vec<String> = flags
+        .iter()
+        .map(|f| if *f == "FILE" { file } else { f }.to_string())
+        .collect();
+    let mut cmd = if as_pid1 {
+        let mut c = Command::new("unshare");
+        c.args(["--pid", "--fork", "--mount-proc"])
+            .arg(util::hardinit());
+        c
+    } else {
+        Command::new(util::hardinit())
+    };
+    cmd.args(&flags);
+    (cmd, flags)
+}
+
+/// Runs `probe` with `args` under each of `modes`; each must print `want`.
+fn under_modes(
+    name: &str,
+    modes: &[&[&str]],
+    as_pid1: bool,
+    probe: &std::path::Path,
+    args: &[&str],
+    want: &str,
+) {
     let dir = util::scratch_dir(&format!("escape-{name}-{as_pid1}"));
     let file = dir.join("p.json").display().to_string();
-    for mode in MODES {
-        let flags: Vec<&str> = mode
-            .iter()
-            .map(|f| if *f == "FILE" { file.as_str() } else { f })
-            .collect();
-        let mut cmd = if as_pid1 {
-            let mut c = Command::new("unshare");
-            c.args(["--pid", "--fork", "--mount-proc"])
-                .arg(util::hardinit());
-            c
-        } else {
-            Command::new(util::hardinit())
-        };
-        cmd.args(&flags).arg("--").arg(probe).args(args);
+    for mode in modes {
+        let (mut cmd, flags) = hardinit_with(as_pid1, mode, &file);
+        cmd.arg("--").arg(probe).args(args);
         let out = util::run_with_timeout(&mut cmd, Duration::from_secs(20));
         out.expect_code(0);
         assert_eq!(out.stdout, want, "{flags:?}\n{out}");
     }
+}
+
+fn under_every_mode(name: &str, as_pid1: bool, probe: &std::path::Path, args: &[&str], want: &str) {
+    under_modes(name, &MODES, as_pid1, probe, args, want);
 }
 
 fn attack(as_pid1: bool) {
@@ -83,12 +209,74 @@ fn attack(as_pid1: bool) {
     );
 }
 
+/// CAP_SYS_PTRACE in a Landlock domain: the domain refuses every try.
+fn attack_with_ptrace(as_pid1: bool) {
+    let probe = util::c_probe("grablistener");
+    under_modes(
+        "ptrace-domain",
+        &PTRACE_IN_A_DOMAIN,
+        as_pid1,
+        &probe,
+        &[],
+        ALL_REFUSED,
+    );
+}
+
+/// CAP_SYS_PTRACE outside any Landlock domain reaches PID 1 (the control, with no listener:
+/// the payload is real), so learning and complain mode refuse before anything runs: 125,
+/// the reason named, the program never started, FILE never created.
+fn refuse_ptrace_outside_a_domain(as_pid1: bool) {
+    let probe = util::c_probe("grablistener");
+    let dir = util::scratch_dir(&format!("escape-ptrace-refused-{as_pid1}"));
+    let file = dir.join("p.json");
+    let shown = file.display().to_string();
+    let control = ["--cap-add", "SYS_PTRACE", "--landlock-abi", "0"];
+    let (mut cmd, _) = hardinit_with(as_pid1, &control, &shown);
+    let out = util::run_with_timeout(
+        cmd.arg("--seccomp").arg("unconfined").arg("--").arg(&probe),
+        Duration::from_secs(20),
+    );
+    out.expect_code(1);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    // /proc/PID/mem also checks the file's mode (PID 1's uid, 0600): no CAP_DAC_OVERRIDE here.
+    assert!(lines.len() == 6, "{out}");
+    assert!(lines[0].starts_with("pidfd got "), "{out}");
+    assert!(lines[1].starts_with("ptrace got "), "{out}");
+    assert_eq!(
+        lines[2..],
+        ["vm got EFAULT", "mem none", "proc none", "own none"],
+        "{out}"
+    );
+    for mode in PTRACE_OUTSIDE_A_DOMAIN {
+        let (mut cmd, flags) = hardinit_with(as_pid1, mode, &shown);
+        let out = util::run_with_timeout(cmd.arg("--").arg(&probe), Duration::from_secs(20));
+        out.expect_code(125);
+        assert_eq!(out.stdout, "", "{flags:?}\n{out}");
+        assert!(
+            out.stderr.contains("hardinit: learning and complain mode: the program would hold CAP_SYS_PTRACE (given by --cap-add) outside any Landlock domain")
+                && out.stderr.contains("so it could ptrace hardinit and take the seccomp listener it serves; drop SYS_PTRACE from --cap-add, or give the program a Landlock domain: --read-only, --allow-bind or --allow-connect"),
+            "{flags:?}\n{out}"
+        );
+        assert!(!file.exists(), "{flags:?} created {shown}");
+    }
+    // The environment's --cap-add is refused the same way.
+    let (mut cmd, _) = hardinit_with(as_pid1, &["--landlock-abi", "0"], &shown);
+    cmd.env("HARDINIT_CAP_ADD", "SYS_PTRACE")
+        .env("HARDINIT_LEARN", &file);
+    let out = util::run_with_timeout(cmd.arg("--").arg(&probe), Duration::from_secs(20));
+    out.expect_code(125);
+    assert!(out.stderr.contains("CAP_SYS_PTRACE (given by --cap-add) outside any Landlock domain (no Landlock flag is enforced and Landlock ABI 0 (lowered by --landlock-abi from "), "{out}");
+    assert!(!file.exists());
+}
+
 #[test]
 fn the_program_cannot_get_the_listener() {
     if !util::privileged("the_program_cannot_get_the_listener") {
         return;
     }
     attack(false);
+    attack_with_ptrace(false);
+    refuse_ptrace_outside_a_domain(false);
 }
 
 #[test]
@@ -97,4 +285,6 @@ fn the_program_cannot_get_the_listener_of_pid1() {
         return;
     }
     attack(true);
+    attack_with_ptrace(true);
+    refuse_ptrace_outside_a_domain(true);
 }

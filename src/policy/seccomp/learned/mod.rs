@@ -74,8 +74,9 @@ const AT_EMPTY_PATH: u64 = libc::AT_EMPTY_PATH as u64;
 const MFD_EXEC_BITS: u64 = 0x0008 | 0x0010;
 
 /// The one table of argument rules: per call, the arguments a learned rule compares and how
-/// (x86_64 argument positions). A call not listed is allowed whatever its arguments once it
-/// was seen. Sorted by name.
+/// (the positions are the same on every arch hardinit has a table for; a name an arch lacks,
+/// such as x86_64's `chmod` on aarch64, never comes up there). A call not listed is allowed
+/// whatever its arguments once it was seen. Sorted by name.
 pub static ARGUMENT_RULES: &[(&str, &[Decisive])] = &[
     ("bpf", &[int(0)]),                                         // command
     ("chmod", &[bits(1, MODE_SPECIAL)]),                        // setuid/setgid/sticky bits
@@ -158,7 +159,9 @@ pub fn conditions(name: &str, keys: &[u64]) -> Vec<ArgCmp> {
 /// Calls the first learning run allows outright, so the hot path of a service does not go
 /// through PID 1: reading, writing, waiting, memory that is not executable. They are written
 /// to the profile as assumed, not observed (`--learn-all` notifies them too). None of them
-/// changes a privilege or reaches outside the process's own descriptors and memory.
+/// changes a privilege or reaches outside the process's own descriptors and memory. Names
+/// the native table lacks (x86_64's `epoll_wait` and `poll` on aarch64, which has only the
+/// `epoll_pwait`/`ppoll` forms) are left out there: see [`hot_base`].
 pub static HOT_BASE: &[&str] = &[
     "accept4",
     "brk",
@@ -199,6 +202,14 @@ pub static HOT_BASE: &[&str] = &[
     "write",
     "writev",
 ];
+
+/// The hot base on the native arch.
+pub fn hot_base() -> impl Iterator<Item = &'static str> {
+    HOT_BASE
+        .iter()
+        .copied()
+        .filter(|name| syscalls::number(name).is_some())
+}
 
 /// Argument-level hot rules: memory mapped or protected without PROT_EXEC. An executable
 /// mapping still goes through PID 1, so the profile says whether the program needs one.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::super::model::{Action, ArgCmp};
 use super::super::{syscalls, Origin, Profile, Rule};
-use super::{conditions, decisive, hot_conditions, Recording, HOT_BASE};
+use super::{conditions, decisive, hot_base, hot_conditions, Recording};
 
 /// EPERM for what was never seen: the answer Docker and runc give.
 const DEFAULT: Action = Action::Errno(libc::EPERM as u16);
@@ -111,7 +111,7 @@ impl Learned {
 
     /// Adds the hot base, as assumed.
     pub fn add_hot_base(&mut self) {
-        for name in HOT_BASE {
+        for name in hot_base() {
             self.allow(name, Source::Assumed);
         }
         for (name, conds) in hot_conditions() {
