@@ -399,9 +399,16 @@ fn the_end_reaches_descendants_that_changed_their_uid() {
         return;
     }
     // A program that keeps CAP_SETUID leaves a sleeper of another uid behind: PID 1, at a
-    // uid of its own, must still SIGTERM it (CAP_KILL) and exit once it is gone.
-    let leave_sleeper = "setpriv --reuid 4321 --regid 4321 --clear-groups \
-        sh -c 'trap \"echo term; exit\" TERM; while :; do sleep 0.1; done' & sleep 0.5";
+    // uid of its own, must still SIGTERM it (CAP_KILL) and exit once it is gone. The program
+    // ends once the sleeper has set its trap (it leaves a file in a directory open to all).
+    let dir = util::scratch_dir("supervision-sleeper");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let leave_sleeper = format!(
+        "f={}/ready-$$; setpriv --reuid 4321 --regid 4321 --clear-groups \
+         sh -c 'trap \"echo term; exit\" TERM; : >\"$0\"; while :; do sleep 0.1; done' \"$f\" & \
+         while [ ! -e \"$f\" ]; do sleep 0.05; done; rm -f \"$f\"",
+        dir.display()
+    );
     for pid1 in [false, true] {
         for args in [
             &["--cap-add", "SETUID,SETGID"][..],
@@ -413,7 +420,7 @@ fn the_end_reaches_descendants_that_changed_their_uid() {
                 &[
                     OsStr::new("sh"),
                     OsStr::new("-c"),
-                    OsStr::new(leave_sleeper),
+                    OsStr::new(&leave_sleeper),
                 ],
             );
             let out = util::run_with_timeout(&mut cmd, SECS(30));
