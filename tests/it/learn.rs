@@ -9,26 +9,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::docker;
+use crate::seccomp::ESCAPES;
 use crate::util::{self, Background};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
-
-/// Calls a container must not make, with arguments that fail harmlessly when allowed (the
-/// same as the `node` profile's test).
-const ESCAPES: [&str; 12] = [
-    "unshare_user=unshare:0x10000000",
-    "clone_newuser=clone:0x10000200",
-    "mount=mount:0:0:0:0:0",
-    "setns=setns:0xffffffff:0",
-    "keyctl=keyctl:0:0xdead:0",
-    "io_uring_setup=io_uring_setup:0:0",
-    "ptrace=ptrace:0xffff:0:0:0",
-    "bpf=bpf:0xffff:0:0",
-    "perf_event_open=perf_event_open:0:0:0:0:0",
-    "socket_alg=socket:38:5:0",
-    "socket_vsock=socket:40:1:0",
-    "userfaultfd=userfaultfd:0xffffffff",
-];
 
 fn hardinit(args: &[&str]) -> Command {
     let mut cmd = Command::new(util::hardinit());
@@ -654,7 +638,7 @@ fn a_killed_run_leaves_a_usable_profile_that_exports_for_the_runtime() {
     let report = dir.join("report.txt");
     let probe = syscalls_probe();
     // getitimer, then wait to be killed: the profile must already hold it.
-    let script = format!("{probe} a=36:0:0; echo ready; exec sleep 100");
+    let script = format!("{probe} a=getitimer:0:0; echo ready; exec sleep 100");
     let mut cmd = hardinit(&[
         "--learn",
         path_str(&file),
@@ -687,8 +671,8 @@ fn a_killed_run_leaves_a_usable_profile_that_exports_for_the_runtime() {
         path_str(&file),
         "--",
         &probe,
-        "a=36:0:0",
-        "b=99:0",
+        "a=getitimer:0:0",
+        "b=sysinfo:0",
     ]);
     out.expect_code(0);
     assert_eq!(out.stdout, "a EFAULT\nb EPERM\n", "{out}");
@@ -701,4 +685,81 @@ fn a_killed_run_leaves_a_usable_profile_that_exports_for_the_runtime() {
         assert!(exported.contains(call), "{call}: {exported:?}");
         assert!(!allowed(&file).contains(call), "{call}");
     }
+}
+
+#[test]
+fn learning_is_configured_from_the_environment_as_docker_init_too() {
+    let test = "learning_is_configured_from_the_environment_as_docker_init_too";
+    if !util::privileged(test) {
+        return;
+    }
+    let dir = util::scratch_dir("learn-env");
+    let init = dir.join("docker-init");
+    std::os::unix::fs::symlink(util::hardinit(), &init).unwrap();
+    let probe = syscalls_probe();
+    // getitimer, then what the program sees of hardinit's learning variables (none).
+    let script = format!("{probe} a=getitimer:0:0; env | grep -c '^HARDINIT_LEARN' || true");
+    for (program, name) in [(util::hardinit(), "own.json"), (init.clone(), "init.json")] {
+        let file = dir.join(name);
+        let report = dir.join(format!("{name}.txt"));
+        let mut cmd = Command::new(&program);
+        cmd.env("HARDINIT_LEARN", &file)
+            .env("HARDINIT_LEARN_REPORT", &report)
+            .env("HARDINIT_LEARN_ALL", "1")
+            .args(["--", "sh", "-c", &script]);
+        let out = util::run_with_timeout(&mut cmd, SECS(20));
+        out.expect_code(0);
+        assert_eq!(out.stdout, "a EFAULT\n0\n", "{out}");
+        let learned = outright(&file);
+        // --learn-all: read was observed, not assumed.
+        assert!(
+            learned.contains("getitimer") && learned.contains("read"),
+            "{learned:?}"
+        );
+        let text = std::fs::read_to_string(&report).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("read ") && l.contains(" observed ")),
+            "{text}"
+        );
+    }
+    // Complain mode from the environment too.
+    let mut cmd = Command::new(util::hardinit());
+    cmd.env("HARDINIT_SECCOMP", path_str(&dir.join("own.json")))
+        .env("HARDINIT_SECCOMP_MODE", "complain")
+        .args(["--", &probe, "b=sysinfo:0"]);
+    let out = util::run_with_timeout(&mut cmd, SECS(20));
+    out.expect_code(0);
+    assert_eq!(out.stdout, "b EFAULT\n", "{out}");
+    assert!(
+        out.stderr
+            .contains(r#"{"hardinit":"seccomp","would":"errno EPERM","syscall":"sysinfo","#),
+        "{out}"
+    );
+}
+
+#[test]
+fn calls_of_tasks_killed_while_pid1_serves_them_are_skipped() {
+    let dir = util::scratch_dir("learn-killed-tasks");
+    let file = dir.join("tasks.json");
+    let probe = syscalls_probe();
+    // Every call notified (--learn-all), and 40 children killed as soon as they are forked:
+    // some die in a notified call (their execve's, most often), whose notification is then
+    // gone when PID 1 receives or answers it (ENOENT). PID 1 skips them and goes on.
+    let script = format!(
+        "for i in $(seq 40); do {probe} g=sysinfo:0 g=sysinfo:0 >/dev/null & kill -9 $! 2>/dev/null; done; wait; {probe} a=getitimer:0:0"
+    );
+    let out = util::run_hardinit([
+        "--learn-all",
+        "--learn",
+        path_str(&file),
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "a EFAULT\n", "{out}");
+    assert!(!out.stderr.contains("seccomp"), "{out}");
+    assert!(outright(&file).contains("getitimer"), "{out}");
 }

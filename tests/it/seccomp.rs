@@ -306,8 +306,9 @@ fn aarch32_programs_run_unconfined_and_are_killed_under_any_profile() {
     }
 }
 
-/// Calls a container must not make, with arguments that fail harmlessly when allowed.
-const ESCAPES: [&str; 12] = [
+/// Calls a container must not make, with arguments that fail harmlessly when allowed (the
+/// learning tests use them too).
+pub(crate) const ESCAPES: [&str; 12] = [
     "unshare_user=unshare:0x10000000",
     "clone_newuser=clone:0x10000200",
     "mount=mount:0:0:0:0:0",
