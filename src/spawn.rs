@@ -7,13 +7,14 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use log::debug;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::poll::{PollFd, PollFlags};
 use nix::unistd::Pid;
 use thiserror::Error;
 
 use crate::harden::{self, ErrnoText, Failure, RealSys, Step};
 use crate::listener::Server;
 use crate::plan::ChildPlan;
+use crate::supervise::{poll_timeout, Relay};
 use crate::sys::{self, sig_bit, Forked, ALL_SIGNALS};
 
 /// The exit status the child uses when it reports a failure; the parent never passes it on.
@@ -128,13 +129,19 @@ impl Started {
     }
 
     /// Waits until the child has exec'd (its report pipe closes empty) or reports a failure.
-    /// Signals are served meanwhile: each is passed to the child, which already has the
-    /// dispositions the program gets, so a SIGTERM ends a child that never gets to exec.
+    /// Signals are served meanwhile by the relay the loop goes on with (rewritten, to the
+    /// group, a SIGTERM held for the stop delay): the child already has the dispositions the
+    /// program gets, so a SIGTERM ends a child that never gets to exec, and a signal read in
+    /// the instant after the exec reaches the program as the loop would pass it.
     /// SIGCHLD stays pending for the supervisor. In learning and complain mode the same poll
     /// takes the listener the child hands over and answers its notifications: the execve
     /// itself is notified, so a wait for the report alone would deadlock.
-    pub fn await_exec(self, server: Option<&mut Server>) -> Result<Pid, SpawnError> {
-        let report = match self.read_report(server) {
+    pub fn await_exec(
+        self,
+        server: Option<&mut Server>,
+        relay: &mut Relay<'_>,
+    ) -> Result<Pid, SpawnError> {
+        let report = match self.read_report(server, relay) {
             Ok(report) => report,
             Err(e) => {
                 self.kill();
@@ -159,7 +166,11 @@ impl Started {
         })
     }
 
-    fn read_report(&self, mut server: Option<&mut Server>) -> Result<Vec<u8>, SpawnError> {
+    fn read_report(
+        &self,
+        mut server: Option<&mut Server>,
+        relay: &mut Relay<'_>,
+    ) -> Result<Vec<u8>, SpawnError> {
         let signals = sys::signal_fd(ALL_SIGNALS & !sig_bit(libc::SIGCHLD))
             .map_err(SpawnError::WatchSignals)?;
         let mut report = Vec::with_capacity(8);
@@ -173,7 +184,8 @@ impl Started {
                 PollFd::new(signals.as_fd(), PollFlags::POLLIN),
             ];
             fds.extend(served.map(|(fd, _)| PollFd::new(fd, PollFlags::POLLIN)));
-            match nix::poll::poll(&mut fds, PollTimeout::NONE) {
+            match nix::poll::poll(&mut fds, poll_timeout(relay.timeout())) {
+                Ok(0) => relay.expire(),
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => return Err(SpawnError::AwaitExec(e)),
             }
@@ -193,7 +205,7 @@ impl Started {
                 }
             }
             if signal_ready {
-                self.pass_signals(&signals)?;
+                pass_signals(&signals, relay)?;
             }
             if report_ready {
                 match nix::unistd::read(self.report.as_raw_fd(), &mut chunk) {
@@ -208,18 +220,15 @@ impl Started {
             }
         }
     }
+}
 
-    /// Passes every signal queued on `signals` to the child.
-    fn pass_signals(&self, signals: &OwnedFd) -> Result<(), SpawnError> {
-        while let Some(signo) = sys::read_signal(signals.as_fd()).map_err(SpawnError::AwaitExec)? {
-            debug!("passing signal {signo} to the program before its exec");
-            match sys::send_signal(self.pid.as_raw(), signo) {
-                Ok(()) | Err(Errno::ESRCH) => {}
-                Err(e) => return Err(SpawnError::AwaitExec(e)),
-            }
-        }
-        Ok(())
+/// Hands every signal queued on `signals` to the relay.
+fn pass_signals(signals: &OwnedFd, relay: &mut Relay<'_>) -> Result<(), SpawnError> {
+    while let Some(signo) = sys::read_signal(signals.as_fd()).map_err(SpawnError::AwaitExec)? {
+        debug!("signal {signo} while the program execs");
+        relay.receive(signo);
     }
+    Ok(())
 }
 
 /// 8 bytes: the step's code and argument, 2 spare, errno (native endian: the reader is our

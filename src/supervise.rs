@@ -66,13 +66,14 @@ pub struct Options {
     pub stop_delay: Duration,
 }
 
-/// Supervises `program` until it and everything it left behind are gone; returns the exit
-/// status hardinit should report.
+/// Supervises the relay's program until it and everything it left behind are gone; returns
+/// the exit status hardinit should report.
 /// With a `server` (learning, complain mode) every wait serves the seccomp listener too, and
 /// once everything is gone the server writes its results.
-pub fn supervise(program: Pid, opts: &Options, server: Option<&mut Server>) -> i32 {
+pub fn supervise(mut relay: Relay<'_>, server: Option<&mut Server>) -> i32 {
+    let opts = relay.opts;
     let mut waiter = Waiter::new(server);
-    let status = wait_for_program(program, opts, &mut waiter);
+    let status = wait_for_program(&mut relay, &mut waiter);
     end_the_rest(opts, &mut waiter);
     if let Some(server) = waiter.server {
         server.finish();
@@ -135,7 +136,8 @@ fn signalfd_for(fds: &mut Vec<(SigMask, OwnedFd)>, mask: SigMask) -> Result<&Own
 }
 
 /// Milliseconds, rounded up so a wait never returns before its deadline.
-fn poll_timeout(left: Option<Duration>) -> PollTimeout {
+/// A poll timeout of at least `left` (rounded up to the millisecond); `None` waits forever.
+pub fn poll_timeout(left: Option<Duration>) -> PollTimeout {
     match left {
         None => PollTimeout::NONE,
         Some(d) => {
@@ -145,32 +147,81 @@ fn poll_timeout(left: Option<Duration>) -> PollTimeout {
     }
 }
 
-fn wait_for_program(program: Pid, opts: &Options, waiter: &mut Waiter<'_>) -> ChildEnd {
-    // When a delayed SIGTERM is due; `None` (the idle state) waits without a timer.
-    let mut term_due: Option<Instant> = None;
+/// What hardinit does with each signal it receives for the program: forwards it (rewritten,
+/// to the process group with `-g`), or holds a first SIGTERM for the stop delay. One relay
+/// serves from the exec wait on, so a signal gets the same treatment whenever it comes: also
+/// in the instant after the program's exec, before PID 1 has seen it.
+pub struct Relay<'a> {
+    program: Pid,
+    opts: &'a Options,
+    /// When a delayed SIGTERM is due; `None` (the idle state) waits without a timer.
+    term_due: Option<Instant>,
+}
+
+impl<'a> Relay<'a> {
+    pub fn new(program: Pid, opts: &'a Options) -> Self {
+        Relay {
+            program,
+            opts,
+            term_due: None,
+        }
+    }
+
+    /// Acts on a signal hardinit received (SIGCHLD is the caller's).
+    pub fn receive(&mut self, signo: i32) {
+        if signo == libc::SIGTERM && !self.opts.stop_delay.is_zero() {
+            self.delay_or_forward_term();
+        } else {
+            forward(self.program, signo, self.opts);
+        }
+    }
+
+    /// How long a wait may last before [`Relay::expire`] is due; `None`: no timer.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.term_due
+            .map(|due| due.saturating_duration_since(Instant::now()))
+    }
+
+    /// Forwards the delayed SIGTERM: a wait bounded by [`Relay::timeout`] timed out.
+    pub fn expire(&mut self) {
+        if self.term_due.take().is_some() {
+            debug!("stop delay over");
+            forward(self.program, libc::SIGTERM, self.opts);
+        }
+    }
+
+    /// A first SIGTERM starts the stop delay (so a load balancer can stop sending traffic
+    /// before the program hears of it); a second one while it runs is forwarded at once.
+    fn delay_or_forward_term(&mut self) {
+        if self.term_due.take().is_some() {
+            info!("second SIGTERM: forwarding it now");
+            forward(self.program, libc::SIGTERM, self.opts);
+            return;
+        }
+        info!(
+            "SIGTERM: forwarding it in {} s (--stop-delay; a second SIGTERM forwards it at once)",
+            self.opts.stop_delay.as_secs()
+        );
+        self.term_due = Some(deadline_after(Instant::now(), self.opts.stop_delay));
+    }
+}
+
+fn wait_for_program(relay: &mut Relay<'_>, waiter: &mut Waiter<'_>) -> ChildEnd {
+    let (program, opts) = (relay.program, relay.opts);
     let mut backoff = Backoff::new();
     loop {
-        let timeout = term_due.map(|due| due.saturating_duration_since(Instant::now()));
-        match waiter.wait(ALL_SIGNALS, timeout) {
+        match waiter.wait(ALL_SIGNALS, relay.timeout()) {
             Ok(info) if info.signo == libc::SIGCHLD => {
                 backoff.reset();
                 if let Some(status) = reap_available(program, opts) {
                     return status;
                 }
             }
-            Ok(info) if info.signo == libc::SIGTERM && !opts.stop_delay.is_zero() => {
-                backoff.reset();
-                term_due = delay_or_forward_term(program, term_due, opts);
-            }
             Ok(info) => {
                 backoff.reset();
-                forward(program, info.signo, opts);
+                relay.receive(info.signo);
             }
-            Err(Errno::EAGAIN) if term_due.is_some() => {
-                debug!("stop delay over");
-                term_due = None;
-                forward(program, libc::SIGTERM, opts);
-            }
+            Err(Errno::EAGAIN) if relay.term_due.is_some() => relay.expire(),
             Err(Errno::EINTR) => {}
             Err(e) => {
                 // Without signals, still reap: the program's end is then seen at the latest
@@ -184,22 +235,6 @@ fn wait_for_program(program: Pid, opts: &Options, waiter: &mut Waiter<'_>) -> Ch
             }
         }
     }
-}
-
-/// A first SIGTERM starts the stop delay (so a load balancer can stop sending traffic before
-/// the program hears of it); a second one while it runs is forwarded at once. Returns when
-/// the pending SIGTERM is due, if one is.
-fn delay_or_forward_term(program: Pid, due: Option<Instant>, opts: &Options) -> Option<Instant> {
-    if due.is_some() {
-        info!("second SIGTERM: forwarding it now");
-        forward(program, libc::SIGTERM, opts);
-        return None;
-    }
-    info!(
-        "SIGTERM: forwarding it in {} s (--stop-delay; a second SIGTERM forwards it at once)",
-        opts.stop_delay.as_secs()
-    );
-    Some(Instant::now() + opts.stop_delay)
 }
 
 /// Reaps every child that has exited; returns the program's status if it was among them.

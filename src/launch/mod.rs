@@ -213,8 +213,19 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     } else {
         (None, None)
     };
+    let supervision = supervise::Options {
+        kill_group: inv.kill_group,
+        grace: Duration::from_secs(args.grace_period),
+        warn_zombies: args.warn_zombies,
+        is_pid1,
+        remap_exit: args.remap_exit.clone(),
+        rewrite: args.rewrite.clone(),
+        stop_delay: Duration::from_secs(args.stop_delay),
+    };
     let mut os = RealParent {
         is_pid1,
+        supervision: &supervision,
+        relay: None,
         server,
         started: None,
         own_parent: nix::unistd::getppid().as_raw(),
@@ -230,16 +241,10 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         Ok(plan::build(&policy, &facts.process, launch)?)
     });
     let program = started.map_err(|e| name_listener_failure(e, learning.is_active()))?;
-    let opts = supervise::Options {
-        kill_group: inv.kill_group,
-        grace: Duration::from_secs(args.grace_period),
-        warn_zombies: args.warn_zombies,
-        is_pid1,
-        remap_exit: args.remap_exit.clone(),
-        rewrite: args.rewrite.clone(),
-        stop_delay: Duration::from_secs(args.stop_delay),
-    };
-    Ok(supervise::supervise(program, &opts, os.server.as_mut()))
+    // The exec wait's relay, with any SIGTERM it holds for the stop delay.
+    let relay = os.relay.take();
+    let relay = relay.unwrap_or_else(|| supervise::Relay::new(program, &supervision));
+    Ok(supervise::supervise(relay, os.server.as_mut()))
 }
 
 /// Learning and complain mode hand PID 1 a listener for every call of the program's filter:

@@ -122,8 +122,12 @@ fn settle_in<P: Parent>(os: &mut P, start: Start) -> Result<(), Error> {
 }
 
 /// The real system calls.
-pub struct RealParent {
+pub struct RealParent<'a> {
     pub is_pid1: bool,
+    /// How the program's signals are passed on, from the exec wait on.
+    pub supervision: &'a supervise::Options,
+    /// The relay the exec wait served, for the loop to go on with.
+    pub relay: Option<supervise::Relay<'a>>,
     /// Learning or complain mode: serves the listener from the exec wait on.
     pub server: Option<Server>,
     /// The child between `fork` and `await_exec`.
@@ -132,7 +136,7 @@ pub struct RealParent {
     pub own_parent: i32,
 }
 
-impl Parent for RealParent {
+impl Parent for RealParent<'_> {
     type Plan = ChildPlan;
 
     fn take_over_signals(&mut self) -> Result<SignalState, Error> {
@@ -164,7 +168,9 @@ impl Parent for RealParent {
             started.kill();
             return Err(e.into());
         }
-        started.await_exec(self.server.as_mut())?;
+        let mut relay = supervise::Relay::new(started.pid, self.supervision);
+        started.await_exec(self.server.as_mut(), &mut relay)?;
+        self.relay = Some(relay);
         Ok(())
     }
 

@@ -257,16 +257,74 @@ fn a_sigterm_while_hardinit_waits_for_the_exec_ends_the_child() {
     }
     // hold_exec keeps hardinit's child stopped before its exec until a signal is pending
     // for it: only a hardinit that serves signals while it waits passes the SIGTERM on.
+    let (mut bg, init) = hold_before_exec(&[]);
+    util::send(init, libc::SIGTERM);
+    assert_eq!(bg.wait(SECS(20)).code(), Some(143), "{}", bg.stderr());
+}
+
+/// hardinit under hold_exec with `flags`, its child held before its exec: returns the
+/// running pair and hardinit's pid.
+fn hold_before_exec(flags: &[&str]) -> (Background, i32) {
     let hold = util::c_probe("hold_exec");
     let mut bg = Background::start(
         Command::new(hold)
             .arg(util::hardinit())
+            .args(flags)
             .args(["--", "sleep", "100"]),
     );
     let line = bg.next_line(SECS(10));
     let init: i32 = line.strip_prefix("held ").unwrap().parse().unwrap();
+    (bg, init)
+}
+
+#[test]
+fn the_exec_wait_rewrites_signals_as_the_loop_does() {
+    if !util::privileged("the_exec_wait_rewrites_signals_as_the_loop_does") {
+        return;
+    }
+    // A signal read while hardinit waits for the exec (here: forever, the child is held; in
+    // real runs: the instant after the program's exec, before PID 1 sees it) is passed as
+    // the loop would pass it: SIGTERM arrives as SIGQUIT, and the child dies of that.
+    let (mut bg, init) = hold_before_exec(&["--rewrite", "TERM:QUIT"]);
+    util::send(init, libc::SIGTERM);
+    assert_eq!(
+        bg.wait(SECS(20)).code(),
+        Some(128 + libc::SIGQUIT),
+        "{}",
+        bg.stderr()
+    );
+}
+
+#[test]
+fn the_exec_wait_holds_a_first_sigterm_for_the_stop_delay() {
+    if !util::privileged("the_exec_wait_holds_a_first_sigterm_for_the_stop_delay") {
+        return;
+    }
+    // --stop-delay 1: the first SIGTERM is held, so nothing is pending for the child right
+    // after it; once the delay is over the exec wait forwards it and the child ends.
+    let (mut bg, init) = hold_before_exec(&["--stop-delay", "1", "-vv"]);
     util::send(init, libc::SIGTERM);
     assert_eq!(bg.wait(SECS(20)).code(), Some(143), "{}", bg.stderr());
+    let stderr = bg.stderr();
+    let held = stderr.find("forwarding it in 1 s (--stop-delay");
+    let over = stderr.find("stop delay over");
+    assert!(held.is_some() && held < over, "{stderr}");
+
+    // A second SIGTERM while the delay runs is forwarded at once, in the exec wait too.
+    let (mut bg, init) = hold_before_exec(&["--stop-delay", "3600", "-v"]);
+    util::send(init, libc::SIGTERM);
+    assert!(
+        util::wait_until(SECS(10), || bg.stderr().contains("forwarding it in 3600 s")),
+        "{}",
+        bg.stderr()
+    );
+    util::send(init, libc::SIGTERM);
+    assert_eq!(bg.wait(SECS(20)).code(), Some(143), "{}", bg.stderr());
+    assert!(
+        bg.stderr().contains("second SIGTERM: forwarding it now"),
+        "{}",
+        bg.stderr()
+    );
 }
 
 #[test]
