@@ -40,10 +40,7 @@ pub(crate) fn resolve_raw(
             .into_iter()
             .partition(|name| ctx.arch.number(name).is_some());
         for name in &unknown {
-            log::debug!(
-                "{profile}: syscalls[{entry}]: `{name}` is not an {} system call; skipped",
-                ctx.arch.name
-            );
+            log_unknown_name(&profile, entry, name, ctx.arch);
         }
         unknown_names.extend(unknown);
         if !known.is_empty() {
@@ -77,8 +74,19 @@ fn log_foreign_architectures(raw: &RawProfile, profile: &str, native: &Arch) {
             .flat_map(|map| map.sub_architectures.iter().flatten()),
     );
     for arch in listed.filter(|arch| *arch != native.scmp) {
-        log::debug!("{profile}: architecture {arch} is not filtered: foreign-ABI calls are killed");
+        log_foreign_architecture(profile, arch);
     }
+}
+
+pub(crate) fn log_foreign_architecture(profile: &str, arch: &str) {
+    log::debug!("{profile}: architecture {arch} is not filtered: foreign-ABI calls are killed");
+}
+
+pub(crate) fn log_unknown_name(profile: &str, entry: usize, name: &str, arch: &Arch) {
+    log::debug!(
+        "{profile}: syscalls[{entry}]: `{name}` is not an {} system call; skipped",
+        arch.name
+    );
 }
 
 /// Checks one `syscalls[]` entry and decides, as Docker does, whether it applies here.
@@ -196,7 +204,7 @@ fn matches_any(
 
 /// Docker compares capability names as strings against the bounding set, so a name it does
 /// not know (or spelled without `CAP_`) is simply never present.
-fn has_capability(caps: u64, name: &str) -> bool {
+pub(crate) fn has_capability(caps: u64, name: &str) -> bool {
     caps::Capability::from_str(name)
         .is_ok_and(|cap| cap.index() < 64 && caps & (1u64 << cap.index()) != 0)
 }
@@ -289,29 +297,24 @@ impl FilterPlan {
 ///   conditional entry with the same action just before it changes nothing.
 pub(crate) fn plan(profile: &Profile) -> FilterPlan {
     let mut entries: BTreeMap<u32, Vec<&Rule>> = BTreeMap::new();
-    for rule in profile
-        .rules
-        .iter()
-        .filter(|r| r.action != profile.default_action)
-    {
+    // The highest number any rule names, the default's among them; one lookup per name.
+    let mut named_max = None;
+    for rule in &profile.rules {
         for nr in rule
             .names
             .iter()
             .filter_map(|name| profile.arch.number(name))
         {
-            entries.entry(nr).or_default().push(rule);
+            named_max = named_max.max(Some(nr));
+            if rule.action != profile.default_action {
+                entries.entry(nr).or_default().push(rule);
+            }
         }
     }
     let decisions = entries
         .into_iter()
         .map(|(nr, rules)| (nr, decide(rules, profile.default_action)))
         .collect();
-    let named_max = profile
-        .rules
-        .iter()
-        .flat_map(|r| r.names.iter())
-        .filter_map(|name| profile.arch.number(name))
-        .max();
     let enosys = Action::Errno(libc::ENOSYS as u16);
     let stub_applies = !profile.default_action.lets_calls_run() && profile.default_action != enosys;
     FilterPlan {

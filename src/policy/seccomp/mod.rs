@@ -165,7 +165,8 @@ pub fn resolve(
 ) -> Result<Option<Profile>, SeccompError> {
     let (origin, json) = match choice {
         Choice::Unconfined => return Ok(None),
-        Choice::Builtin(builtin) => (Origin::Builtin(*builtin), builtin.json()),
+        // Parsed and checked at build time.
+        Choice::Builtin(builtin) => return builtin.resolve(ctx).map(Some),
         Choice::File(path) => match file_contents {
             Some(json) => (Origin::File(path.clone()), json),
             None => return Err(SeccompError::MissingContents { path: path.clone() }),
@@ -580,6 +581,8 @@ pub enum SeccompError {
     FilterTooLong { len: usize },
     #[error("the seccomp filter needs a jump further than BPF can encode (a bug in hardinit)")]
     JumpOutOfReach,
+    #[error("{profile} was not built for {arch} (a bug in hardinit)")]
+    NoBuiltinTable { profile: String, arch: &'static str },
 }
 
 impl SeccompError {

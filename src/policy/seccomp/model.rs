@@ -10,7 +10,7 @@ use super::{At, Problem, SeccompError};
 /// A profile as written, in the union of the OCI (`architectures`, `names`) and Docker
 /// (`archMap`, legacy `name`, `includes`/`excludes`, `comment`) formats. Unknown fields are
 /// ignored, as Docker and runc ignore them.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RawProfile {
     pub default_action: String,
@@ -25,7 +25,7 @@ pub(crate) struct RawProfile {
 
 /// What tells a Security Profiles Operator `SeccompProfile` object from a plain profile,
 /// which has neither field.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RawObjectHeader {
     pub api_version: Option<String>,
@@ -43,19 +43,19 @@ impl RawObjectHeader {
 }
 
 /// A Security Profiles Operator `SeccompProfile` object: an OCI profile in its `spec`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct RawSpoObject {
     pub spec: RawProfile,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RawArchMap {
     pub architecture: String,
     pub sub_architectures: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RawSyscall {
     pub names: Option<Vec<String>>,
@@ -67,7 +67,7 @@ pub(crate) struct RawSyscall {
     pub excludes: Option<RawCondition>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RawArg {
     pub index: u64,
@@ -78,7 +78,7 @@ pub(crate) struct RawArg {
 }
 
 /// Docker's `includes` / `excludes` filter on an entry.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RawCondition {
     pub caps: Option<Vec<String>>,

@@ -1853,6 +1853,8 @@ fn aarch64_export_names_aarch64_and_the_launchers_aarch64_calls() {
     assert_eq!(admin.clone().for_runtime(), admin);
 }
 
+/// The built-in profiles' build-time tables against their JSON parsed now.
+mod builtin;
 /// The floor merged into profiles and into unconfined.
 mod floor;
 mod oracle;
