@@ -177,10 +177,11 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     let names = req.user.is_some() || req.groups.is_some();
     let (facts, policy) = read_and_decide(&req, names)?;
     policy.kernel_files.check().map_err(PolicyError::from)?;
-    warn_unenforced(&policy);
+    // A usage error is all that is said when there is nothing to run.
     if args.command.is_empty() {
         return Err(Error::NoProgram);
     }
+    warn_unenforced(&policy);
     report_policy(&policy, inv.tini_mode);
 
     let is_pid1 = std::process::id() == 1;
@@ -227,6 +228,7 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
         relay: None,
         server,
         started: None,
+        own_parent: nix::unistd::getppid().as_raw(),
     };
     let started = parent::start(&mut os, start, |signals| {
         let launch = Launch {

@@ -132,6 +132,8 @@ pub struct RealParent<'a> {
     pub server: Option<Server>,
     /// The child between `fork` and `await_exec`.
     pub started: Option<spawn::Started>,
+    /// hardinit's parent when it started: `-p`'s signal is due once another one adopts it.
+    pub own_parent: i32,
 }
 
 impl Parent for RealParent<'_> {
@@ -197,7 +199,17 @@ impl Parent for RealParent<'_> {
     }
 
     fn set_parent_death_signal(&mut self, signo: i32) -> Result<(), Error> {
-        sys::set_parent_death_signal(signo).map_err(Error::SetParentDeathSignal)
+        sys::set_parent_death_signal(signo).map_err(Error::SetParentDeathSignal)?;
+        // A parent that died while the lock-down's credential change had cleared the signal
+        // never sends it: hardinit sends it to itself (a blocked one waits for the loop,
+        // which forwards it as it would the kernel's).
+        if nix::unistd::getppid().as_raw() != self.own_parent {
+            let signal =
+                nix::sys::signal::Signal::try_from(signo).map_err(Error::SetParentDeathSignal)?;
+            nix::sys::signal::kill(nix::unistd::Pid::this(), signal)
+                .map_err(Error::SetParentDeathSignal)?;
+        }
+        Ok(())
     }
 
     fn kill_everything(&mut self, program: Pid) {

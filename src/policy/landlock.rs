@@ -164,6 +164,12 @@ impl fmt::Display for Gap {
     }
 }
 
+/// What a kernel below ABI 6 leaves open when a ruleset is applied (`--read-only`, a port list).
+pub const SCOPING_GAP: &str = "scoping signals and abstract unix sockets (the program can send PID 1 SIGCONT, signal any process of its uid and connect to abstract unix sockets outside its domain)";
+/// The same when only signals are scoped (hardinit's own mode without a Landlock flag).
+pub const SIGNAL_SCOPING_GAP: &str =
+    "scoping signals (the program can send PID 1 SIGCONT and signal any process of its uid)";
+
 /// The validated Landlock policy for one kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LandlockPolicy {
@@ -316,18 +322,12 @@ impl LandlockPolicy {
                 Some("--allow-connect"),
             );
         }
+        // PID 1 runs at a uid the program lacks (and it holds no CAP_KILL), so without scoping
+        // what remains is SIGCONT (same session), its own uid's processes, abstract sockets.
         if self.in_use() {
-            lacks(
-                ABI_SCOPE,
-                "scoping signals and abstract unix sockets (the program can signal PID 1)",
-                None,
-            );
+            lacks(ABI_SCOPE, SCOPING_GAP, None);
         } else if self.scope_signals {
-            lacks(
-                ABI_SCOPE,
-                "scoping signals (the program can send PID 1 SIGCONT, and any signal where they share a uid)",
-                None,
-            );
+            lacks(ABI_SCOPE, SIGNAL_SCOPING_GAP, None);
         }
         gaps
     }
@@ -807,7 +807,7 @@ mod tests {
                     "--read-only's denial of truncate(2) and O_TRUNC outside the writable paths: the program can empty or extend a file its uid may write (needs ABI 3)",
                     "denying ioctl on devices outside the device list (needs ABI 5)",
                     "denying connect to pathname unix sockets outside the writable paths (needs ABI 9)",
-                    "scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)",
+                    "scoping signals and abstract unix sockets (the program can send PID 1 SIGCONT, signal any process of its uid and connect to abstract unix sockets outside its domain) (needs ABI 6)",
                 ],
                 "ABI {abi}"
             );
@@ -835,7 +835,7 @@ mod tests {
                 },
                 Gap {
                     what:
-                        "scoping signals and abstract unix sockets (the program can signal PID 1)",
+                        "scoping signals and abstract unix sockets (the program can send PID 1 SIGCONT, signal any process of its uid and connect to abstract unix sockets outside its domain)",
                     flag: None,
                     needs: 6
                 }
@@ -861,7 +861,7 @@ mod tests {
                 "denying connect to pathname unix sockets outside the writable paths (needs ABI 9)",
                 "the TCP bind allow-list (--allow-bind, needs ABI 4)",
                 "the TCP connect allow-list (--allow-connect, needs ABI 4)",
-                "scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)",
+                "scoping signals and abstract unix sockets (the program can send PID 1 SIGCONT, signal any process of its uid and connect to abstract unix sockets outside its domain) (needs ABI 6)",
             ]
         );
 
@@ -915,7 +915,7 @@ tcp bind        3000
 tcp connect     any port
 scoping         none
 not enforced    the TCP bind allow-list (--allow-bind, needs ABI 4)
-                scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)"
+                scoping signals and abstract unix sockets (the program can send PID 1 SIGCONT, signal any process of its uid and connect to abstract unix sockets outside its domain) (needs ABI 6)"
         );
     }
 }

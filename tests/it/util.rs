@@ -42,9 +42,11 @@ impl std::fmt::Display for Output {
     }
 }
 
-/// Runs `cmd` to completion, killing it after `timeout`; panics (with the record) on timeout.
+/// Runs `cmd` to completion, killing it after `timeout` (times the VM's `timeout_factor`);
+/// panics (with the record) on timeout.
 #[track_caller]
 pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
+    let timeout = timeout * timeout_factor();
     let desc = describe(cmd);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -157,7 +159,8 @@ pub fn require_tool(test: &str, tool: &str) -> Option<PathBuf> {
 /// (HARDINIT_TEST_PRIVILEGED=1 or CI set) and is skipped loudly, by name, elsewhere.
 #[track_caller]
 pub fn node_lines(test: &str, lines: &[&str]) -> Vec<(String, PathBuf)> {
-    node_lines_for(test, "x64", lines)
+    let (platform, lines) = node_platform_lines(test, lines);
+    node_lines_for(test, platform, &lines)
 }
 
 /// [`node_lines`] for the builds of another platform (`x64` or `arm64`, as npm names them).
@@ -188,6 +191,23 @@ pub fn node_lines_for(test: &str, platform: &str, lines: &[&str]) -> Vec<(String
     found
 }
 
+/// The Node.js build for this arch and the lines tested on it: every line on x86_64; on
+/// aarch64 (the emulated VM of `.ci/arm64`, where each line costs minutes) the active LTS,
+/// 24, alone — the others are skipped by name, loudly.
+fn node_platform_lines<'a>(test: &str, lines: &[&'a str]) -> (&'static str, Vec<&'a str>) {
+    if cfg!(target_arch = "x86_64") {
+        return ("x64", lines.to_vec());
+    }
+    let (run, skip): (Vec<&str>, Vec<&str>) = lines.iter().partition(|l| **l == "24");
+    if !skip.is_empty() {
+        eprintln!(
+            "SKIPPED {test} for Node.js {} on aarch64: the arm64 stage runs the active LTS, 24",
+            skip.join(", ")
+        );
+    }
+    ("arm64", run)
+}
+
 /// A fresh scratch directory under the target dir, removed by the caller if it wants.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -200,8 +220,13 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 /// tests make writable (`--writable /tmp`) and so not executable under `--read-only` — a
 /// checkout under /tmp would then see its probes refused with EACCES. As root they go to
 /// /var/cache/hardinit/probes/<hash of the target directory> instead.
+/// `TEST_PROBE_DIR`, when set, names a directory of probes built already (the arm64 VM's,
+/// cross-compiled by .ci/arm64).
 fn probe_dir() -> PathBuf {
     use std::hash::{Hash, Hasher};
+    if let Some(dir) = std::env::var_os("TEST_PROBE_DIR") {
+        return PathBuf::from(dir);
+    }
     let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
     if !target.starts_with("/tmp") || !nix::unistd::geteuid().is_root() {
         return target.join("probes");
@@ -316,6 +341,7 @@ impl Background {
     /// The next stdout line, or a panic with everything known after `timeout`.
     #[track_caller]
     pub fn next_line(&mut self, timeout: Duration) -> String {
+        let timeout = timeout * timeout_factor();
         match self.lines.recv_timeout(timeout) {
             Ok(line) => line,
             Err(e) => panic!(
@@ -333,6 +359,7 @@ impl Background {
     /// Waits for the exit status, killing the process after `timeout`.
     #[track_caller]
     pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let timeout = timeout * timeout_factor();
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -380,8 +407,9 @@ pub fn children_of(pid: i32) -> Vec<i32> {
         .collect()
 }
 
-/// Polls `cond` every 10 ms for up to `timeout`.
+/// Polls `cond` every 10 ms for up to `timeout` (times `timeout_factor`).
 pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let timeout = timeout * timeout_factor();
     let start = Instant::now();
     while start.elapsed() < timeout {
         if cond() {
@@ -416,12 +444,50 @@ pub fn landlock_abi() -> u32 {
 /// scoping), without the log prefix. (ABI 1-2 lack the truncate right too, but in hardinit's
 /// own mode the seccomp floor refuses truncating instead, so that is no gap.)
 pub fn landlock_abi_warnings(_read_only: bool) -> Vec<String> {
-    let abi = landlock_abi();
-    let mut lines = Vec::new();
-    if abi < 6 {
-        lines.push("landlock: not enforced: scoping signals and abstract unix sockets (the program can signal PID 1) (needs ABI 6)".to_string());
-    }
-    lines
+    scoping_warning(true).into_iter().collect()
+}
+
+/// The warning, without the log prefix, of a launch on a kernel below ABI 6 (no scoping):
+/// with a ruleset (`ruleset`: a Landlock flag) or with signals alone scoped (hardinit's own
+/// mode without a Landlock flag). None from ABI 6 on.
+pub fn scoping_warning(ruleset: bool) -> Option<String> {
+    use hardinit::policy::landlock::{SCOPING_GAP, SIGNAL_SCOPING_GAP};
+    let gap = if ruleset {
+        SCOPING_GAP
+    } else {
+        SIGNAL_SCOPING_GAP
+    };
+    (landlock_abi() < 6).then(|| format!("landlock: not enforced: {gap} (needs ABI 6)"))
+}
+
+/// Panics unless `out`'s stderr is exactly this kernel's `scoping_warning(ruleset)`: nothing
+/// from ABI 6 on.
+#[track_caller]
+pub fn expect_only_scoping_warning(out: &Output, ruleset: bool) {
+    let lines: Vec<String> = out
+        .stderr
+        .lines()
+        .map(|l| without_log_prefix(l).to_string())
+        .collect();
+    let want: Vec<String> = scoping_warning(ruleset).into_iter().collect();
+    assert_eq!(lines, want, "{out}");
+}
+
+/// `stderr` without the lines of `scoping_warning` (either kind): what the kernel's ABI adds
+/// to every launch there, checked by the tests of that warning, not by the tests of the rest.
+/// From ABI 6 on it is `stderr` unchanged.
+pub fn without_scoping_warnings(stderr: &str) -> String {
+    let implied: Vec<String> = [true, false]
+        .into_iter()
+        .filter_map(scoping_warning)
+        .collect();
+    stderr
+        .split_inclusive('\n')
+        .filter(|l| {
+            let line = l.trim_end_matches(['\n', '\r']);
+            !implied.iter().any(|w| without_log_prefix(line) == w)
+        })
+        .collect()
 }
 
 /// A log line without its "[WARN  hardinit (PID)] " prefix.
@@ -432,10 +498,12 @@ pub fn without_log_prefix(line: &str) -> &str {
     }
 }
 
-/// How much longer than natively a hang guard waits: `HARDINIT_TEST_TIMEOUT_FACTOR` (the arm64
-/// VM, an emulated CPU, sets it), else 1. Guards only: no test asserts a duration.
+/// How much longer than natively a hang guard (`run_with_timeout`, `wait_until`, `Background`)
+/// waits: `TEST_TIMEOUT_FACTOR` (the arm64 VM, an emulated CPU, sets it), else 1. Guards
+/// only: no test asserts a duration. Not a HARDINIT_ name: hardinit refuses unknown
+/// variables of its own prefix.
 pub fn timeout_factor() -> u32 {
-    std::env::var("HARDINIT_TEST_TIMEOUT_FACTOR")
+    std::env::var("TEST_TIMEOUT_FACTOR")
         .ok()
         .and_then(|v| v.parse().ok())
         .filter(|&f| f >= 1)

@@ -10,24 +10,24 @@ use std::time::Duration;
 /// `label=nr:args` payloads and what each must answer under `--seccomp node`.
 const PAYLOADS: [(&str, &str); 13] = [
     // prctl: the name operations pass (a NULL buffer then faults in the kernel) ...
-    ("prctl_get_name=157:16:0", "EFAULT"),
+    ("prctl_get_name=prctl:16:0", "EFAULT"),
     // ... nothing else: the option is compared on all 64 bits, so PR_SET_NAME with high bits
     // set (which the kernel would read as PR_SET_NAME) is refused too.
-    ("prctl_name_high_bits=157:0x10000000f:0", "EPERM"),
-    ("prctl_set_dumpable=157:4:1", "EPERM"),
-    ("prctl_set_seccomp=157:22:2:0", "EPERM"),
-    ("prctl_capbset_drop=157:24:0", "EPERM"),
-    ("prctl_set_mm=157:35:8:0", "EPERM"),
-    ("prctl_set_no_new_privs_off=157:38:0", "EPERM"),
+    ("prctl_name_high_bits=prctl:0x10000000f:0", "EPERM"),
+    ("prctl_set_dumpable=prctl:4:1", "EPERM"),
+    ("prctl_set_seccomp=prctl:22:2:0", "EPERM"),
+    ("prctl_capbset_drop=prctl:24:0", "EPERM"),
+    ("prctl_set_mm=prctl:35:8:0", "EPERM"),
+    ("prctl_set_no_new_privs_off=prctl:38:0", "EPERM"),
     // ioctl: typing into the terminal and interface changes stay refused; FICLONE passes.
-    ("ioctl_tiocsti=16:0:0x5412:0", "EPERM"),
-    ("ioctl_siocsifflags=16:0xffffffff:0x8914:0", "EPERM"),
-    ("ioctl_ficlone=16:0xffffffff:0x40049409:0", "EBADF"),
+    ("ioctl_tiocsti=ioctl:0:0x5412:0", "EPERM"),
+    ("ioctl_siocsifflags=ioctl:0xffffffff:0x8914:0", "EPERM"),
+    ("ioctl_ficlone=ioctl:0xffffffff:0x40049409:0", "EBADF"),
     // setpriority passes the filter; raising one's priority is the kernel's to refuse.
-    ("setpriority_raise=141:0:0:-20", "EACCES"),
+    ("setpriority_raise=setpriority:0:0:-20", "EACCES"),
     // Refused with ENOSYS so callers fall back: still refused, whatever the arguments.
-    ("openat2=437:0xffffff9c:0:0:0", "ENOSYS"),
-    ("clone3_newuser=435:0:0", "ENOSYS"),
+    ("openat2=openat2:0xffffff9c:0:0:0", "ENOSYS"),
+    ("clone3_newuser=clone3:0:0", "ENOSYS"),
 ];
 
 const HARDENING: [&str; 7] = [
