@@ -381,15 +381,21 @@ pub fn describe(profile: Option<&Profile>, floor: Option<&Floor>) -> String {
 /// static musl build makes on the arch ([`Arch::launcher_calls`]); the exec wait polls a
 /// signalfd. Where hardinit holds CAP_SYS_ADMIN and the kernel's files are writable, it mounts
 /// them read-only in a namespace of the program's own (`unshare`, `mount`, `open_tree`, `mount_setattr`, `move_mount`).
-const LAUNCHER_CALLS: [&str; 22] = [
+/// PID 1 reads its bounding set from procfs (`fstatfs` checks it is procfs) and gives its
+/// binary's pages back after the exec (`madvise`, `fadvise64`): under a kill-by-default
+/// runtime profile a missing one would kill PID 1.
+const LAUNCHER_CALLS: [&str; 25] = [
     "capset",
     "close_range",
+    "fadvise64",
+    "fstatfs",
     "getgroups",
     "getresgid",
     "getresuid",
     "landlock_add_rule",
     "landlock_create_ruleset",
     "landlock_restrict_self",
+    "madvise",
     "mount",
     "mount_setattr",
     "move_mount",

@@ -1421,6 +1421,9 @@ fn runtime_export_adds_the_launchers_calls_only_where_missing() {
     // poll of hardinit's exec wait.
     let already = [
         "close_range",
+        "fadvise64",
+        "fstatfs",
+        "madvise",
         "getgroups",
         "landlock_create_ruleset",
         "landlock_restrict_self",
@@ -1811,7 +1814,10 @@ fn aarch64_export_names_aarch64_and_the_launchers_aarch64_calls() {
                 "landlock_create_ruleset",
                 "landlock_restrict_self",
                 "close_range",
+                "fadvise64",
+                "fstatfs",
                 "getgroups",
+                "madvise",
                 "ppoll",
             ]
             .contains(n)
