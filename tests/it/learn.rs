@@ -573,10 +573,22 @@ fn print_policy_names_what_keeps_the_listener_from_the_program() {
         // Root: PID 1 moves to another uid; signal scoping gives the program a domain.
         (
             &["--learn", path_str(&file)],
-            "PID 1's uid the program lacks (no CAP_SYS_PTRACE) and on the program's Landlock domain, which may not trace outside itself",
+            if util::landlock_abi() >= 6 {
+                "PID 1's uid the program lacks (no CAP_SYS_PTRACE) and on the program's Landlock domain, which may not trace outside itself"
+            } else {
+                // Below ABI 6 no signal scoping: without a Landlock flag, no domain.
+                "PID 1's uid the program lacks (no CAP_SYS_PTRACE)"
+            },
         ),
         (
-            &["--user", "65534", "--landlock-abi", "0", "--learn", path_str(&file)],
+            &[
+                "--user",
+                "65534",
+                "--landlock-abi",
+                "0",
+                "--learn",
+                path_str(&file),
+            ],
             "PID 1's uid the program lacks and its being non-dumpable (no CAP_SYS_PTRACE)",
         ),
         (
@@ -594,7 +606,14 @@ fn print_policy_names_what_keeps_the_listener_from_the_program() {
             "the program's Landlock domain, which may not trace outside itself",
         ),
         (
-            &["--cap-add", "SETUID", "--landlock-abi", "5", "--learn", path_str(&file)],
+            &[
+                "--cap-add",
+                "SETUID",
+                "--landlock-abi",
+                "5",
+                "--learn",
+                path_str(&file),
+            ],
             "PID 1's being non-dumpable (no CAP_SYS_PTRACE)",
         ),
     ];

@@ -49,41 +49,52 @@ const MODES: [&[&str]; 6] = [
 
 /// The program holds CAP_SYS_PTRACE, in a Landlock domain: hardinit's signal scoping
 /// (ABI 6+, no flag), `--read-only` from ABI 1 on, a port list from ABI 4 on.
-const PTRACE_IN_A_DOMAIN: [&[&str]; 4] = [
-    &["--cap-add", "SYS_PTRACE", "--learn", "FILE"],
-    &[
-        "--cap-add",
-        "SYS_PTRACE",
-        "--read-only",
-        "--landlock-abi",
-        "1",
-        "--learn",
-        "FILE",
-    ],
-    &[
-        "--user",
-        "65534",
-        "--cap-add",
-        "SYS_PTRACE",
-        "--allow-connect",
-        "1",
-        "--landlock-abi",
-        "4",
-        "--seccomp",
-        "node",
-        "--seccomp-mode",
-        "complain",
-    ],
-    &[
-        "--cap-add",
-        "ALL",
-        "--seccomp",
-        "default",
-        "--seccomp-mode",
-        "complain",
-        "--learn",
-        "FILE",
-    ],
+/// Each with the Landlock ABI the kernel needs for the domain: no Landlock flag gives one
+/// from ABI 6 (signal scoping), `--allow-connect` from ABI 4.
+const PTRACE_IN_A_DOMAIN: [(u32, &[&str]); 4] = [
+    (6, &["--cap-add", "SYS_PTRACE", "--learn", "FILE"]),
+    (
+        1,
+        &[
+            "--cap-add",
+            "SYS_PTRACE",
+            "--read-only",
+            "--landlock-abi",
+            "1",
+            "--learn",
+            "FILE",
+        ],
+    ),
+    (
+        4,
+        &[
+            "--user",
+            "65534",
+            "--cap-add",
+            "SYS_PTRACE",
+            "--allow-connect",
+            "1",
+            "--landlock-abi",
+            "4",
+            "--seccomp",
+            "node",
+            "--seccomp-mode",
+            "complain",
+        ],
+    ),
+    (
+        6,
+        &[
+            "--cap-add",
+            "ALL",
+            "--seccomp",
+            "default",
+            "--seccomp-mode",
+            "complain",
+            "--learn",
+            "FILE",
+        ],
+    ),
 ];
 
 /// The program would hold CAP_SYS_PTRACE in no Landlock domain: no Landlock (ABI 0), an ABI
@@ -212,14 +223,30 @@ fn attack(as_pid1: bool) {
 /// CAP_SYS_PTRACE in a Landlock domain: the domain refuses every try.
 fn attack_with_ptrace(as_pid1: bool) {
     let probe = util::c_probe("grablistener");
-    under_modes(
-        "ptrace-domain",
-        &PTRACE_IN_A_DOMAIN,
-        as_pid1,
-        &probe,
-        &[],
-        ALL_REFUSED,
-    );
+    let abi = util::landlock_abi();
+    let need = |&&(need, _): &&(u32, &[&str])| abi >= need;
+    let domain: Vec<&[&str]> = PTRACE_IN_A_DOMAIN
+        .iter()
+        .filter(need)
+        .map(|m| m.1)
+        .collect();
+    let none: Vec<&[&str]> = PTRACE_IN_A_DOMAIN
+        .iter()
+        .filter(|m| !need(m))
+        .map(|m| m.1)
+        .collect();
+    under_modes("ptrace-domain", &domain, as_pid1, &probe, &[], ALL_REFUSED);
+    // Where this kernel's ABI gives the program no domain, the same flags never start it.
+    let dir = util::scratch_dir(&format!("escape-ptrace-no-domain-{as_pid1}"));
+    let file = dir.join("p.json").display().to_string();
+    for mode in none {
+        let (mut cmd, flags) = hardinit_with(as_pid1, mode, &file);
+        cmd.arg("--").arg(&probe);
+        let out = util::run_with_timeout(&mut cmd, Duration::from_secs(20));
+        out.expect_code(125);
+        assert_eq!(out.stdout, "", "{flags:?}\n{out}");
+        assert!(!std::path::Path::new(&file).exists(), "{flags:?}\n{out}");
+    }
 }
 
 /// CAP_SYS_PTRACE outside any Landlock domain reaches PID 1 (the control, with no listener:
