@@ -31,9 +31,21 @@ use crate::sys;
 const CONTINUE_SINCE: (u32, u32) = (5, 5);
 
 /// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV came with Linux 5.19: once PID 1 has received a
-/// notification, only a fatal signal interrupts the waiting call, so a signal does not make
-/// a call that never blocks under enforcement return EINTR under learning.
+/// notification, only a fatal signal interrupts the waiting call. Before PID 1 has received
+/// it the wait stays interruptible on every kernel (no flag changes that), so a signal the
+/// program catches without SA_RESTART can make even a call that never blocks under
+/// enforcement (dash's fork, a write to a file) return EINTR under learning.
 const WAIT_KILLABLE_SINCE: (u32, u32) = (5, 19);
+
+/// What a caught signal does to a notified call on `kernel`: said by --print-policy, because
+/// it is a way learning changes the program that PID 1 cannot prevent.
+pub fn interruption(kernel: (u32, u32)) -> &'static str {
+    if kernel >= WAIT_KILLABLE_SINCE {
+        "a signal the program catches without SA_RESTART makes a call still waiting for PID 1 to receive it fail with EINTR, even one that never blocks (fork, a write to a file); once received, only a fatal signal interrupts it"
+    } else {
+        "a signal the program catches without SA_RESTART makes a notified call fail with EINTR until PID 1 has answered it, even one that never blocks (fork, a write to a file); this kernel is below 5.19 (no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)"
+    }
+}
 
 /// A learned profile is a few kilobytes; anything this big is not one.
 const MAX_PROFILE_BYTES: u64 = 4 << 20;
@@ -515,5 +527,29 @@ mod tests {
             assert_eq!(child.filter.flags & killable, want, "{kernel:?}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn what_interrupts_a_notified_call_follows_the_killable_wait() {
+        // Before 5.19 the whole wait is interruptible; from 5.19 only the wait before PID 1
+        // has received the notification.
+        for (kernel, killable) in [
+            ((5, 5), false),
+            ((5, 18), false),
+            ((5, 19), true),
+            ((6, 18), true),
+        ] {
+            let said = interruption(kernel);
+            assert!(
+                said.starts_with("a signal the program catches without SA_RESTART makes "),
+                "{said}"
+            );
+            assert_eq!(
+                said.ends_with("once received, only a fatal signal interrupts it"),
+                killable,
+                "{kernel:?}: {said}"
+            );
+            assert_eq!(said.contains("below 5.19"), !killable, "{kernel:?}: {said}");
+        }
     }
 }

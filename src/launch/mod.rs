@@ -151,7 +151,8 @@ fn export_seccomp(inv: &Invocation, spec: &str) -> Result<i32, Error> {
 
 fn print_policy(inv: &Invocation) -> Result<i32, Error> {
     own_parent_death_signal(inv)?;
-    let policy = decide(&inv.request())?;
+    // It names the user, so it reads the databases.
+    let (facts, policy) = read_and_decide(&inv.request(), true)?;
     policy.kernel_files.check().map_err(PolicyError::from)?;
     warn_unenforced(&policy);
     // What cannot become a filter, or learn, fails here as it would fail the run.
@@ -161,7 +162,7 @@ fn print_policy(inv: &Invocation) -> Result<i32, Error> {
     print(&format!(
         "{}{policy}\n{}",
         inv.describe_settings(),
-        describe_learning(&learning, &policy)
+        describe_learning(&learning, &policy, facts.kernel)
     ))
 }
 
@@ -293,12 +294,16 @@ fn learn_request(inv: &Invocation) -> listener::Request {
 }
 
 /// What --learn and complain mode change about the seccomp layer above.
-fn describe_learning(req: &listener::Request, policy: &Policy) -> String {
+fn describe_learning(req: &listener::Request, policy: &Policy, kernel: (u32, u32)) -> String {
     let mut out = String::new();
     if req.is_active() {
         out.push_str(&format!(
             "seccomp listener PID 1's only: close-on-exec, and the kernel's ptrace check (ptrace, pidfd_getfd, process_vm_*, /proc/1/fd) fails on {}\n",
             listener_barriers(policy)
+        ));
+        out.push_str(&format!(
+            "notified calls: {}\n",
+            listener::interruption(kernel)
         ));
     }
     if req.complain {
@@ -368,11 +373,6 @@ fn note_init_above() {
         .map(|n| n.trim().to_string())
         .unwrap_or_else(|_| "unknown".to_string());
     info!("running below another init (PID 1 is {name}, e.g. Docker's --init): hardinit is a child subreaper here and still reaps, forwards and hardens; the init above adds nothing");
-}
-
-/// `--print-policy` names the user, so it reads the databases.
-fn decide(req: &Request) -> Result<Policy, Error> {
-    read_and_decide(req, true).map(|(_, policy)| policy)
 }
 
 /// Reads the host once (the user databases only `with_databases`) and decides the policy
