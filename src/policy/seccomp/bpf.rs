@@ -20,7 +20,13 @@
 //!    "allow" for that number and skips the filter. The interval above the highest named
 //!    number is runc's ENOSYS stub.
 //! 4. a number with argument rules runs its branches: each condition compares the 64-bit
-//!    argument as two 32-bit words, high word first, unsigned.
+//!    argument as two 32-bit words, high word first, unsigned. Branches are tried in order,
+//!    and what an earlier one left in the accumulator is used: a word already loaded (and
+//!    masked the same way) is not loaded again, and a failed low-word test goes straight to
+//!    the next comparison's low-word test when that compares the same argument with the
+//!    same high word (after `arg == v` with a differing high word, past every such `==`).
+//!    That keeps a list of values (personality's, ioctl's requests, bind's ports) near one
+//!    instruction per value.
 //!
 //! The program is built back to front, so every jump target already has a position; a target
 //! further than a conditional jump's 8-bit offset is reached through a `ja` trampoline.
@@ -39,7 +45,7 @@ compile_error!(
      architecture's system call table, `Arch` and tests (src/policy/seccomp/syscalls/)"
 );
 
-use super::eval::{Decision, FilterPlan};
+use super::eval::{Branch, Decision, FilterPlan};
 use super::model::{Action, ArgCmp, Op};
 use super::syscalls::{Arch, NATIVE};
 use super::SeccompError;
@@ -247,6 +253,61 @@ fn push_interval<'a>(out: &mut Vec<(u32, Leaf<'a>)>, start: u32, leaf: Leaf<'a>)
     out.push((start, leaf));
 }
 
+/// From this many branches on, a run of value tests is searched rather than tried in turn.
+pub(super) const VALUE_SEARCH_MIN: usize = 5;
+
+/// A search over values ends in a chain of at most this many `jeq`.
+const VALUE_CHAIN_MAX: usize = 3;
+
+/// A condition that can share a search over values.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ValueTest {
+    /// `(32-bit word & mask) == value`: a masked compare whose high word plays no part.
+    Word(Acc, u32),
+    /// A masked compare whose datum has a bit outside its mask: it never holds, so it can
+    /// sit in any run and adds nothing to it.
+    Never,
+}
+
+fn value_test(cmp: &ArgCmp) -> Option<ValueTest> {
+    let (mask, datum) = (cmp.value, cmp.value_two);
+    if cmp.op != Op::MaskedEqual {
+        return None;
+    }
+    if datum & !mask != 0 {
+        return Some(ValueTest::Never);
+    }
+    if mask >> 32 != 0 || mask == 0 {
+        return None;
+    }
+    let acc = Acc {
+        offset: OFFSET_ARGS + 8 * u32::from(cmp.index),
+        mask: mask as u32,
+    };
+    Some(ValueTest::Word(acc, datum as u32))
+}
+
+/// The value test that is a branch's one condition.
+fn branch_value_test(branch: &Branch) -> Option<ValueTest> {
+    match branch.args.as_slice() {
+        [cmp] => value_test(cmp),
+        _ => None,
+    }
+}
+
+/// How many branches at the end of `list` are value tests of one word (or never hold).
+pub(super) fn value_run(list: &[Branch]) -> usize {
+    let mut word = None;
+    list.iter()
+        .rev()
+        .take_while(|b| match branch_value_test(b) {
+            Some(ValueTest::Never) => true,
+            Some(ValueTest::Word(acc, _)) => *word.get_or_insert(acc) == acc,
+            None => false,
+        })
+        .count()
+}
+
 /// Builds the program backwards: `rev[0]` is the last instruction. A label is an index into
 /// `rev`, so it stays valid while instructions are added in front of it.
 #[derive(Default)]
@@ -257,6 +318,38 @@ struct Builder {
     rets: Vec<(u32, usize)>,
     /// A jump was asked for that its offset field cannot hold: the program is wrong.
     out_of_reach: bool,
+    /// The last 64-bit comparison emitted, for the one before it to continue into.
+    last_compare: Option<Compare64>,
+}
+
+/// The code of one 64-bit comparison (`ld hi; j.. hi; ld lo; j.. lo`), by label.
+#[derive(Clone, Copy)]
+struct Compare64 {
+    /// Its first instruction, the high word's load.
+    head: Label,
+    lo_offset: u32,
+    hi: u32,
+    /// The low word's load: where a comparison that knows the high word equals `hi`
+    /// continues.
+    low: Label,
+    /// For `arg == v`, where it goes when the high word differs.
+    hi_miss: Option<Label>,
+}
+
+/// What the accumulator holds at a jump: the word at an offset, and-ed with a mask.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Acc {
+    offset: u32,
+    mask: u32,
+}
+
+impl Acc {
+    fn word(offset: u32) -> Acc {
+        Acc {
+            offset,
+            mask: u32::MAX,
+        }
+    }
 }
 
 type Label = usize;
@@ -296,6 +389,35 @@ impl Builder {
         } else {
             let k = self.offset(target);
             self.push(JA, 0, 0, k)
+        }
+    }
+
+    /// A conditional jump made while the accumulator holds `acc`: a target that starts by
+    /// loading what it already holds is entered past that load.
+    fn jump_with(&mut self, code: u16, k: u32, acc: Acc, on_true: Label, on_false: Label) -> Label {
+        let on_true = self.past_reload(on_true, acc);
+        let on_false = self.past_reload(on_false, acc);
+        self.jump(code, k, on_true, on_false)
+    }
+
+    /// `target`, or the instruction after its leading `ld` (and `and`) when those would
+    /// recompute `acc`.
+    fn past_reload(&self, target: Label, acc: Acc) -> Label {
+        let is = |label: Label, code: u16, k: u32| {
+            self.rev
+                .get(label)
+                .is_some_and(|insn| insn.code == code && insn.k == k)
+        };
+        // A load falls through, so what follows it is at `target - 1` (`rev` is backwards).
+        if target == 0 || !is(target, LD_ABS, acc.offset) {
+            return target;
+        }
+        if acc.mask == u32::MAX {
+            target - 1
+        } else if target >= 2 && is(target - 1, AND_K, acc.mask) {
+            target - 2
+        } else {
+            target
         }
     }
 
@@ -347,13 +469,66 @@ impl Builder {
         }
     }
 
+    /// The branches in order, back to front. A run of branches that each test one 32-bit
+    /// word for one value (ioctl's requests) becomes a search over the values.
     fn branches(&mut self, decision: &Decision) -> Label {
         let mut next = self.ret(decision.fallback.ret());
-        for branch in decision.branches.iter().rev() {
-            let hit = self.ret(branch.action.ret());
-            next = self.all_of(&branch.args, hit, next);
+        let list = &decision.branches;
+        let mut end = list.len();
+        while end > 0 {
+            let run = value_run(&list[..end]);
+            if run >= VALUE_SEARCH_MIN {
+                next = self.value_search(&list[end - run..end], next);
+                end -= run;
+            } else {
+                let branch = &list[end - 1];
+                let hit = self.ret(branch.action.ret());
+                next = self.all_of(&branch.args, hit, next);
+                end -= 1;
+            }
         }
         next
+    }
+
+    /// Branches that all test the same word for a value (`value_test`): load the word once,
+    /// then search the values, sorted, the first branch's action winning for a value listed
+    /// twice.
+    fn value_search(&mut self, run: &[Branch], miss: Label) -> Label {
+        let mut values: Vec<(u32, u32)> = Vec::with_capacity(run.len());
+        let mut word = None;
+        for branch in run {
+            let Some(ValueTest::Word(acc, value)) = branch_value_test(branch) else {
+                continue;
+            };
+            word = Some(acc);
+            if !values.iter().any(|&(v, _)| v == value) {
+                values.push((value, branch.action.ret()));
+            }
+        }
+        // Only tests that never hold: the run is never taken.
+        let Some(acc) = word else {
+            return miss;
+        };
+        values.sort_unstable_by_key(|&(v, _)| v);
+        // The search's first instruction is the last one pushed: the load goes in front.
+        self.search_values(acc, &values, miss);
+        if acc.mask != u32::MAX {
+            self.and(acc.mask);
+        }
+        self.load(acc.offset)
+    }
+
+    fn search_values(&mut self, acc: Acc, values: &[(u32, u32)], miss: Label) -> Label {
+        if values.len() <= VALUE_CHAIN_MAX {
+            return values.iter().rev().fold(miss, |next, &(value, ret)| {
+                let hit = self.ret(ret);
+                self.jump_with(JEQ, value, acc, hit, next)
+            });
+        }
+        let mid = values.len() / 2;
+        let upper = self.search_values(acc, &values[mid..], miss);
+        let lower = self.search_values(acc, &values[..mid], miss);
+        self.jump(JGE, values[mid].0, upper, lower)
     }
 
     fn all_of(&mut self, args: &[ArgCmp], hit: Label, miss: Label) -> Label {
@@ -383,11 +558,19 @@ impl Builder {
         }
     }
 
+    /// `arg == v`. A high word that differs goes to `f`, or past `f` when that is an
+    /// `arg == w` with the same high word.
     fn equal(&mut self, hi_off: u32, lo_off: u32, v: u64, t: Label, f: Label) -> Label {
-        self.jump(JEQ, v as u32, t, f);
+        let hi = (v >> 32) as u32;
+        let hi_miss = self
+            .continued(f, lo_off, hi)
+            .and_then(|n| n.hi_miss)
+            .unwrap_or(f);
+        let (lo_hit, lo_miss) = (self.low_of(t, lo_off, hi), self.low_of(f, lo_off, hi));
+        self.jump_with(JEQ, v as u32, Acc::word(lo_off), lo_hit, lo_miss);
         let low = self.load(lo_off);
-        self.jump(JEQ, (v >> 32) as u32, low, f);
-        self.load(hi_off)
+        self.jump_with(JEQ, hi, Acc::word(hi_off), low, hi_miss);
+        self.record_compare(hi_off, lo_off, hi, low, Some(hi_miss))
     }
 
     /// `arg > v` (JGT) or `arg >= v` (JGE): a greater high word decides, an equal one defers
@@ -401,11 +584,47 @@ impl Builder {
         t: Label,
         f: Label,
     ) -> Label {
-        self.jump(code, v as u32, t, f);
+        let hi = (v >> 32) as u32;
+        let (lo_t, lo_f) = (self.low_of(t, lo_off, hi), self.low_of(f, lo_off, hi));
+        self.jump_with(code, v as u32, Acc::word(lo_off), lo_t, lo_f);
         let low = self.load(lo_off);
-        let high_equal = self.jump(JEQ, (v >> 32) as u32, low, f);
-        self.jump(JGT, (v >> 32) as u32, t, high_equal);
-        self.load(hi_off)
+        let acc = Acc::word(hi_off);
+        let high_equal = self.jump_with(JEQ, hi, acc, low, f);
+        self.jump_with(JGT, hi, acc, t, high_equal);
+        self.record_compare(hi_off, lo_off, hi, low, None)
+    }
+
+    /// The comparison at `target`, when it tests the same argument with the same high word.
+    fn continued(&self, target: Label, lo_offset: u32, hi: u32) -> Option<Compare64> {
+        self.last_compare
+            .filter(|n| n.head == target && n.lo_offset == lo_offset && n.hi == hi)
+    }
+
+    /// Where a low-word test, which knows the high word is `hi`, enters `target`: at its low
+    /// word when it is a comparison of the same argument and high word, else at its start.
+    fn low_of(&self, target: Label, lo_offset: u32, hi: u32) -> Label {
+        self.continued(target, lo_offset, hi)
+            .map_or(target, |n| n.low)
+    }
+
+    /// Emits the high word's load in front of a comparison and remembers its shape.
+    fn record_compare(
+        &mut self,
+        hi_off: u32,
+        lo_offset: u32,
+        hi: u32,
+        low: Label,
+        hi_miss: Option<Label>,
+    ) -> Label {
+        let head = self.load(hi_off);
+        self.last_compare = Some(Compare64 {
+            head,
+            lo_offset,
+            hi,
+            low,
+            hi_miss,
+        });
+        head
     }
 
     /// `(word & mask) == datum`. A zero mask makes the word irrelevant, so the common 32-bit
@@ -414,7 +633,7 @@ impl Builder {
         if mask == 0 {
             return if datum == 0 { t } else { f };
         }
-        self.jump(JEQ, datum, t, f);
+        self.jump_with(JEQ, datum, Acc { offset, mask }, t, f);
         if mask != u32::MAX {
             self.and(mask);
         }

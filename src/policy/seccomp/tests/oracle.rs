@@ -7,7 +7,8 @@
 //! `plan` stage. Every action of a plan is then replaced by an errno of its own (1000 + i;
 //! the ENOSYS stub keeps 38), so no call body runs, and the errno the kernel answers for each
 //! (number, arguments) probe must be the one the reference evaluation (`FilterPlan::action_for`)
-//! gives. Every other plan has hardinit's floor merged in first.
+//! gives. Every other plan has hardinit's floor merged in first. Every fourth profile is
+//! list-shaped (`random_listed_profile`), for the emitter's value searches.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -88,10 +89,57 @@ fn random_profile(rng: &mut XorShift, rules: usize, max_conditions: u64) -> Prof
                 .collect(),
         })
         .collect();
+    native_profile(rules, pick(rng, &ACTIONS))
+}
+
+/// A profile shaped like ioctl's request lists and personality's values: many entries on
+/// two or three numbers, each with one condition on the same argument — masked compares of
+/// one mask (now and then one that can never hold), `==` and ordered compares sharing one
+/// high word — so the emitter's value searches and shared high-word tests are exercised.
+fn random_listed_profile(rng: &mut XorShift, rules: usize) -> Profile {
+    let table = syscalls::NATIVE.calls;
+    let start = (rng.next() % (table.len() as u64 - 3)) as usize;
+    let names = &table[start..start + 3];
+    let index = (rng.next() % 6) as u8;
+    let mask = pick(rng, &[0xffff_ffffu64, 0xff00, 0xf, 0xffff, 0x8000_00ff]);
+    let hi = pick(rng, &[0u64, 1, 0xffff_ffff]) << 32;
+    let step = 1u64 << mask.trailing_zeros();
+    let condition = |rng: &mut XorShift| {
+        let small = rng.next() % 24;
+        let (op, value, value_two) = match rng.next() % 8 {
+            0..=3 => (Op::MaskedEqual, mask, (small * step) & mask),
+            4 => (
+                Op::MaskedEqual,
+                mask,
+                (small * step) & mask | !mask & 0x1_0000_0001,
+            ),
+            5 => (Op::Equal, hi | small, 0),
+            6 => (pick(rng, &[Op::LessThan, Op::GreaterThan]), hi | small, 0),
+            _ => (Op::NotEqual, hi | small, 0),
+        };
+        ArgCmp {
+            index,
+            op,
+            value,
+            value_two,
+        }
+    };
+    let rules = (0..rules)
+        .map(|entry| Rule {
+            entry,
+            names: vec![pick(rng, names).0.to_string()],
+            action: pick(rng, &ACTIONS),
+            args: vec![condition(rng)],
+        })
+        .collect();
+    native_profile(rules, pick(rng, &ACTIONS))
+}
+
+fn native_profile(rules: Vec<Rule>, default_action: Action) -> Profile {
     Profile {
         arch: syscalls::NATIVE,
         origin: Origin::Builtin(crate::policy::seccomp::Builtin::Default),
-        default_action: pick(rng, &ACTIONS),
+        default_action,
         flags: 0,
         rules,
         unknown_names: Vec::new(),
@@ -218,6 +266,7 @@ fn the_kernel_answers_every_probe_as_the_reference_says() {
         "this kernel filters too few numbers: {skip:?}"
     );
     let (mut probes_made, mut trampolined, mut longest, mut actions) = (0, 0, 0, 0);
+    let mut searched = 0;
     for seed in 1..=PROFILES {
         let mut rng = XorShift(0x5eed_0000_0000_0000 ^ seed.wrapping_mul(0x9e37_79b9));
         let big = seed % 4 == 0;
@@ -226,7 +275,12 @@ fn the_kernel_answers_every_probe_as_the_reference_says() {
         } else {
             (1 + seed as usize % 30, 2)
         };
-        let profile = random_profile(&mut rng, rules, conditions);
+        let profile = if seed % 4 == 2 {
+            random_listed_profile(&mut rng, 10 + seed as usize % 40)
+        } else {
+            random_profile(&mut rng, rules, conditions)
+        };
+        searched += usize::from(plan_has_value_search(&eval::plan(&profile)));
         // Every other plan gets hardinit's floor merged in, as a launch does.
         let mut plan = eval::plan(&profile);
         if seed % 2 == 1 {
@@ -256,14 +310,27 @@ fn the_kernel_answers_every_probe_as_the_reference_says() {
         probes_made += probes.len();
     }
     eprintln!(
-        "kernel oracle: {PROFILES} profiles ({trampolined} with trampolines, longest {longest} \
-         instructions, {actions} distinct actions), {probes_made} probes, {:.1?}",
+        "kernel oracle: {PROFILES} profiles ({trampolined} with trampolines, {searched} with \
+         value searches, longest {longest} instructions, {actions} distinct actions), \
+         {probes_made} probes, {:.1?}",
         started.elapsed()
     );
     assert!(
         trampolined >= PROFILES as usize / 4,
         "only {trampolined} programs needed a trampoline"
     );
+    assert!(
+        searched >= PROFILES as usize / 16,
+        "only {searched} programs had a value search"
+    );
+}
+
+/// Whether some number's branches end in a run the emitter searches.
+fn plan_has_value_search(plan: &FilterPlan) -> bool {
+    plan.decisions.values().any(|d| {
+        (1..=d.branches.len())
+            .any(|end| bpf::value_run(&d.branches[..end]) >= bpf::VALUE_SEARCH_MIN)
+    })
 }
 
 fn distinct_errnos(plan: &FilterPlan) -> usize {
