@@ -384,13 +384,18 @@ pub fn parse(
         .and_then(|n| n.to_str())
         .is_some_and(|n| TINI_NAMES.contains(&n));
     let mut cmd = <Args as clap::CommandFactory>::command();
-    // Only to learn which options the command line sets; its errors are reported below.
-    // A second command, not a clone of the first: the builder code exists once, Clone's would
-    // add to the binary.
-    let given = <Args as clap::CommandFactory>::command()
-        .ignore_errors(true)
-        .try_get_matches_from(argv.clone())?;
-    let from_env = env::words_from(&cmd, &given, &env).map_err(ParseError::Env)?;
+    let from_env = if env::names_options(&env) {
+        // Only to learn which options the command line sets; its errors are reported below.
+        // A second command, not a clone of the first: the builder code exists once, Clone's
+        // would add to the binary. Building and parsing it is a third of a launch's
+        // instructions, so it is done only when a variable may fill options in.
+        let given = <Args as clap::CommandFactory>::command()
+            .ignore_errors(true)
+            .try_get_matches_from(argv.clone())?;
+        env::words_from(&cmd, &given, &env).map_err(ParseError::Env)?
+    } else {
+        env::FromEnv::default()
+    };
     let mut all = argv.clone();
     all.splice(
         1.min(all.len())..1.min(all.len()),
@@ -630,6 +635,44 @@ mod tests {
             argv.iter().map(OsString::from).collect(),
             env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
         )
+    }
+
+    #[test]
+    fn only_a_variable_named_like_an_option_makes_the_command_line_parse_twice() {
+        use std::os::unix::ffi::OsStringExt;
+        let env = |pairs: &[(&str, &str)]| -> Vec<(OsString, OsString)> {
+            pairs.iter().map(|(k, v)| (k.into(), v.into())).collect()
+        };
+        assert!(!env::names_options(&[]));
+        assert!(!env::names_options(&env(&[
+            ("PATH", "/bin"),
+            ("TINI_SUBREAPER", "1")
+        ])));
+        // The test suite's own switch is no option.
+        assert!(!env::names_options(&env(&[(
+            "HARDINIT_TEST_PRIVILEGED",
+            "1"
+        )])));
+        assert!(env::names_options(&env(&[
+            ("PATH", "/bin"),
+            ("HARDINIT_USER", "1")
+        ])));
+        // An unknown name still goes to words_from, which refuses it.
+        assert!(env::names_options(&env(&[("HARDINIT_NOPE", "1")])));
+        let not_utf8 = OsString::from_vec(b"HARDINIT_\xff".to_vec());
+        assert!(env::names_options(&[(not_utf8, "1".into())]));
+        // Without one, the single parse gives what the double one gave.
+        let inv = parse_strs(
+            &["hardinit", "--user", "1000", "--", "node"],
+            &[("PATH", "/bin")],
+        )
+        .unwrap();
+        assert_eq!(
+            (inv.args.user.as_deref(), inv.overridden.len()),
+            (Some("1000"), 0)
+        );
+        let inv = parse_strs(&["hardinit", "--", "node"], &[("HARDINIT_USER", "1000")]).unwrap();
+        assert_eq!(inv.args.user.as_deref(), Some("1000"));
     }
 
     #[test]

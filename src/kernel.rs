@@ -115,6 +115,23 @@ impl SeccompFilter {
     }
 }
 
+impl PartialEq for SeccompFilter {
+    fn eq(&self, other: &Self) -> bool {
+        let same = |a: &libc::sock_filter, b: &libc::sock_filter| {
+            (a.code, a.jt, a.jf, a.k) == (b.code, b.jt, b.jf, b.k)
+        };
+        self.flags == other.flags
+            && self.program.len() == other.program.len()
+            && self
+                .program
+                .iter()
+                .zip(&other.program)
+                .all(|(a, b)| same(a, b))
+    }
+}
+
+impl Eq for SeccompFilter {}
+
 impl fmt::Debug for SeccompFilter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SeccompFilter")

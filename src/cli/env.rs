@@ -53,6 +53,16 @@ pub fn is_configuration(name: &OsStr) -> bool {
     name.starts_with(PREFIX) && !NOT_OPTIONS.contains(&name)
 }
 
+/// Whether `words_from` has anything to read: a variable named like an option's (a name
+/// that is not UTF-8 included, which it refuses). Without one the command line is parsed
+/// once, not twice.
+pub fn names_options(env: &[(OsString, OsString)]) -> bool {
+    env.iter().any(|(key, _)| {
+        key.as_encoded_bytes().starts_with(PREFIX.as_bytes())
+            && !key.to_str().is_some_and(|k| NOT_OPTIONS.contains(&k))
+    })
+}
+
 /// Where an option's value came from, for `--print-policy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {

@@ -33,10 +33,14 @@ pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
 
 fn parse_line(line: &str) -> Option<Mount> {
     let (head, tail) = line.split_once(" - ")?;
-    let fields: Vec<&str> = head.split(' ').collect();
-    let [_id, _parent, dev, root, point, options, ..] = fields[..] else {
-        return None;
-    };
+    // id, parent, dev, root, mount point, options: the first six of the head.
+    let mut fields = head.split(' ').skip(2);
+    let (dev, root, point, options) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
     let (major, minor) = dev.split_once(':')?;
     let mut tail_fields = tail.split(' ');
     let fstype = tail_fields.next().unwrap_or("").to_string();

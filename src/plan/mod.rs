@@ -17,7 +17,7 @@ use thiserror::Error;
 use crate::harden::{Credentials, InitLockdown, Steps};
 use crate::kernel::mounts::Mount;
 use crate::kernel::{self, SeccompFilter};
-use crate::policy::seccomp::{self, SeccompError};
+use crate::policy::seccomp::SeccompError;
 use crate::policy::{InitIdentity, Policy, ProcessState};
 use crate::sys::{CapSets, Disposition, ExecImage, NulInArgument, SigMask};
 
@@ -70,10 +70,7 @@ pub fn build(
 ) -> Result<(ChildPlan, InitLockdown), PlanError> {
     let (seccomp, listener_to) = match launch.learning {
         Some((filter, socket)) => (Some(filter), Some(socket)),
-        None => (
-            seccomp::compile(policy.seccomp.as_ref(), policy.floor.as_ref())?,
-            None,
-        ),
+        None => (policy.filter.clone(), None),
     };
     let landlock = landlock::create_ruleset(&policy.landlock, launch.mounts)?;
     let env = program_env(policy, launch.env);

@@ -20,6 +20,7 @@ use self::caps::CapsError;
 use self::landlock::{LandlockError, LandlockPolicy, LandlockRequest};
 use self::seccomp::{Profile, SeccompError};
 use self::user::{Databases, Identity, UserError};
+use crate::kernel::SeccompFilter;
 
 #[derive(Debug, Error)]
 pub enum PolicyError {
@@ -149,6 +150,9 @@ pub struct Policy {
     /// hardinit's seccomp floor, merged into the program's filter; `None` for the tini
     /// personality.
     pub floor: Option<seccomp::Floor>,
+    /// The profile with the floor merged in, compiled once; `None` when there is neither.
+    /// Learning and complain mode install their own filter instead.
+    pub filter: Option<SeccompFilter>,
     /// Install the filter before the identity switch, while the child still holds
     /// CAP_SYS_ADMIN: without no_new_privs that is the only way to give the floor to a
     /// program that will not hold it (`--allow-new-privileges --seccomp unconfined`).
@@ -236,9 +240,9 @@ impl Policy {
         landlock_req.scope_signals = hardened && no_new_privs;
         let mut landlock = LandlockPolicy::build(&landlock_req, facts.landlock_abi)?;
         let floor = seccomp_floor(req, &req.landlock, facts.kernel, landlock.abi);
-        // A profile under which the program could never start or end fails here, before
-        // anything runs (and in --print-policy).
-        seccomp::check_program_can_run(seccomp.as_ref(), floor.as_ref())?;
+        // A profile under which the program could never start or end, or that cannot become
+        // a filter, fails here, before anything runs (and in --print-policy).
+        let filter = seccomp::compile_checked(seccomp.as_ref(), floor.as_ref())?;
         if floor.as_ref().is_some_and(seccomp::Floor::refuses_truncate) {
             // What Landlock lacks below ABI 3, the floor refuses: no longer a gap.
             landlock
@@ -263,6 +267,7 @@ impl Policy {
             seccomp,
             kernel_files,
             floor,
+            filter,
             seccomp_early,
             landlock,
         })
@@ -1025,7 +1030,12 @@ mod tests {
             tini_mode: true,
             ..Request::default()
         };
-        assert_eq!(build(tini, &root()).unwrap().seccomp, None);
+        let tini = build(tini, &root()).unwrap();
+        assert_eq!((tini.seccomp, tini.floor, tini.filter), (None, None, None));
+        // The filter is the profile with the floor, compiled once here for the launch.
+        let compiled = seccomp::compile(p.seccomp.as_ref(), p.floor.as_ref()).unwrap();
+        assert!(compiled.is_some());
+        assert_eq!(p.filter, compiled);
         let read_only = Request {
             landlock: LandlockRequest {
                 read_only: true,

@@ -296,10 +296,13 @@ impl FilterPlan {
 /// - so an unconditional entry ends the list: what is weaker than it can never win, and a
 ///   conditional entry with the same action just before it changes nothing.
 pub(crate) fn plan(profile: &Profile) -> FilterPlan {
-    let mut entries: BTreeMap<u32, Vec<&Rule>> = BTreeMap::new();
+    // (number, strength, entry) for every name a rule with a non-default action gives, sorted:
+    // each number's rules then come strongest first, in profile order among equals, with one
+    // allocation for the whole profile instead of a list per number.
+    let mut named: Vec<(u32, i32, usize)> = Vec::with_capacity(profile.rules.len() * 4);
     // The highest number any rule names, the default's among them; one lookup per name.
     let mut named_max = None;
-    for rule in &profile.rules {
+    for (i, rule) in profile.rules.iter().enumerate() {
         for nr in rule
             .names
             .iter()
@@ -307,13 +310,17 @@ pub(crate) fn plan(profile: &Profile) -> FilterPlan {
         {
             named_max = named_max.max(Some(nr));
             if rule.action != profile.default_action {
-                entries.entry(nr).or_default().push(rule);
+                named.push((nr, rule.action.strength_rank(), i));
             }
         }
     }
-    let decisions = entries
-        .into_iter()
-        .map(|(nr, rules)| (nr, decide(rules, profile.default_action)))
+    named.sort_unstable();
+    let decisions = named
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|same| {
+            let rules = same.iter().map(|&(_, _, i)| &profile.rules[i]);
+            (same[0].0, decide(rules, profile.default_action))
+        })
         .collect();
     let enosys = Action::Errno(libc::ENOSYS as u16);
     let stub_applies = !profile.default_action.lets_calls_run() && profile.default_action != enosys;
@@ -325,9 +332,9 @@ pub(crate) fn plan(profile: &Profile) -> FilterPlan {
     }
 }
 
-fn decide(mut rules: Vec<&Rule>, default: Action) -> Decision {
-    // A stable sort keeps profile order among equally strong actions.
-    rules.sort_by_key(|r| r.action.strength_rank());
+/// One number's decision from its rules, strongest first: those with conditions are
+/// branches until the first without, which is the fallback.
+fn decide<'a>(rules: impl Iterator<Item = &'a Rule>, default: Action) -> Decision {
     let mut branches = Vec::new();
     let mut fallback = default;
     for rule in rules {

@@ -343,10 +343,20 @@ pub fn check_program_can_run(
     profile: Option<&Profile>,
     floor: Option<&Floor>,
 ) -> Result<(), SeccompError> {
-    let (Some(p), Some(plan)) = (profile, full_plan(profile, floor)) else {
+    match full_plan(profile, floor) {
+        Some(plan) => check_plan_can_run(profile, &plan),
+        None => Ok(()),
+    }
+}
+
+fn check_plan_can_run(
+    profile: Option<&Profile>,
+    plan: &eval::FilterPlan,
+) -> Result<(), SeccompError> {
+    let Some(p) = profile else {
         return Ok(());
     };
-    match eval::refused_need(&plan) {
+    match eval::refused_need(plan) {
         Some((call, action)) => Err(SeccompError::RefusesNeededCall {
             profile: p.origin.to_string(),
             call,
@@ -354,6 +364,19 @@ pub fn check_program_can_run(
         }),
         None => Ok(()),
     }
+}
+
+/// `check_program_can_run`, then `compile`, from one plan: what a launch needs, for half
+/// the work.
+pub fn compile_checked(
+    profile: Option<&Profile>,
+    floor: Option<&Floor>,
+) -> Result<Option<SeccompFilter>, SeccompError> {
+    let Some(plan) = full_plan(profile, floor) else {
+        return Ok(None);
+    };
+    check_plan_can_run(profile, &plan)?;
+    emit(&plan, profile.map_or(0, |p| p.flags)).map(Some)
 }
 
 fn emit(plan: &eval::FilterPlan, flags: u32) -> Result<SeccompFilter, SeccompError> {
