@@ -255,7 +255,9 @@ fn children_grandchildren_and_orphans_are_recorded() {
     let file = dir.join("tree.json");
     let probe = syscalls_probe();
     // sysinfo only in a grandchild; getpriority only in an orphan that outlives its parent.
-    let script = format!("sh -c '{probe} g=sysinfo:0'; ({probe} o=getpriority:0:0 &); sleep 0.2");
+    // The probe makes the orphan and waits for it: a shell that went on forking while its
+    // children ended could see a notified fork fail with EINTR (docs/learn.md).
+    let script = format!("sh -c '{probe} g=sysinfo:0'; exec {probe} o=orphan:getpriority:0:0");
     let out = util::run_hardinit(["--learn", path_str(&file), "--", "sh", "-c", &script]);
     out.expect_code(0);
     assert_eq!(out.stdout, "g EFAULT\no ok\n", "{out}");
