@@ -8,6 +8,11 @@
 use std::error::Error as _;
 use std::process::exit;
 
+/// dlmalloc instead of musl's allocator, which maps and unmaps memory at nearly every step of
+/// a launch (`hardinit::sys::GlobalHeap` says why).
+#[global_allocator]
+static ALLOCATOR: hardinit::sys::GlobalHeap = hardinit::sys::GlobalHeap;
+
 #[no_mangle]
 extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     // SAFETY: argc and argv are exactly what the C runtime passed to `main`, untouched.

@@ -1476,3 +1476,51 @@ pub mod oracle {
 /// x32 calls enter the x86_64 table with this bit set in the number.
 #[cfg(test)]
 const X32_BIT: u32 = 0x4000_0000;
+
+/// The binary's allocator (main.rs names it `#[global_allocator]`): dlmalloc, which keeps
+/// freed memory for the next allocation. musl's mallocng returns a group of slots to the
+/// kernel as soon as its last slot is freed, so a launch made ~80 mmap and ~70 munmap calls
+/// (clap's vectors growing, the profile, the plan), each mapped page faulted in anew: on this
+/// VM an mmap, a touch and a munmap of one page cost 7.5 µs, ~0.5 ms of a launch
+/// (bench/RESULTS.md). dlmalloc maps 64 KiB segments and reuses what is freed: 10 mmap and
+/// 1 munmap per launch. The price is PID 1's RSS: the launch's peak heap stays resident
+/// (~96 kB against ~50 kB of musl's groups; trimming gives nothing back, live blocks sit at
+/// the top), within issue 18's 300 kB. hardinit allocates from one thread (the child, after
+/// fork, allocates nothing), so the lock is never contended and never held across a fork.
+pub struct GlobalHeap;
+
+static HEAP: std::sync::Mutex<dlmalloc::Dlmalloc> =
+    std::sync::Mutex::new(dlmalloc::Dlmalloc::new());
+
+fn heap() -> std::sync::MutexGuard<'static, dlmalloc::Dlmalloc> {
+    // panic = "abort": no allocation is ever interrupted, so a poisoned lock is still sound.
+    HEAP.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+// SAFETY: every method forwards to dlmalloc's function of the same contract under the one
+// lock, with the layout the caller gives, so each block is freed or resized with the size and
+// alignment it was allocated with, as GlobalAlloc requires; a null return means failure, as
+// GlobalAlloc expects. std's Mutex on Linux is a futex word and does not allocate.
+unsafe impl std::alloc::GlobalAlloc for GlobalHeap {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: see the impl; the layout has a non-zero size (GlobalAlloc's contract).
+        unsafe { heap().malloc(layout.size(), layout.align()) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: as `alloc`; calloc zeroes the block.
+        unsafe { heap().calloc(layout.size(), layout.align()) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: the caller passes a block this allocator gave out, with its layout.
+        unsafe { heap().free(ptr, layout.size(), layout.align()) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as `dealloc` for the old block; `new_size` is non-zero (the caller's
+        // contract).
+        unsafe { heap().realloc(ptr, layout.size(), layout.align(), new_size) }
+    }
+}
