@@ -294,18 +294,25 @@ fn add_path_rule(
 /// EACCES, the errno Landlock's denial gives too, so a rule on one changes nothing (a host's
 /// /dev holds a hundred of them).
 fn list_dir(dir: &Path) -> Result<Vec<Entry>, LandlockSetupError> {
-    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let list = |dir: &Path| -> std::io::Result<Vec<Entry>> {
         let mut entries = Vec::new();
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
-            if entry.file_type()?.is_symlink() {
+            // readdir's own type, without a system call. A symlink, device, FIFO or socket is
+            // skipped on it: skipping only ever withholds execute, so a regular file
+            // bind-mounted over a device node stays not executable (as a device would be).
+            let listed = entry.file_type()?;
+            if listed.is_symlink()
+                || listed.is_char_device()
+                || listed.is_block_device()
+                || listed.is_fifo()
+                || listed.is_socket()
+            {
                 continue;
             }
             // The inode a path lookup reaches: a mount point's root, not the directory
-            // beneath it that readdir's d_ino names.
-            // The type too is the one at the path: a regular file bind-mounted over a device
-            // node is a regular file here.
+            // beneath it that readdir's d_ino names. The type too is the one at the path.
             let inode = match std::fs::symlink_metadata(entry.path()) {
                 Ok(meta) if meta.is_dir() || meta.is_file() => (meta.dev(), meta.ino()),
                 Ok(_) => continue,
