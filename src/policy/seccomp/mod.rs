@@ -339,6 +339,8 @@ pub fn compile(
 /// A profile that refuses a call every program needs (execve, exit_group) is an error: the
 /// program could never start, or never end. Decided from the plan the filter is compiled
 /// from, floor included, so the default, `errnoRet` 0, kills and argument rules all count.
+/// A launch checks with `compile_checked`, which compiles the same plan; this checks alone.
+#[cfg(test)]
 pub fn check_program_can_run(
     profile: Option<&Profile>,
     floor: Option<&Floor>,
