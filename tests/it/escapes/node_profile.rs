@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// `label=nr:args` payloads and what each must answer under `--seccomp node`.
-const PAYLOADS: [(&str, &str); 13] = [
+const PAYLOADS: [(&str, &str); 33] = [
     // prctl: the name operations pass (a NULL buffer then faults in the kernel) ...
     ("prctl_get_name=prctl:16:0", "EFAULT"),
     // ... nothing else: the option is compared on all 64 bits, so PR_SET_NAME with high bits
@@ -23,6 +23,29 @@ const PAYLOADS: [(&str, &str); 13] = [
     ("ioctl_tiocsti=ioctl:0:0x5412:0", "EPERM"),
     ("ioctl_siocsifflags=ioctl:0xffffffff:0x8914:0", "EPERM"),
     ("ioctl_ficlone=ioctl:0xffffffff:0x40049409:0", "EBADF"),
+    // The nine requests are one load and a search over the sorted values: each passes, and
+    // every neighbour of a value the search splits or ends on is refused.
+    // The kernel reads the request as an unsigned int, so high bits change nothing.
+    ("ioctl_tcgets=ioctl:0xffffffff:0x5401:0", "EBADF"),
+    ("ioctl_tcsets=ioctl:0xffffffff:0x5402:0", "EBADF"),
+    ("ioctl_tcsetsw=ioctl:0xffffffff:0x5403:0", "EBADF"),
+    ("ioctl_tiocgwinsz=ioctl:0xffffffff:0x5413:0", "EBADF"),
+    ("ioctl_siocgifname=ioctl:0xffffffff:0x8910:0", "EBADF"),
+    ("ioctl_siocgifindex=ioctl:0xffffffff:0x8933:0", "EBADF"),
+    ("ioctl_tiocgptn=ioctl:0xffffffff:0x80045430:0", "EBADF"),
+    ("ioctl_fionbio_hi=ioctl:0xffffffff:0x100005421:0", "EBADF"),
+    ("ioctl_below_lowest=ioctl:0xffffffff:0x5400:0", "EPERM"),
+    ("ioctl_above_tcsets=ioctl:0xffffffff:0x5404:0", "EPERM"),
+    ("ioctl_above_tiocgwinsz=ioctl:0xffffffff:0x5414:0", "EPERM"),
+    ("ioctl_below_fionbio=ioctl:0xffffffff:0x5420:0", "EPERM"),
+    ("ioctl_above_fionbio=ioctl:0xffffffff:0x5422:0", "EPERM"),
+    ("ioctl_below_siocgifname=ioctl:0xffffffff:0x890f:0", "EPERM"),
+    ("ioctl_above_siocgifname=ioctl:0xffffffff:0x8911:0", "EPERM"),
+    ("ioctl_below_ifindex=ioctl:0xffffffff:0x8932:0", "EPERM"),
+    ("ioctl_above_ifindex=ioctl:0xffffffff:0x8934:0", "EPERM"),
+    ("ioctl_below_ficlone=ioctl:0xffffffff:0x40049408:0", "EPERM"),
+    ("ioctl_above_highest=ioctl:0xffffffff:0x80045431:0", "EPERM"),
+    ("ioctl_tiocsti_high_bits=ioctl:0:0x100005412:0", "EPERM"),
     // setpriority passes the filter; raising one's priority is the kernel's to refuse.
     ("setpriority_raise=setpriority:0:0:-20", "EACCES"),
     // Refused with ENOSYS so callers fall back: still refused, whatever the arguments.
