@@ -246,7 +246,15 @@ fn run_program(inv: &Invocation) -> Result<i32, Error> {
     // The exec wait's relay, with any SIGTERM it holds for the stop delay.
     let relay = os.relay.take();
     let relay = relay.unwrap_or_else(|| supervise::Relay::new(program, &supervision));
-    Ok(supervise::supervise(relay, os.server.as_mut()))
+    end_with(supervise::supervise(relay, os.server.as_mut()))
+}
+
+/// PID 1's last act, once the program's status is known and the learned profile written:
+/// exit with that status now. Returning would first drop the launch's state (the policy, the
+/// facts, the listener's tables), whose frees write to heap pages for memory that is about to
+/// vanish anyway, a page fault apiece.
+fn end_with(code: i32) -> ! {
+    std::process::exit(code)
 }
 
 /// Learning and complain mode hand PID 1 a listener for every call of the program's filter:

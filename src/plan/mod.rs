@@ -99,7 +99,10 @@ pub fn build(
     } else {
         current_ids(proc)
     };
-    let bounding_drop = kernel::cap_numbers(policy.bounding_drop(proc));
+    let child_drop = policy.bounding_drop(proc);
+    let init_drop = init_bounding_drop(policy, proc);
+    // Both sides drop these: hardinit does it once, before the fork (InitLockdown).
+    let shared_drop = child_drop & init_drop;
     let steps = Steps {
         signal_mask: launch.signals.mask,
         dispositions: launch.signals.changed.clone(),
@@ -110,7 +113,7 @@ pub fn build(
             .map(|r| (r.index, r.soft, r.hard))
             .collect(),
         read_only_mounts: kernel_files::read_only_mounts(&policy.kernel_files),
-        bounding_drop: bounding_drop.clone(),
+        bounding_drop: kernel::cap_numbers(child_drop & !shared_drop),
         keep_caps: policy.switch_identity && ids.uid != 0 && policy.caps.is_some_and(|c| c != 0),
         switch_to: policy.switch_identity.then(|| ids.clone()),
         caps: policy.caps.map(|allow| program_caps(allow, ids.uid)),
@@ -131,7 +134,7 @@ pub fn build(
         verify_buf: vec![0; verified.groups.len() + 1],
         verify: Some(verified),
     };
-    let lockdown = init_lockdown(policy, proc, &ids);
+    let lockdown = init_lockdown(policy, &ids, (init_drop, shared_drop));
     Ok((
         ChildPlan {
             program,
@@ -157,24 +160,40 @@ fn program_caps(allow: u64, uid: u32) -> CapSets {
 /// kernel's overflow id.
 const OVERFLOW_ID: u32 = 65534;
 
-fn init_lockdown(policy: &Policy, proc: &ProcessState, ids: &Credentials) -> InitLockdown {
-    let keep = if policy.init_keeps_kill {
+/// CAP_KILL when PID 1 must signal another uid, else nothing.
+fn init_keeps(policy: &Policy) -> u64 {
+    if policy.init_keeps_kill {
         CAP_KILL.bitmask()
     } else {
         0
-    };
-    let can_drop_bounding = proc.has(CAP_SETPCAP);
+    }
+}
+
+/// What PID 1 gives up of its bounding set: all of it but what it keeps, when it may.
+fn init_bounding_drop(policy: &Policy, proc: &ProcessState) -> u64 {
+    if proc.has(CAP_SETPCAP) {
+        proc.bounding & !init_keeps(policy)
+    } else {
+        0
+    }
+}
+
+/// PID 1's lock-down. `bounding`: what PID 1 drops of its bounding set, and what of that
+/// the child drops too (dropped once, before the fork).
+fn init_lockdown(
+    policy: &Policy,
+    ids: &Credentials,
+    (init_drop, shared_drop): (u64, u64),
+) -> InitLockdown {
+    let keep = init_keeps(policy);
     let switch_to = match policy.init {
         InitIdentity::Own => None,
         InitIdentity::Apart => Some(apart_ids(ids.uid)),
         InitIdentity::Shared => policy.switch_identity.then(|| ids.clone()),
     };
     InitLockdown {
-        bounding_drop: if can_drop_bounding {
-            kernel::cap_numbers(proc.bounding & !keep)
-        } else {
-            Vec::new()
-        },
+        shared_bounding_drop: kernel::cap_numbers(shared_drop),
+        bounding_drop: kernel::cap_numbers(init_drop & !shared_drop),
         keep_caps: switch_to.as_ref().is_some_and(|to| to.uid != 0) && keep != 0,
         switch_to,
         caps: CapSets {

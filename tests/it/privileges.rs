@@ -573,3 +573,63 @@ fn pid1_of_a_root_program_moves_to_the_last_uid_of_its_namespace() {
     let program = util::children_of(init)[0];
     assert_eq!(util::status_field(program, "Uid").unwrap(), "0 0 0 0");
 }
+
+/// Issue 18: PID 1 and the program both give up most of the bounding set. hardinit drops
+/// what both give up once, before the fork (the child inherits the smaller set): a root
+/// launch made 80 `PR_CAPBSET_DROP` calls here, each shared capability twice; it makes one
+/// per capability. The end states are those the tests above assert.
+#[test]
+fn each_bounding_capability_is_dropped_once_per_launch() {
+    let test = "each_bounding_capability_is_dropped_once_per_launch";
+    if !util::privileged(test) {
+        return;
+    }
+    let Some(strace) = util::require_tool(test, "strace") else {
+        return;
+    };
+    let bounding = u64::from_str_radix(&full_set(), 16).unwrap();
+    // Default (the program keeps nothing, PID 1 CAP_KILL) and a kept capability (the
+    // program keeps CAP_NET_BIND_SERVICE, which PID 1 drops after the fork).
+    for (args, program_bounding) in [
+        (&[][..], NONE),
+        (&["--cap-add", "NET_BIND_SERVICE"][..], "0000000000000400"),
+    ] {
+        let log = util::scratch_dir("bounding-once").join("strace.log");
+        let out = util::run_with_timeout(
+            Command::new(&strace)
+                .args(["-f", "-qq", "-e", "trace=prctl", "-o"])
+                .arg(&log)
+                .arg(util::hardinit())
+                .args(args)
+                .args(["--", "grep", "^CapBnd:", "/proc/self/status"]),
+            SECS(30),
+        );
+        out.expect_code(0);
+        assert_eq!(
+            util::parse_status_field(&out.stdout, "CapBnd").as_deref(),
+            Some(program_bounding),
+            "{args:?}"
+        );
+        let text = std::fs::read_to_string(&log).unwrap();
+        let mut dropped: Vec<&str> = text
+            .lines()
+            .filter_map(|l| {
+                // `PID prctl(PR_CAPBSET_DROP, CAP_CHOWN) = 0`, or split by -f into
+                // `... CAP_CHOWN <unfinished ...>` and its resumption.
+                let arg = l.split_once("prctl(PR_CAPBSET_DROP, ")?.1;
+                arg.split(|c: char| c == ')' || c.is_whitespace()).next()
+            })
+            .collect();
+        dropped.sort_unstable();
+        let calls = dropped.len();
+        dropped.dedup();
+        assert_eq!(
+            (calls, dropped.len()),
+            (
+                bounding.count_ones() as usize,
+                bounding.count_ones() as usize
+            ),
+            "{args:?}: calls, distinct capabilities:\n{text}"
+        );
+    }
+}
