@@ -367,10 +367,7 @@ fn drop_to_ids<S: Sys>(
 ) -> Result<(), Failure> {
     let fail = |step| move |errno| Failure { step, errno };
     // PR_CAPBSET_DROP needs CAP_SETPCAP in the effective set: before the uid switch.
-    for &cap in bounding_drop {
-        sys.drop_bounding(cap)
-            .map_err(fail(Step::DropBounding(cap)))?;
-    }
+    drop_bounding_caps(sys, bounding_drop)?;
     // Without KEEPCAPS, setresuid away from 0 empties the permitted set.
     if keep_caps {
         sys.set_keepcaps().map_err(fail(Step::KeepCaps))?;
@@ -384,15 +381,20 @@ fn drop_to_ids<S: Sys>(
     Ok(())
 }
 
-/// Drops, before the fork, the bounding capabilities PID 1 and the program both give up.
-pub fn drop_shared_bounding<S: Sys>(sys: &mut S, lockdown: &InitLockdown) -> Result<(), Failure> {
-    for &cap in &lockdown.shared_bounding_drop {
+/// Drops each of `caps` from the bounding set, stopping at the first that fails.
+fn drop_bounding_caps<S: Sys>(sys: &mut S, caps: &[u8]) -> Result<(), Failure> {
+    for &cap in caps {
         sys.drop_bounding(cap).map_err(|errno| Failure {
             step: Step::DropBounding(cap),
             errno,
         })?;
     }
     Ok(())
+}
+
+/// Drops, before the fork, the bounding capabilities PID 1 and the program both give up.
+pub fn drop_shared_bounding<S: Sys>(sys: &mut S, lockdown: &InitLockdown) -> Result<(), Failure> {
+    drop_bounding_caps(sys, &lockdown.shared_bounding_drop)
 }
 
 /// Takes from PID 1 everything it no longer needs, so a compromised program finds no

@@ -127,10 +127,10 @@ fn settle_in<P: Parent>(os: &mut P, start: Start) -> Result<(), Error> {
 }
 
 /// What PID 1 does with the child's plan once the child has its copy: it closes the plan's
-/// descriptors (the Landlock ruleset's, any the spawn left), and keeps its memory rather than free it. The fork
-/// made every heap page copy-on-write; each free writes to the page its chunk lies on, so
-/// dropping the plan cost ~10 page faults (and copies) while the child hardens itself, for
-/// a few kB that stay resident either way (the allocator does not give them back).
+/// descriptors (the Landlock ruleset's, any the spawn left) and keeps its memory rather than
+/// free it. The fork made every heap page copy-on-write; each free writes to the page its
+/// chunk lies on, so dropping the plan cost ~10 page faults (and copies) while the child
+/// hardens itself, for a few kB that stay resident either way (the allocator keeps them).
 fn let_go_of(mut plan: ChildPlan) {
     let steps = &mut plan.steps;
     drop((

@@ -178,8 +178,8 @@ fn init_bounding_drop(policy: &Policy, proc: &ProcessState) -> u64 {
     }
 }
 
-/// PID 1's lock-down. `bounding`: what PID 1 drops of its bounding set, and what of that
-/// the child drops too (dropped once, before the fork).
+/// PID 1's lock-down, given what PID 1 drops of its bounding set and what of that the child
+/// drops too (dropped once, before the fork).
 fn init_lockdown(
     policy: &Policy,
     ids: &Credentials,
