@@ -576,7 +576,7 @@ fn pid1_of_a_root_program_moves_to_the_last_uid_of_its_namespace() {
 
 /// Issue 18: PID 1 and the program both give up most of the bounding set. hardinit drops
 /// what both give up once, before the fork (the child inherits the smaller set): a root
-/// launch made 80 `PR_CAPBSET_DROP` calls here, each shared capability twice; it makes one
+/// launch made 79 `PR_CAPBSET_DROP` calls here, each shared capability twice; it makes one
 /// per capability. The end states are those the tests above assert.
 #[test]
 fn each_bounding_capability_is_dropped_once_per_launch() {
