@@ -90,7 +90,7 @@ impl Builtin {
                 names: entry
                     .calls
                     .iter()
-                    .map(|&i| ctx.arch.calls[usize::from(i)].0.to_string())
+                    .map(|&i| ctx.arch.calls[usize::from(i)].0)
                     .collect(),
                 action: entry.action,
                 args: entry.args.to_vec(),

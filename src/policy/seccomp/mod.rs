@@ -150,7 +150,9 @@ pub struct Profile {
 pub struct Rule {
     /// Its index in the profile's `syscalls`.
     pub entry: usize,
-    pub names: Vec<String>,
+    /// The architecture table's own strings (a rule holds only names its arch has, but in a
+    /// learned profile, which keeps FILE's names of other architectures: `learned::profile`).
+    pub names: Vec<&'static str>,
     pub action: Action,
     /// All must hold.
     pub args: Vec<ArgCmp>,
@@ -264,7 +266,7 @@ impl Profile {
                     .iter()
                     .any(|r| r.names == [name] && r.action == action && r.args == args);
                 if !present {
-                    self.push_rule(vec![name.to_string()], action, args.to_vec());
+                    self.push_rule(vec![name], action, args.to_vec());
                 }
             }
         }
@@ -278,7 +280,7 @@ impl Profile {
             .iter_mut()
             .filter(|r| r.action == Action::Allow && r.args.is_empty())
         {
-            rule.names.retain(|n| n != name);
+            rule.names.retain(|&n| n != name);
         }
         self.rules.retain(|r| !r.names.is_empty());
     }
@@ -286,11 +288,11 @@ impl Profile {
     /// Turns the unconditional allow of `name` into "allowed when none of the floor's bits is
     /// set", when the floor's rules for it are bit tests and the default refuses; whether the
     /// profile says so now.
-    fn allow_without_bits(&mut self, name: &str, floor: &Floor) -> bool {
+    fn allow_without_bits(&mut self, name: &'static str, floor: &Floor) -> bool {
         let Some((_, test)) = floor::as_bit_test(floor.rules_for(name)) else {
             return false;
         };
-        let names_it = |r: &Rule| r.names.iter().any(|n| n == name);
+        let names_it = |r: &Rule| r.names.contains(&name);
         let guarded = |r: &Rule| r.action == Action::Allow && r.args == [test];
         if self.rules.iter().any(|r| guarded(r) && names_it(r)) {
             return true;
@@ -303,8 +305,8 @@ impl Profile {
         }
         self.drop_unconditional_allow(name);
         match self.rules.iter_mut().find(|r| guarded(r)) {
-            Some(rule) => rule.names.push(name.to_string()),
-            None => self.push_rule(vec![name.to_string()], Action::Allow, vec![test]),
+            Some(rule) => rule.names.push(name),
+            None => self.push_rule(vec![name], Action::Allow, vec![test]),
         }
         true
     }
@@ -458,22 +460,21 @@ impl Profile {
             .rules
             .iter()
             .filter(|r| r.action == Action::Allow)
-            .flat_map(|r| r.names.iter().map(String::as_str).map(move |n| (n, r)))
+            .flat_map(|r| r.names.iter().map(move |&n| (n, r)))
             .filter(|(n, r)| {
                 r.args.is_empty() || floor::no_mode_bits(n).is_some_and(|g| r.args == [g])
             })
             .map(|(n, _)| n)
             .collect();
-        let mut wanted: Vec<&str> = LAUNCHER_CALLS
+        let mut wanted: Vec<&'static str> = LAUNCHER_CALLS
             .iter()
             .chain(self.arch.launcher_calls)
             .copied()
             .collect();
         wanted.sort_unstable();
-        let missing: Vec<String> = wanted
+        let missing: Vec<&'static str> = wanted
             .into_iter()
             .filter(|name| !allowed.contains(name))
-            .map(str::to_owned)
             .collect();
         let masked = |index, datum| ArgCmp {
             index,
@@ -499,16 +500,16 @@ impl Profile {
             self.push_allow(missing, Vec::new());
         }
         for (name, cmp) in conditional {
-            self.push_allow(vec![name.to_owned()], vec![cmp]);
+            self.push_allow(vec![name], vec![cmp]);
         }
         self
     }
 
-    fn push_allow(&mut self, names: Vec<String>, args: Vec<ArgCmp>) {
+    fn push_allow(&mut self, names: Vec<&'static str>, args: Vec<ArgCmp>) {
         self.push_rule(names, Action::Allow, args);
     }
 
-    fn push_rule(&mut self, names: Vec<String>, action: Action, args: Vec<ArgCmp>) {
+    fn push_rule(&mut self, names: Vec<&'static str>, action: Action, args: Vec<ArgCmp>) {
         self.rules.push(Rule {
             entry: self.rules.len(),
             names,

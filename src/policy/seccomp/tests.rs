@@ -560,7 +560,11 @@ fn includes_caps_need_all_excludes_caps_any() {
         let p = resolve(&Choice::File("p.json".into()), Some(json), &ctx)
             .unwrap()
             .unwrap();
-        let names: Vec<String> = p.rules.iter().flat_map(|r| r.names.clone()).collect();
+        let names: Vec<String> = p
+            .rules
+            .iter()
+            .flat_map(|r| r.names.iter().map(|n| n.to_string()))
+            .collect();
         names
     };
     assert_eq!(with(CAP_SYS_ADMIN), ["write"]);
@@ -587,7 +591,11 @@ fn includes_and_excludes_on_arches_and_min_kernel() {
         let p = resolve(&Choice::File("p.json".into()), Some(json), &ctx)
             .unwrap()
             .unwrap();
-        let names: Vec<String> = p.rules.iter().flat_map(|r| r.names.clone()).collect();
+        let names: Vec<String> = p
+            .rules
+            .iter()
+            .flat_map(|r| r.names.iter().map(|n| n.to_string()))
+            .collect();
         names
     };
     assert_eq!(on((6, 18)), ["write", "close", "fstat"]);
@@ -1218,7 +1226,7 @@ fn export_is_oci_json_that_resolves_to_the_same_filter() {
         "{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"defaultErrnoRet\": 1,\n  \"architectures\": [\n    \"SCMP_ARCH_X86_64\"\n  ],\n  \"syscalls\": [\n    {\n      \"names\": [\n        \"accept\",\n"
     ));
     let again = profile(&json);
-    let without_entry = |p: &Profile| -> Vec<(Vec<String>, Action, Vec<ArgCmp>)> {
+    let without_entry = |p: &Profile| -> Vec<(Vec<&str>, Action, Vec<ArgCmp>)> {
         p.rules
             .iter()
             .map(|r| (r.names.clone(), r.action, r.args.clone()))
@@ -1792,7 +1800,7 @@ fn docker_default_on_aarch64_resolves_as_docker_does_for_arm64() {
     let named: Vec<&str> = p
         .rules
         .iter()
-        .flat_map(|r| r.names.iter().map(String::as_str))
+        .flat_map(|r| r.names.iter().copied())
         .collect();
     assert!(!named.contains(&"arch_prctl") && !named.contains(&"modify_ldt"));
     assert_filter_matches_reference(&p, &p.compile().unwrap());
@@ -1936,7 +1944,7 @@ fn aarch64_export_names_aarch64_and_the_launchers_aarch64_calls() {
         .contains("\"architectures\": [\n      \"SCMP_ARCH_AARCH64\"\n    ]"));
     let added: Vec<&str> = runtime.rules[rules..]
         .iter()
-        .flat_map(|r| r.names.iter().map(String::as_str))
+        .flat_map(|r| r.names.iter().copied())
         .collect();
     // openat, newfstatat and ppoll are in node's profile already; open, stat, poll and fork
     // do not exist.
@@ -1979,8 +1987,8 @@ fn aarch64_export_names_aarch64_and_the_launchers_aarch64_calls() {
             value_two: 17
         }]
     );
-    assert!(strict.rules[1].names.contains(&"openat".to_string()));
-    assert!(!strict.rules[1].names.contains(&"open".to_string()));
+    assert!(strict.rules[1].names.contains(&"openat"));
+    assert!(!strict.rules[1].names.contains(&"open"));
     // With CAP_SYS_ADMIN Docker's profile allows all of it, the mount calls included.
     let admin = builtin(
         Builtin::Default,

@@ -70,7 +70,7 @@ fn notify_if_refused(action: Action) -> Action {
     }
 }
 
-fn is_clone3_fallback(names: &[String], action: Action) -> bool {
+fn is_clone3_fallback(names: &[&str], action: Action) -> bool {
     names == ["clone3"] && action == Action::Errno(libc::ENOSYS as u16)
 }
 

@@ -43,8 +43,9 @@ pub struct Learned {
     kept: Vec<Rule>,
     /// FILE's SECCOMP_FILTER_FLAG_* bits.
     flags: u32,
-    /// x86_64 names FILE listed that are unknown here (another arch's), kept outright.
-    foreign: BTreeSet<String>,
+    /// x86_64 names FILE listed that are unknown here (another arch's), kept outright. Rules
+    /// hold `&'static str`: these few are leaked once, when FILE is read (`from_profile`).
+    foreign: BTreeSet<&'static str>,
 }
 
 impl Default for Learned {
@@ -79,9 +80,14 @@ impl Learned {
         for rule in &profile.rules {
             learned.take_rule(rule);
         }
-        learned
-            .foreign
-            .extend(profile.unknown_names.iter().cloned());
+        // Read once per run, so leaking the names of other architectures FILE lists is bounded
+        // by FILE (a few bytes each) and lets every rule hold a `&'static str`.
+        learned.foreign.extend(
+            profile
+                .unknown_names
+                .iter()
+                .map(|n| &*Box::leak(n.clone().into_boxed_str())),
+        );
         Ok(learned)
     }
 
@@ -176,7 +182,7 @@ impl Learned {
     /// The learned profile as hardinit enforces it. `origin` names FILE in messages.
     pub fn to_profile(&self, origin: PathBuf) -> Profile {
         let mut rules = Vec::new();
-        let mut push = |names: Vec<String>, action: Action, args: Vec<ArgCmp>| {
+        let mut push = |names: Vec<&'static str>, action: Action, args: Vec<ArgCmp>| {
             rules.push(Rule {
                 entry: rules.len(),
                 names,
@@ -184,21 +190,25 @@ impl Learned {
                 args,
             });
         };
-        let outright: Vec<String> = self
+        // Every call recorded or taken from FILE's rules has a native name.
+        let known = |name: &str| syscalls::NATIVE.known_name(name);
+        let mut outright: Vec<&'static str> = self
             .outright
             .keys()
-            .chain(self.foreign.iter())
-            .cloned()
-            .collect::<BTreeSet<String>>()
-            .into_iter()
+            .filter_map(|name| known(name))
+            .chain(self.foreign.iter().copied())
             .collect();
+        outright.sort_unstable();
+        outright.dedup();
         if !outright.is_empty() {
             push(outright, Action::Allow, Vec::new());
         }
         for (name, conds, _) in self.by_args() {
-            push(vec![name.to_owned()], Action::Allow, conds.to_vec());
+            if let Some(name) = known(name) {
+                push(vec![name], Action::Allow, conds.to_vec());
+            }
         }
-        push(vec!["clone3".to_owned()], CLONE3, Vec::new());
+        push(vec!["clone3"], CLONE3, Vec::new());
         for rule in &self.kept {
             push(rule.names.clone(), rule.action, rule.args.clone());
         }
@@ -208,7 +218,7 @@ impl Learned {
             default_action: DEFAULT,
             flags: self.flags,
             rules,
-            unknown_names: self.foreign.iter().cloned().collect(),
+            unknown_names: self.foreign.iter().map(|n| n.to_string()).collect(),
         }
     }
 

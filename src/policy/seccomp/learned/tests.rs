@@ -316,7 +316,7 @@ fn merging_is_a_union_that_survives_a_round_trip() {
     assert!(merged.add_recording(&second));
     let json = merged.to_oci_json();
     let back = parse(&json);
-    let allowed: Vec<&str> = back.rules[0].names.iter().map(String::as_str).collect();
+    let allowed: Vec<&str> = back.rules[0].names.to_vec();
     assert_eq!(allowed, ["execve", "getcwd", "uname"]);
     let socket_rules: Vec<Vec<u64>> = back
         .rules
@@ -348,12 +348,12 @@ fn merging_keeps_what_the_user_wrote() {
         json.contains("\"arm_fadvise64_64\",\n        \"read\""),
         "{json}"
     );
-    let shape: Vec<(Vec<String>, Action)> = back
+    let shape: Vec<(Vec<&str>, Action)> = back
         .rules
         .iter()
         .map(|r| (r.names.clone(), r.action))
         .collect();
-    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let names = |n: &[&'static str]| n.to_vec();
     assert_eq!(
         shape,
         vec![

@@ -104,15 +104,25 @@ compile_error!(
 impl Arch {
     /// The number of the system call `name`, or `None` when this arch has no such call.
     pub fn number(&self, name: &str) -> Option<u32> {
+        self.entry(name).map(|(_, nr)| nr)
+    }
+
+    /// The table's own copy of `name`, or `None` when this arch has no such call: a rule
+    /// keeps that instead of a copy of its own.
+    pub fn known_name(&self, name: &str) -> Option<&'static str> {
+        self.entry(name).map(|(known, _)| known)
+    }
+
+    fn entry(&self, name: &str) -> Option<(&'static str, u32)> {
         let mut slot = slot_of(name.as_bytes());
         loop {
             let index = self.by_name[slot];
             if index == EMPTY {
                 return None;
             }
-            let (candidate, nr) = self.calls[usize::from(index)];
-            if candidate == name {
-                return Some(nr);
+            let entry = self.calls[usize::from(index)];
+            if entry.0 == name {
+                return Some(entry);
             }
             slot = (slot + 1) % SLOTS;
         }

@@ -481,9 +481,10 @@ fn the_export_writes_the_floor_so_runc_enforces_the_mode_bits() {
             "io_uring_register",
         ];
         for name in MODE_CALLS.map(|(n, _)| n).into_iter().chain(refused) {
-            let unconditional = exported.rules.iter().any(|r| {
-                r.action == Action::Allow && r.args.is_empty() && r.names.iter().any(|n| n == name)
-            });
+            let unconditional = exported
+                .rules
+                .iter()
+                .any(|r| r.action == Action::Allow && r.args.is_empty() && r.names.contains(&name));
             assert!(!unconditional, "{which}: {name}");
         }
         // Read back alone (as runc would apply it, before hardinit adds its floor again),

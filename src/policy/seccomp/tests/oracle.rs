@@ -81,7 +81,7 @@ fn random_profile(rng: &mut XorShift, rules: usize, max_conditions: u64) -> Prof
         .map(|entry| Rule {
             entry,
             names: (0..1 + rng.next() % 3)
-                .map(|_| pick(rng, names).0.to_string())
+                .map(|_| pick(rng, names).0)
                 .collect(),
             action: pick(rng, &ACTIONS),
             args: (0..rng.next() % (max_conditions + 1))
@@ -127,7 +127,7 @@ fn random_listed_profile(rng: &mut XorShift, rules: usize) -> Profile {
     let rules = (0..rules)
         .map(|entry| Rule {
             entry,
-            names: vec![pick(rng, names).0.to_string()],
+            names: vec![pick(rng, names).0],
             action: pick(rng, &ACTIONS),
             args: vec![condition(rng)],
         })
