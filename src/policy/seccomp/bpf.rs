@@ -217,7 +217,7 @@ enum Leaf<'a> {
 fn intervals(plan: &FilterPlan) -> Vec<(u32, Leaf<'_>)> {
     let default = Leaf::Ret(plan.default.ret());
     let mut out: Vec<(u32, Leaf<'_>)> = vec![(0, default)];
-    for (&nr, decision) in &plan.decisions {
+    for (&nr, decision) in plan.decisions.iter() {
         let leaf = match decision.unconditional() {
             Some(action) => Leaf::Ret(action.ret()),
             None => Leaf::Branches(decision),

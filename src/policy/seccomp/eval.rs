@@ -264,7 +264,7 @@ pub(crate) struct FilterPlan {
     /// Whose calls the numbers are.
     pub arch: &'static Arch,
     pub default: Action,
-    pub decisions: BTreeMap<u32, Decision>,
+    pub decisions: Decisions,
     /// Numbers above this one answer ENOSYS (runc's stub), so that software probing a newer
     /// call falls back instead of failing on EPERM.
     pub enosys_above: Option<u32>,
@@ -276,7 +276,7 @@ impl FilterPlan {
         FilterPlan {
             arch,
             default: Action::Allow,
-            decisions: BTreeMap::new(),
+            decisions: Decisions::default(),
             enosys_above: None,
         }
     }
@@ -290,6 +290,67 @@ impl FilterPlan {
         self.decisions
             .get(&nr)
             .map_or(self.default, |d| d.action_for(args))
+    }
+}
+
+/// The decisions by number, as a vector sorted by number: `plan` makes them in that order, a
+/// few hundred at a launch, which a `BTreeMap` took one tree insert at a time (~100,000
+/// instructions); the few the floor adds are inserted in place.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Decisions(Vec<(u32, Decision)>);
+
+impl Decisions {
+    pub fn get(&self, nr: &u32) -> Option<&Decision> {
+        self.position(*nr).ok().map(|i| &self.0[i].1)
+    }
+
+    /// Sets `nr`'s decision, replacing the one it had.
+    pub fn insert(&mut self, nr: u32, decision: Decision) {
+        match self.position(nr) {
+            Ok(i) => self.0[i].1 = decision,
+            Err(i) => self.0.insert(i, (nr, decision)),
+        }
+    }
+
+    /// `nr`'s decision, `or` put in first when it has none.
+    pub fn get_or_insert(&mut self, nr: u32, or: Decision) -> &mut Decision {
+        let i = match self.position(nr) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (nr, or));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// `(number, decision)` in ascending order of number.
+    pub fn iter(&self) -> impl Iterator<Item = (&u32, &Decision)> {
+        self.0.iter().map(|(nr, d)| (nr, d))
+    }
+
+    #[cfg(test)]
+    pub fn values(&self) -> impl Iterator<Item = &Decision> {
+        self.0.iter().map(|(_, d)| d)
+    }
+
+    fn position(&self, nr: u32) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&nr, |&(n, _)| n)
+    }
+}
+
+/// As a map collects: in any order, a later decision for a number replacing an earlier one.
+impl FromIterator<(u32, Decision)> for Decisions {
+    fn from_iter<I: IntoIterator<Item = (u32, Decision)>>(iter: I) -> Decisions {
+        let mut all: Vec<(u32, Decision)> = iter.into_iter().collect();
+        if !all.windows(2).all(|w| w[0].0 < w[1].0) {
+            // Stable, so equal numbers keep their order; the last of each run is kept.
+            all.sort_by_key(|&(nr, _)| nr);
+            all.reverse();
+            all.dedup_by_key(|&mut (nr, _)| nr);
+            all.reverse();
+        }
+        Decisions(all)
     }
 }
 
@@ -554,5 +615,31 @@ mod tests {
         let want: Vec<(u32, usize)> = tuples.iter().map(|&(n, _, i)| (n, i)).collect();
         assert_eq!(back, want);
         assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{ranks:?}");
+    }
+
+    #[test]
+    fn decisions_collect_insert_and_look_up_as_a_map_does() {
+        let d = |errno: u16| Decision {
+            branches: Vec::new(),
+            fallback: Action::Errno(errno),
+        };
+        let input = [(7, 1), (3, 2), (7, 3), (0, 4), (3, 5), (9, 6), (7, 7)];
+        let map: BTreeMap<u32, Decision> = input.iter().map(|&(n, e)| (n, d(e))).collect();
+        let mut ours: Decisions = input.iter().map(|&(n, e)| (n, d(e))).collect();
+        let as_pairs = |m: &Decisions| -> Vec<(u32, Decision)> {
+            m.iter().map(|(&n, d)| (n, d.clone())).collect()
+        };
+        assert_eq!(as_pairs(&ours), map.clone().into_iter().collect::<Vec<_>>());
+        assert_eq!(ours.get(&7), Some(&d(7)));
+        assert_eq!(ours.get(&5), None);
+        ours.insert(5, d(8));
+        ours.insert(0, d(9));
+        assert_eq!(ours.get_or_insert(9, d(10)), &d(6));
+        assert_eq!(ours.get_or_insert(11, d(11)), &d(11));
+        let numbers: Vec<u32> = ours.iter().map(|(&n, _)| n).collect();
+        assert_eq!(numbers, [0, 3, 5, 7, 9, 11]);
+        assert_eq!(ours.get(&0), Some(&d(9)));
+        let sorted: Decisions = [(1, d(1)), (2, d(2))].into_iter().collect();
+        assert_eq!(as_pairs(&sorted), [(1, d(1)), (2, d(2))]);
     }
 }

@@ -108,10 +108,13 @@ fn let_handoff_through(plan: &mut Plan, handoff: Handoff) {
         args: vec![low32(0, handoff.fd as u32 as u64), low32(2, HANDOFF_FLAGS)],
     };
     let default = plan.default;
-    let decision = plan.decisions.entry(nr).or_insert(Decision {
-        branches: Vec::new(),
-        fallback: default,
-    });
+    let decision = plan.decisions.get_or_insert(
+        nr,
+        Decision {
+            branches: Vec::new(),
+            fallback: default,
+        },
+    );
     if decision.unconditional() == Some(Action::Allow) {
         return;
     }
