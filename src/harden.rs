@@ -289,9 +289,14 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
     }
 
     // PID 1 locks itself down while the child hardens itself; no instant of the program may
-    // see it with its privileges or the program's uid, so wait for its word.
-    if let Some(ready) = &steps.init_ready {
-        sys.await_init(ready).map_err(fail(Step::AwaitInit))?;
+    // see it with its privileges or the program's uid, so the child waits for its word before
+    // the exec. When the filter lets every read(2) through, the wait comes last, and the
+    // child's longest step (loading the filter) overlaps the lock-down; otherwise (a profile
+    // that conditions or refuses read, or a learning filter, whose listener PID 1 serves only
+    // once locked down) it comes here, before the filter.
+    let wait_last = wait_under_filter(steps);
+    if !wait_last {
+        await_init(sys, steps)?;
     }
 
     // 8. A non-root process may use neither Landlock nor seccomp without no_new_privs.
@@ -311,12 +316,32 @@ pub fn apply<S: Sys>(sys: &mut S, steps: &mut Steps) -> Result<(), Failure> {
         verify_ids(sys, want, &mut steps.verify_buf).map_err(fail(Step::VerifyIds))?;
     }
 
-    // 11. Seccomp last: from here on only execve runs, which every profile allows. A
-    //     learning filter's listener goes to PID 1 at once: the execve is already notified.
+    // 11. Seccomp last: from here on only execve runs, which every profile allows (and the
+    //     wait for PID 1, when the filter lets every read through). A learning filter's
+    //     listener goes to PID 1 at once: the execve is already notified.
     if !steps.seccomp_early {
         install_filter(sys, steps)?;
     }
+    if wait_last {
+        await_init(sys, steps)?;
+    }
     Ok(())
+}
+
+/// Whether the child can wait for PID 1 under its filter: the filter lets every read run, and
+/// no listener needs PID 1 to serve it.
+fn wait_under_filter(steps: &Steps) -> bool {
+    steps.listener_to.is_none() && steps.seccomp.as_ref().is_none_or(|f| f.reads_pass)
+}
+
+fn await_init<S: Sys>(sys: &mut S, steps: &Steps) -> Result<(), Failure> {
+    match &steps.init_ready {
+        Some(ready) => sys.await_init(ready).map_err(|errno| Failure {
+            step: Step::AwaitInit,
+            errno,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Installs the filter; in learning and complain mode with a listener, which goes to PID 1.
@@ -724,6 +749,7 @@ mod tests {
                     k: 0x7fff_0000,
                 }],
                 flags: 0,
+                reads_pass: false,
             }),
             listener_to: None,
             seccomp_early: false,
@@ -780,6 +806,57 @@ mod tests {
         let mut sys = Recorder::new(None);
         assert_eq!(apply(&mut sys, &mut full_steps()), Ok(()));
         assert_eq!(sys.log, full_order());
+    }
+
+    #[test]
+    fn under_a_filter_every_read_passes_the_wait_for_pid_1_comes_last() {
+        let mut steps = full_steps();
+        if let Some(filter) = steps.seccomp.as_mut() {
+            filter.reads_pass = true;
+        }
+        let mut sys = Recorder::new(None);
+        assert_eq!(apply(&mut sys, &mut steps), Ok(()));
+        let mut want: Vec<Call> = full_order()
+            .into_iter()
+            .filter(|c| *c != Call::AwaitInit)
+            .collect();
+        want.push(Call::AwaitInit);
+        assert_eq!(sys.log, want);
+        // Without a filter there is nothing to wait before either.
+        let mut unconfined = Steps {
+            seccomp: None,
+            ..full_steps()
+        };
+        let mut sys = Recorder::new(None);
+        assert_eq!(apply(&mut sys, &mut unconfined), Ok(()));
+        assert_eq!(sys.log.last(), Some(&Call::AwaitInit));
+        // PID 1 gone while the child waits under its filter: the child never execs.
+        let mut sys = Recorder::new(Some(Call::AwaitInit));
+        let mut steps = full_steps();
+        if let Some(filter) = steps.seccomp.as_mut() {
+            filter.reads_pass = true;
+        }
+        assert_eq!(
+            apply(&mut sys, &mut steps),
+            Err(Failure {
+                step: Step::AwaitInit,
+                errno: Errno::EPERM
+            })
+        );
+        // A learning filter's listener needs PID 1 serving: the wait stays before it.
+        let mut learning = full_steps();
+        learning.listener_to = Some(std::fs::File::open("/dev/null").unwrap().into());
+        if let Some(filter) = learning.seccomp.as_mut() {
+            filter.reads_pass = true;
+        }
+        let mut sys = Recorder::new(None);
+        assert_eq!(apply(&mut sys, &mut learning), Ok(()));
+        let at = |c: &Call| sys.log.iter().position(|x| x == c).unwrap();
+        assert!(
+            at(&Call::AwaitInit) < at(&Call::NoNewPrivs),
+            "{:?}",
+            sys.log
+        );
     }
 
     #[test]

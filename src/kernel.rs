@@ -103,6 +103,9 @@ pub struct SeccompFilter {
     pub program: Vec<libc::sock_filter>,
     /// SECCOMP_FILTER_FLAG_* bits the profile asked for.
     pub flags: u32,
+    /// Every read(2) runs under the filter, whatever its arguments: the child may wait for
+    /// PID 1's word after installing it (`harden::apply`).
+    pub reads_pass: bool,
 }
 
 impl SeccompFilter {
@@ -121,6 +124,7 @@ impl PartialEq for SeccompFilter {
             (a.code, a.jt, a.jf, a.k) == (b.code, b.jt, b.jf, b.k)
         };
         self.flags == other.flags
+            && self.reads_pass == other.reads_pass
             && self.program.len() == other.program.len()
             && self
                 .program
@@ -137,6 +141,7 @@ impl fmt::Debug for SeccompFilter {
         f.debug_struct("SeccompFilter")
             .field("len", &self.program.len())
             .field("flags", &self.flags)
+            .field("reads_pass", &self.reads_pass)
             .finish()
     }
 }

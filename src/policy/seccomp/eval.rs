@@ -468,6 +468,18 @@ pub(crate) fn add_floor(plan: &mut FilterPlan, floor: &Floor) {
 }
 
 impl FilterPlan {
+    /// Every outcome of call `nr` runs it as asked (ALLOW or LOG), whatever the arguments.
+    pub(crate) fn runs_always(&self, nr: u32) -> bool {
+        let runs = |a: Action| matches!(a, Action::Allow | Action::Log);
+        if self.enosys_above.is_some_and(|max| nr > max) {
+            return false;
+        }
+        match self.decisions.get(&nr) {
+            Some(decision) => decision.outcomes().all(runs),
+            None => runs(self.default),
+        }
+    }
+
     /// No outcome lets call `nr` run (a tracer may let TRACE run), above the ENOSYS line
     /// included.
     pub(crate) fn refuses_always(&self, nr: u32) -> bool {

@@ -387,6 +387,10 @@ fn emit(plan: &eval::FilterPlan, flags: u32) -> Result<SeccompFilter, SeccompErr
     Ok(SeccompFilter {
         program: bpf::emit(plan)?,
         flags,
+        reads_pass: plan
+            .arch
+            .number("read")
+            .is_some_and(|nr| plan.runs_always(nr)),
     })
 }
 

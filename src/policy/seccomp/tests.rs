@@ -2035,3 +2035,53 @@ fn the_kubernetes_example_holds_the_spo_export_of_node() {
         include_str!("../../../examples/kubernetes/seccompprofile.json")
     );
 }
+
+#[test]
+fn a_filter_says_whether_every_read_passes_it() {
+    let floor = |arch| {
+        floor(&FloorOptions {
+            read_only: true,
+            port_lists: false,
+            kernel: (6, 18),
+            arch,
+            landlock_abi: 7,
+        })
+    };
+    for arch in syscalls::ALL {
+        let ctx = Context {
+            arch,
+            caps: 0,
+            kernel: (6, 18),
+        };
+        for which in [Builtin::Default, Builtin::Node] {
+            let p = builtin(which, &ctx);
+            let f = compile(Some(&p), Some(&floor(arch))).unwrap().unwrap();
+            assert!(f.reads_pass, "{which} on {}", arch.name);
+        }
+        let unconfined = compile(None, Some(&floor(arch))).unwrap().unwrap();
+        assert!(unconfined.reads_pass, "unconfined on {}", arch.name);
+    }
+    let reads = |entries: &str| {
+        let json = format!(
+            r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{{"names": ["execve", "exit_group"], "action": "SCMP_ACT_ALLOW"}}{entries}]}}"#
+        );
+        compile(Some(&profile(&json)), None)
+            .unwrap()
+            .unwrap()
+            .reads_pass
+    };
+    assert!(reads(
+        r#", {"names": ["read"], "action": "SCMP_ACT_ALLOW"}"#
+    ));
+    assert!(reads(r#", {"names": ["read"], "action": "SCMP_ACT_LOG"}"#));
+    assert!(!reads(""));
+    assert!(!reads(
+        r#", {"names": ["read"], "action": "SCMP_ACT_TRACE"}"#
+    ));
+    assert!(!reads(
+        r#", {"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]}"#
+    ));
+    assert!(!reads(
+        r#", {"names": ["read"], "action": "SCMP_ACT_ALLOW"}, {"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5, "args": [{"index": 2, "value": 1, "op": "SCMP_CMP_EQ"}]}"#
+    ));
+}

@@ -86,9 +86,12 @@ fn emit(
         eval::add_floor(&mut plan, floor);
     }
     let_handoff_through(&mut plan, handoff);
+    // The child waits for PID 1 before it installs a listening filter (PID 1 serves the
+    // listener only once locked down), never under it.
     Ok(Filter {
         program: bpf::emit(&plan)?,
         flags,
+        reads_pass: false,
     })
 }
 
