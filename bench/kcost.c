@@ -99,10 +99,9 @@ enum step { FILTER, MOUNT_NS, RO_BIND, EXIT_PLAIN, EXIT_NS };
 
 /* One measurement in a fresh child; the child writes its nanoseconds into *shared (for the
  * exit steps: the clock just before _exit, which the parent subtracts from its own). */
-static long long measure(enum step step, struct sock_fprog *prog, long long *shared)
+static long long measure(enum step step, struct sock_fprog *prog, const char **dirs, int ndirs,
+			 long long *shared)
 {
-	const char *dirs[NDIRS];
-	int ndirs = present_dirs(dirs);
 	*shared = -1;
 	pid_t child = fork();
 	if (child < 0)
@@ -184,14 +183,16 @@ int main(int argc, char **argv)
 	struct sock_fprog progs[3] = {filter_of(6, 6), filter_of(len, walk), filter_of(len, len)};
 	const char *names[] = {"filter-short", "filter-tree", "filter-linear", "mount-ns", "ro-bind", "ns-exit"};
 	static long long v[6][MAX_ROUNDS], plain[MAX_ROUNDS];
+	const char *dirs[NDIRS];
+	int ndirs = present_dirs(dirs); /* once: the same directories for every round */
 	/* Interleaved: every round takes each step once. */
 	for (int r = 0; r < rounds; r++) {
 		for (int p = 0; p < 3; p++)
-			v[p][r] = measure(FILTER, &progs[p], shared);
-		v[3][r] = measure(MOUNT_NS, NULL, shared);
-		v[4][r] = measure(RO_BIND, NULL, shared);
-		plain[r] = measure(EXIT_PLAIN, NULL, shared);
-		v[5][r] = measure(EXIT_NS, NULL, shared);
+			v[p][r] = measure(FILTER, &progs[p], dirs, ndirs, shared);
+		v[3][r] = measure(MOUNT_NS, NULL, dirs, ndirs, shared);
+		v[4][r] = measure(RO_BIND, NULL, dirs, ndirs, shared);
+		plain[r] = measure(EXIT_PLAIN, NULL, dirs, ndirs, shared);
+		v[5][r] = measure(EXIT_NS, NULL, dirs, ndirs, shared);
 	}
 	long long plain_median = median(plain, rounds);
 	for (int s = 0; s < 6; s++) {
