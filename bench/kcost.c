@@ -1,6 +1,9 @@
 /* kcost: what the kernel charges for steps of hardinit's launch that tini does not take.
  *
- *   kcost ROUNDS LEN WALK    (as root) prints "STEP NS" lines, medians over ROUNDS
+ *   kcost ROUNDS LEN WALK [PATH...]    (as root) prints "STEP NS" lines, medians over ROUNDS
+ *
+ * PATHs are what a launch copies read-only (the paths `--print-policy` lists after "private
+ * read-only mounts"); without any, the /proc directories of DEFAULT_PATHS this machine has.
  *
  * Each measurement runs in a fresh child, so no step sees an earlier one's filter or
  * namespace:
@@ -9,8 +12,8 @@
  *                  (the shape of hardinit's: a search, `--print-policy` gives both numbers)
  *   filter-linear  a filter of LEN instructions that every call walks to its end
  *   mount-ns       unshare(CLONE_NEWNS) and making every mount a slave (MS_REC|MS_SLAVE)
- *   ro-bind        one recursive read-only copy of a /proc directory mounted over it
- *                  (open_tree, mount_setattr, move_mount, close), per directory
+ *   ro-binds       a recursive read-only copy of each PATH mounted over it (open_tree,
+ *                  mount_setattr, move_mount, close), all of them together
  *   ns-exit        how much later a parent's waitpid returns when the exiting child was
  *                  alone in such a namespace with those copies in it
  * The kernel builds a filter's per-number action cache by emulating the filter for every
@@ -35,8 +38,9 @@
 #include "helper.h"
 
 #define MAX_ROUNDS 1000
-static const char *const DIRS[] = {"/proc/acpi", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"};
-#define NDIRS (sizeof DIRS / sizeof DIRS[0])
+#define MAX_PATHS 64
+static const char *const DEFAULT_PATHS[] = {"/proc/acpi", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"};
+#define NDEFAULT (sizeof DEFAULT_PATHS / sizeof DEFAULT_PATHS[0])
 
 /* LEN instructions: check the arch, load the number, (a jump over the chain to WALK), a
  * chain of compares that all fall through, allow. */
@@ -84,14 +88,18 @@ static int private_namespace(void)
 	return mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL);
 }
 
-/* The directories of DIRS this machine has. */
-static int present_dirs(const char **out)
+/* The paths of `given` (or, when there are none, of DEFAULT_PATHS) this machine has. */
+static int present_paths(const char *const *given, int ngiven, const char **out)
 {
 	struct stat st;
 	int n = 0;
-	for (size_t i = 0; i < NDIRS; i++)
-		if (stat(DIRS[i], &st) == 0 && S_ISDIR(st.st_mode))
-			out[n++] = DIRS[i];
+	if (ngiven == 0) {
+		given = DEFAULT_PATHS;
+		ngiven = NDEFAULT;
+	}
+	for (int i = 0; i < ngiven && n < MAX_PATHS; i++)
+		if (stat(given[i], &st) == 0)
+			out[n++] = given[i];
 	return n;
 }
 
@@ -99,7 +107,7 @@ enum step { FILTER, MOUNT_NS, RO_BIND, EXIT_PLAIN, EXIT_NS };
 
 /* One measurement in a fresh child; the child writes its nanoseconds into *shared (for the
  * exit steps: the clock just before _exit, which the parent subtracts from its own). */
-static long long measure(enum step step, struct sock_fprog *prog, const char **dirs, int ndirs,
+static long long measure(enum step step, struct sock_fprog *prog, const char **paths, int npaths,
 			 long long *shared)
 {
 	*shared = -1;
@@ -124,20 +132,20 @@ static long long measure(enum step step, struct sock_fprog *prog, const char **d
 			*shared = now_ns() - t0;
 			break;
 		case RO_BIND:
-			if (private_namespace() || ndirs == 0)
+			if (private_namespace() || npaths == 0)
 				_exit(1);
 			t0 = now_ns();
-			for (int i = 0; i < ndirs; i++)
-				if (bind_read_only(dirs[i]))
+			for (int i = 0; i < npaths; i++)
+				if (bind_read_only(paths[i]))
 					_exit(1);
 			t1 = now_ns();
-			*shared = (t1 - t0) / ndirs;
+			*shared = t1 - t0;
 			break;
 		case EXIT_NS:
 			if (private_namespace())
 				_exit(1);
-			for (int i = 0; i < ndirs; i++)
-				if (bind_read_only(dirs[i]))
+			for (int i = 0; i < npaths; i++)
+				if (bind_read_only(paths[i]))
 					_exit(1);
 			/* fall through */
 		case EXIT_PLAIN:
@@ -168,8 +176,8 @@ static long long median(long long *v, int n)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: kcost ROUNDS LEN WALK\n");
+	if (argc < 4 || argc - 4 > MAX_PATHS) {
+		fprintf(stderr, "usage: kcost ROUNDS LEN WALK [PATH...] (at most %d paths)\n", MAX_PATHS);
 		return 2;
 	}
 	int rounds = atoi(argv[1]), len = atoi(argv[2]), walk = atoi(argv[3]);
@@ -181,18 +189,18 @@ int main(int argc, char **argv)
 	if (shared == MAP_FAILED)
 		return 1;
 	struct sock_fprog progs[3] = {filter_of(6, 6), filter_of(len, walk), filter_of(len, len)};
-	const char *names[] = {"filter-short", "filter-tree", "filter-linear", "mount-ns", "ro-bind", "ns-exit"};
+	const char *names[] = {"filter-short", "filter-tree", "filter-linear", "mount-ns", "ro-binds", "ns-exit"};
 	static long long v[6][MAX_ROUNDS], plain[MAX_ROUNDS];
-	const char *dirs[NDIRS];
-	int ndirs = present_dirs(dirs); /* once: the same directories for every round */
+	const char *paths[MAX_PATHS];
+	int npaths = present_paths((const char *const *)argv + 4, argc - 4, paths); /* once: the same for every round */
 	/* Interleaved: every round takes each step once. */
 	for (int r = 0; r < rounds; r++) {
 		for (int p = 0; p < 3; p++)
-			v[p][r] = measure(FILTER, &progs[p], dirs, ndirs, shared);
-		v[3][r] = measure(MOUNT_NS, NULL, dirs, ndirs, shared);
-		v[4][r] = measure(RO_BIND, NULL, dirs, ndirs, shared);
-		plain[r] = measure(EXIT_PLAIN, NULL, dirs, ndirs, shared);
-		v[5][r] = measure(EXIT_NS, NULL, dirs, ndirs, shared);
+			v[p][r] = measure(FILTER, &progs[p], paths, npaths, shared);
+		v[3][r] = measure(MOUNT_NS, NULL, paths, npaths, shared);
+		v[4][r] = measure(RO_BIND, NULL, paths, npaths, shared);
+		plain[r] = measure(EXIT_PLAIN, NULL, paths, npaths, shared);
+		v[5][r] = measure(EXIT_NS, NULL, paths, npaths, shared);
 	}
 	long long plain_median = median(plain, rounds);
 	for (int s = 0; s < 6; s++) {
@@ -206,5 +214,6 @@ int main(int argc, char **argv)
 	next:;
 	}
 	printf("filter-lengths %d %d %d\n", progs[0].len, progs[1].len, progs[2].len);
+	printf("ro-bind-paths %d\n", npaths);
 	return 0;
 }
