@@ -82,7 +82,7 @@ pub enum Error {
     ListenerBusy,
     #[error("learning and complain mode install their filter last, which needs no_new_privs: drop --allow-new-privileges (or, invoked as tini, add --no-new-privileges)")]
     LearnWithoutNoNewPrivs,
-    #[error("learning and complain mode: the program would hold CAP_SYS_PTRACE ({held}) outside any Landlock domain ({domain}), so it could ptrace hardinit and take the seccomp listener it serves; drop SYS_PTRACE from --cap-add, or give the program a Landlock domain: --read-only, --allow-bind or --allow-connect (Landlock ABI 1 or 4), or, on a kernel with Landlock ABI 6 or later, no flag at all (hardinit scopes signals)")]
+    #[error("learning and complain mode: the program would hold CAP_SYS_PTRACE ({held}) outside any Landlock domain ({domain}), so it could ptrace hardinit and take the seccomp listener it serves; drop SYS_PTRACE from --cap-add, or give the program a Landlock domain: --read-only, --allow-bind or --allow-connect (Landlock ABI 1 or 4), or, on a kernel with Landlock ABI 2 or later, no flag at all (hardinit gives the program a domain of its own)")]
     LearnTraceable { held: &'static str, domain: String },
 }
 
@@ -281,10 +281,14 @@ fn check_learning(req: &listener::Request, policy: &Policy) -> Result<(), Error>
             } else {
                 "tini's defaults keep hardinit's capabilities; --cap-add with a list keeps only those"
             },
-            domain: format!(
-                "no Landlock flag is enforced and Landlock ABI {}{lowered} has no signal scoping",
-                ll.abi
-            ),
+            domain: if ll.scope_signals {
+                format!(
+                    "no Landlock flag is enforced and Landlock ABI {}{lowered} is below 2, where hardinit makes no domain of its own",
+                    ll.abi
+                )
+            } else {
+                "no Landlock flag is enforced".to_string()
+            },
         });
     }
     Ok(())

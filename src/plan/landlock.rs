@@ -106,8 +106,10 @@ fn build_ruleset(
     let mut created = ruleset
         .create()
         .map_err(LandlockSetupError::CreateRuleset)?;
-    if !fs.is_empty() {
+    if policy.read_only {
         created = add_path_rules(created, policy, mounts)?;
+    } else if !fs.is_empty() {
+        created = allow_everywhere(created, fs, policy.crate_abi())?;
     }
     if net.contains(AccessNet::BindTcp) {
         created = add_port_rules(created, policy.bind.as_deref(), AccessNet::BindTcp)?;
@@ -160,6 +162,21 @@ fn add_path_rules(
         }
     }
     Ok(created)
+}
+
+/// A bare domain's one rule: what it handles, granted beneath /.
+fn allow_everywhere(
+    created: RulesetCreated,
+    access: BitFlags<AccessFs>,
+    abi: ABI,
+) -> Result<RulesetCreated, LandlockSetupError> {
+    let root = Path::new("/");
+    let fd = open_path(root).map_err(|source| LandlockSetupError::OpenPath {
+        flag: "hardinit's own Landlock domain",
+        path: root.to_path_buf(),
+        source,
+    })?;
+    add_path_rule(created, fd, root, access, true, abi)
 }
 
 /// A write path as opened: its rule, canonical path and (st_dev, st_ino, st_nlink, is_dir).

@@ -28,6 +28,7 @@ pub const DEVICES: [&str; 6] = [
 const NEWEST_USED: u32 = 9;
 
 /// The first ABI of each feature hardinit uses.
+const ABI_REFER: u32 = 2;
 const ABI_TRUNCATE: u32 = 3;
 const ABI_TCP: u32 = 4;
 const ABI_IOCTL_DEV: u32 = 5;
@@ -147,11 +148,12 @@ pub struct Gap {
 }
 
 impl Gap {
-    /// Whether a launch warns about it: what a flag asked for, and the signal scoping that
-    /// keeps the program from hardinit. The rest (device ioctl, pathname unix sockets) is a
-    /// limit of most kernels in use: `--print-policy` lists it, the log says it at info.
+    /// Whether a launch warns about it: what a flag asked for, the signal scoping that
+    /// keeps the program from hardinit, and the domain that keeps it from other processes'
+    /// /proc files. The rest (device ioctl, pathname unix sockets) is a limit of most
+    /// kernels in use: `--print-policy` lists it, the log says it at info.
     pub fn warns(&self) -> bool {
-        self.flag.is_some() || self.needs == ABI_SCOPE
+        self.flag.is_some() || self.needs == ABI_SCOPE || self.needs == ABI_REFER
     }
 }
 
@@ -169,6 +171,9 @@ pub const SCOPING_GAP: &str = "scoping signals and abstract unix sockets (the pr
 /// The same when only signals are scoped (hardinit's own mode without a Landlock flag).
 pub const SIGNAL_SCOPING_GAP: &str =
     "scoping signals (the program can send PID 1 SIGCONT and signal any process of its uid)";
+/// What a kernel below ABI 2 leaves open when no flag's ruleset makes a domain: a domain is
+/// what keeps the program out of other processes' ptrace-guarded /proc files.
+pub const DOMAIN_GAP: &str = "a Landlock domain, which keeps the program out of other processes' ptrace-guarded /proc files (root, cwd, fd, mem): a root program reaches the kernel files, writable, through the root of any process of uid 0 that holds no capabilities";
 
 /// The validated Landlock policy for one kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,13 +246,31 @@ impl LandlockPolicy {
         ABI::from(i32::try_from(self.abi).unwrap_or(0))
     }
 
-    /// The filesystem rights the ruleset handles: all of them, under --read-only.
+    /// The filesystem rights the ruleset handles: all of them, under --read-only; only
+    /// reparenting (LANDLOCK_ACCESS_FS_REFER, granted beneath /) for a bare domain.
     pub fn handled_fs(&self) -> BitFlags<AccessFs> {
         if self.read_only {
             AccessFs::from_all(self.crate_abi())
+        } else if self.bare_domain() {
+            BitFlags::from(AccessFs::Refer)
         } else {
             BitFlags::EMPTY
         }
+    }
+
+    /// A domain that restricts nothing the program does, made where hardinit's mode or a
+    /// flag asks for Landlock but the ABI leaves nothing else to handle (ABI 2-5, no
+    /// `--read-only`, no port list it can enforce). Landlock lets a task in a domain pass
+    /// the ptrace check only on tasks in its own domain, so the program cannot open other
+    /// processes' ptrace-guarded /proc files: through another uid-0 process's
+    /// /proc/PID/root a root program would reach the kernel files its private read-only
+    /// mounts keep from it. ABI 1 cannot make one: its domains refuse every cross-directory
+    /// rename and link.
+    pub fn bare_domain(&self) -> bool {
+        (self.in_use() || self.scope_signals)
+            && (ABI_REFER..ABI_SCOPE).contains(&self.abi)
+            && !self.read_only
+            && self.handled_net().is_empty()
     }
 
     /// The network rights the ruleset handles: those an allow-list was given for.
@@ -329,6 +352,11 @@ impl LandlockPolicy {
         } else if self.scope_signals {
             lacks(ABI_SCOPE, SIGNAL_SCOPING_GAP, None);
         }
+        // Below ABI 2 only --read-only's ruleset makes a domain (from ABI 1 on).
+        let read_only_domain = self.read_only && self.abi >= 1;
+        if (self.in_use() || self.scope_signals) && !read_only_domain {
+            lacks(ABI_REFER, DOMAIN_GAP, None);
+        }
         gaps
     }
 
@@ -355,10 +383,12 @@ impl LandlockPolicy {
             format!("kernel ABI {}", self.kernel_abi)
         };
         if !self.in_use() {
-            return if self.scopes().is_empty() {
-                format!("off ({kernel})")
+            return if !self.scopes().is_empty() {
+                format!("signal scoping only ({kernel}): the program cannot signal PID 1 or open other processes' ptrace-guarded /proc files")
+            } else if self.bare_domain() {
+                format!("a domain of its own ({kernel}, using ABI {}): the program cannot open other processes' ptrace-guarded /proc files; it handles only renaming and linking into another directory, allowed beneath /", self.abi)
             } else {
-                format!("signal scoping only ({kernel}): the program cannot signal PID 1")
+                format!("off ({kernel})")
             };
         }
         let using = match (self.abi, self.capped) {
@@ -368,6 +398,12 @@ impl LandlockPolicy {
             (abi, false) => format!("using ABI {abi}"),
         };
         format!("{kernel}, {using}, --landlock-compat {}", self.compat)
+    }
+
+    /// "not enforced    GAP", one gap a line.
+    fn describe_gaps(&self) -> String {
+        let gaps: Vec<String> = self.unenforced.iter().map(Gap::to_string).collect();
+        format!("not enforced    {}", gaps.join("\n                "))
     }
 
     fn paths_with(&self, grant: Grant) -> String {
@@ -499,6 +535,9 @@ impl fmt::Display for LandlockPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "landlock        {}", self.describe_use())?;
         if !self.in_use() {
+            if !self.unenforced.is_empty() {
+                write!(f, "\n{}", self.describe_gaps())?;
+            }
             return Ok(());
         }
         if self.read_only {
@@ -518,6 +557,8 @@ impl fmt::Display for LandlockPolicy {
                 "read-only like the rest"
             };
             write!(f, "/proc           {proc}")?;
+        } else if self.bare_domain() {
+            write!(f, "\nfilesystem      unrestricted (no --read-only); the domain handles only renaming and linking into another directory, allowed beneath /, and keeps the program out of other processes' ptrace-guarded /proc files")?;
         } else {
             write!(f, "\nfilesystem      unrestricted (no --read-only)")?;
         }
@@ -533,8 +574,7 @@ impl fmt::Display for LandlockPolicy {
         if self.unenforced.is_empty() {
             return write!(f, "not enforced    nothing");
         }
-        let gaps: Vec<String> = self.unenforced.iter().map(Gap::to_string).collect();
-        write!(f, "not enforced    {}", gaps.join("\n                "))
+        f.write_str(&self.describe_gaps())
     }
 }
 
@@ -870,9 +910,73 @@ mod tests {
             abi_cap: Some(3),
             ..LandlockRequest::default()
         });
-        assert!(!LandlockPolicy::build(&bind_only, 7)
-            .unwrap()
-            .enforces_anything());
+        // The port list is not enforced, but the program still gets a domain of its own.
+        let p = LandlockPolicy::build(&bind_only, 7).unwrap();
+        assert!(p.bare_domain());
+        assert_eq!(p.handled_fs(), AccessFs::Refer);
+        assert_eq!(p.handled_net(), BitFlags::EMPTY);
+        let bind_only_abi_1 = LandlockRequest {
+            abi_cap: Some(1),
+            ..bind_only
+        };
+        let p = LandlockPolicy::build(&bind_only_abi_1, 7).unwrap();
+        assert!(!p.enforces_anything());
+        assert!(p
+            .unenforced
+            .iter()
+            .any(|g| g.what == DOMAIN_GAP && g.needs == 2));
+    }
+
+    /// hardinit's own mode without a Landlock flag: the domain that keeps the program out of
+    /// other processes' ptrace-guarded /proc files, at every ABI.
+    #[test]
+    fn own_mode_gets_a_domain_from_abi_2_on() {
+        let own = LandlockRequest {
+            scope_signals: true,
+            ..LandlockRequest::default()
+        };
+        let domain = |abi: u32| {
+            let p = LandlockPolicy::build(&own, abi).unwrap();
+            let gaps: Vec<u32> = p.unenforced.iter().map(|g| g.needs).collect();
+            (p.handled_fs(), p.scopes(), p.enforces_anything(), gaps)
+        };
+        let none = BitFlags::<AccessFs>::EMPTY;
+        assert_eq!(domain(0), (none, BitFlags::EMPTY, false, vec![6, 2]));
+        assert_eq!(domain(1), (none, BitFlags::EMPTY, false, vec![6, 2]));
+        for abi in 2..=5 {
+            let refer = BitFlags::from(AccessFs::Refer);
+            assert_eq!(
+                domain(abi),
+                (refer, BitFlags::EMPTY, true, vec![6]),
+                "ABI {abi}"
+            );
+        }
+        for abi in 6..=9 {
+            let scopes = BitFlags::from(Scope::Signal);
+            assert_eq!(domain(abi), (none, scopes, true, vec![]), "ABI {abi}");
+        }
+        // Both gaps are warned of at each launch.
+        let p = LandlockPolicy::build(&own, 1).unwrap();
+        assert!(p.unenforced.iter().all(Gap::warns));
+        assert_eq!(
+            p.to_string(),
+            format!(
+                "landlock        off (kernel ABI 1)\n\
+                 not enforced    {SIGNAL_SCOPING_GAP} (needs ABI 6)\n\
+                 \x20               {DOMAIN_GAP} (needs ABI 2)"
+            )
+        );
+        assert_eq!(
+            LandlockPolicy::build(&own, 4).unwrap().to_string(),
+            format!(
+                "landlock        a domain of its own (kernel ABI 4, using ABI 4): the program cannot open other processes' ptrace-guarded /proc files; it handles only renaming and linking into another directory, allowed beneath /\n\
+                 not enforced    {SIGNAL_SCOPING_GAP} (needs ABI 6)"
+            )
+        );
+        // Neither tini's defaults nor --allow-new-privileges (no no_new_privs) get one.
+        let tini = LandlockPolicy::build(&LandlockRequest::default(), 4).unwrap();
+        assert!(!tini.enforces_anything());
+        assert_eq!(tini.unenforced, []);
     }
 
     #[test]
@@ -910,7 +1014,7 @@ not enforced    denying connect to pathname unix sockets outside the writable pa
             LandlockPolicy::build(&req, 7).unwrap().to_string(),
             "\
 landlock        kernel ABI 7, using ABI 3 (--landlock-abi), --landlock-compat best-effort
-filesystem      unrestricted (no --read-only)
+filesystem      unrestricted (no --read-only); the domain handles only renaming and linking into another directory, allowed beneath /, and keeps the program out of other processes' ptrace-guarded /proc files
 tcp bind        3000
 tcp connect     any port
 scoping         none

@@ -722,8 +722,11 @@ mod tests {
             ..Request::default()
         };
         assert_eq!(with_abi(&ptrace, &root(), 0), (true, true));
-        // ABI 5: no signal scoping, so no domain without a Landlock flag.
-        assert_eq!(with_abi(&ptrace, &root(), 5), (true, true));
+        // ABI 1 makes no domain without --read-only; ABI 2-5 make a bare one (no signal
+        // scoping), from ABI 6 on signals are scoped.
+        assert_eq!(with_abi(&ptrace, &root(), 1), (true, true));
+        assert_eq!(with_abi(&ptrace, &root(), 2), (true, false));
+        assert_eq!(with_abi(&ptrace, &root(), 5), (true, false));
         assert_eq!(with_abi(&ptrace, &root(), 6), (true, false));
         let read_only = Request {
             landlock: LandlockRequest {

@@ -604,14 +604,14 @@ fn print_policy_names_what_keeps_the_listener_from_the_program() {
             .map(str::to_owned)
     };
     let prefix = "seccomp listener PID 1's only: close-on-exec, and the kernel's ptrace check (ptrace, pidfd_getfd, process_vm_*, /proc/1/fd) fails on ";
-    let cases: [(&[&str], &str); 4] = [
-        // Root: PID 1 moves to another uid; signal scoping gives the program a domain.
+    let cases: [(&[&str], &str); 5] = [
+        // Root: PID 1 moves to another uid; hardinit gives the program a domain of its own (ABI 2+).
         (
             &["--learn", path_str(&file)],
-            if util::landlock_abi() >= 6 {
+            if util::landlock_abi() >= 2 {
                 "PID 1's uid the program lacks (no CAP_SYS_PTRACE) and on the program's Landlock domain, which may not trace outside itself"
             } else {
-                // Below ABI 6 no signal scoping: without a Landlock flag, no domain.
+                // Below ABI 2 hardinit makes no domain without a Landlock flag.
                 "PID 1's uid the program lacks (no CAP_SYS_PTRACE)"
             },
         ),
@@ -646,6 +646,22 @@ fn print_policy_names_what_keeps_the_listener_from_the_program() {
                 "SETUID",
                 "--landlock-abi",
                 "5",
+                "--learn",
+                path_str(&file),
+            ],
+            // Below ABI 6 (no signal scoping) a bare domain of hardinit's own.
+            if util::landlock_abi() >= 2 {
+                "PID 1's being non-dumpable (no CAP_SYS_PTRACE) and on the program's Landlock domain, which may not trace outside itself"
+            } else {
+                "PID 1's being non-dumpable (no CAP_SYS_PTRACE)"
+            },
+        ),
+        (
+            &[
+                "--cap-add",
+                "SETUID",
+                "--landlock-abi",
+                "1",
                 "--learn",
                 path_str(&file),
             ],

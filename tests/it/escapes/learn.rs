@@ -47,12 +47,47 @@ const MODES: [&[&str]; 6] = [
     ],
 ];
 
-/// The program holds CAP_SYS_PTRACE, in a Landlock domain: hardinit's signal scoping
-/// (ABI 6+, no flag), `--read-only` from ABI 1 on, a port list from ABI 4 on.
-/// Each with the Landlock ABI the kernel needs for the domain: no Landlock flag gives one
-/// from ABI 6 (signal scoping), `--allow-connect` from ABI 4.
-const PTRACE_IN_A_DOMAIN: [(u32, &[&str]); 4] = [
+/// The program holds CAP_SYS_PTRACE, in a Landlock domain: hardinit's own (no flag: a bare
+/// domain at ABI 2-5, signal scoping from 6), `--read-only` from ABI 1 on, a port list from
+/// ABI 4 on. Each with the Landlock ABI the kernel needs for the domain.
+const PTRACE_IN_A_DOMAIN: [(u32, &[&str]); 7] = [
     (6, &["--cap-add", "SYS_PTRACE", "--learn", "FILE"]),
+    (
+        2,
+        &[
+            "--cap-add",
+            "SYS_PTRACE",
+            "--landlock-abi",
+            "5",
+            "--learn",
+            "FILE",
+        ],
+    ),
+    (
+        2,
+        &[
+            "--cap-add",
+            "CAP_SYS_PTRACE,KILL",
+            "--landlock-abi",
+            "3",
+            "--learn",
+            "FILE",
+            "--learn-all",
+        ],
+    ),
+    (
+        2,
+        &[
+            "--cap-add",
+            "ALL",
+            "--landlock-abi",
+            "2",
+            "--seccomp",
+            "default",
+            "--seccomp-mode",
+            "complain",
+        ],
+    ),
     (
         1,
         &[
@@ -97,8 +132,8 @@ const PTRACE_IN_A_DOMAIN: [(u32, &[&str]); 4] = [
     ),
 ];
 
-/// The program would hold CAP_SYS_PTRACE in no Landlock domain: no Landlock (ABI 0), an ABI
-/// without signal scoping and no Landlock flag, a Landlock flag the ABI cannot enforce
+/// The program would hold CAP_SYS_PTRACE in no Landlock domain: no Landlock (ABI 0), ABI 1
+/// (no bare domain) and no Landlock flag, a Landlock flag the ABI cannot enforce
 /// (best-effort), `ALL`, as `--user`, learning and complaining.
 const PTRACE_OUTSIDE_A_DOMAIN: [&[&str]; 6] = [
     &[
@@ -113,7 +148,7 @@ const PTRACE_OUTSIDE_A_DOMAIN: [&[&str]; 6] = [
         "--cap-add",
         "SYS_PTRACE",
         "--landlock-abi",
-        "5",
+        "1",
         "--learn",
         "FILE",
     ],
@@ -132,7 +167,7 @@ const PTRACE_OUTSIDE_A_DOMAIN: [&[&str]; 6] = [
         "--cap-add",
         "CAP_SYS_PTRACE,KILL",
         "--landlock-abi",
-        "3",
+        "1",
         "--learn",
         "FILE",
         "--learn-all",
@@ -153,7 +188,7 @@ const PTRACE_OUTSIDE_A_DOMAIN: [&[&str]; 6] = [
         "--cap-add",
         "ALL",
         "--landlock-abi",
-        "2",
+        "1",
         "--seccomp",
         "default",
         "--seccomp-mode",

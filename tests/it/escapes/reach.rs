@@ -205,6 +205,107 @@ fn reach_kernel_interfaces_are_read_only_in_every_mode() {
     std::fs::remove_dir_all(&writable).unwrap();
 }
 
+/// A process of uid 0 that holds no capabilities, outside the program's mount namespace (a
+/// shell's job, an exec probe): it sees the kernel files writable, and the kernel's ptrace
+/// check lets any uid-0 process whose capabilities are no larger open its ptrace-guarded
+/// /proc files. Through its root, its cwd and its descriptors a root program would write
+/// what hardinit's private read-only mounts keep from it, and under `--read-only` what
+/// Landlock refuses. The program's Landlock domain, which may not pass the ptrace check
+/// outside itself, closes them: hardinit makes one at every ABI from 2 on (below 6 a bare
+/// one), and says what is open below.
+#[test]
+fn reach_another_root_process_proc_files_stay_closed() {
+    const NAME: &str = "reach_another_root_process_proc_files_stay_closed";
+    if !util::privileged(NAME)
+        || util::require_tool(NAME, "setpriv").is_none()
+        || util::require_tool(NAME, "unshare").is_none()
+    {
+        return;
+    }
+    let openw = util::c_probe("openw");
+    let writable = writable_dir("escapes-reach-other-root");
+    // The victim holds /proc/sys/kernel/core_pattern open (read-only) on descriptor 3.
+    let mut victim_cmd = Command::new("setpriv");
+    victim_cmd.current_dir("/").args([
+        "--bounding-set",
+        "-all",
+        "--",
+        "sh",
+        "-c",
+        "exec 3< /proc/sys/kernel/core_pattern; exec sleep 120",
+    ]);
+    let victim = util::Background::start(&mut victim_cmd);
+    let v = victim.child.id();
+    let held = format!("/proc/{v}/fd/3");
+    assert!(
+        util::wait_until(TIMEOUT, || std::fs::read_link(&held)
+            .is_ok_and(|t| t == Path::new("/proc/sys/kernel/core_pattern"))),
+        "the victim never opened core_pattern"
+    );
+    let status = std::fs::read_to_string(format!("/proc/{v}/status")).unwrap();
+    assert!(
+        status.contains("CapPrm:\t0000000000000000\n") && status.contains("Uid:\t0\t0\t0\t0\n"),
+        "{status}"
+    );
+    let targets = [
+        format!("/proc/{v}/root/proc/sys/kernel/core_pattern"),
+        format!("/proc/{v}/cwd/proc/sys/vm/drop_caches"),
+        held,
+    ];
+    let mut program = vec![path_os(&openw)];
+    program.extend(targets.iter().map(OsString::from));
+    let before = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    // Each mode at the kernel's ABI, and at the ABIs below signal scoping where only a bare
+    // domain stands between the program and the victim.
+    for abi in [None, Some("5"), Some("2")] {
+        for mode in MODES {
+            for pid1 in [false, true] {
+                let mut args = flags(mode, &writable);
+                if let Some(abi) = abi {
+                    args.extend(os(&["--landlock-abi", abi]));
+                }
+                let out = hardinit(pid1, &args, &program, &[]);
+                out.expect_code(0);
+                // In a PID namespace of its own the victim is not there at all.
+                let refusal = if pid1 { "ENOENT" } else { "EACCES" };
+                let expected: Vec<String> =
+                    targets.iter().map(|t| format!("{t}: {refusal}")).collect();
+                assert_eq!(
+                    out.stdout.lines().collect::<Vec<_>>(),
+                    expected,
+                    "mode {mode:?}, --landlock-abi {abi:?}, PID 1: {pid1}\n{out}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),
+        before
+    );
+    // ABI 1 can make no domain without --read-only: hardinit says so at the launch and in
+    // --print-policy, rather than leave the way open silently.
+    let out = hardinit(
+        false,
+        &os(&["--landlock-abi", "1", "--print-policy"]),
+        &os(&["true"]),
+        &[],
+    );
+    out.expect_code(0);
+    let gap = format!("{} (needs ABI 2)", hardinit::policy::landlock::DOMAIN_GAP);
+    assert!(
+        out.stdout.contains(&format!("\n                {gap}\n")),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| util::without_log_prefix(l) == format!("landlock: not enforced: {gap}")),
+        "{out}"
+    );
+    drop(victim);
+    std::fs::remove_dir_all(&writable).unwrap();
+}
+
 /// The writable kernel interfaces on this machine, as hardinit's survey finds them.
 fn writable_interfaces() -> Vec<String> {
     let mounts = hardinit::plan::landlock::read_mounts().unwrap();
