@@ -580,6 +580,7 @@ impl Invocation {
             proc_files: false,
             abi_cap: a.landlock_abi,
             scope_signals: false,
+            guard_mounts: false,
         }
     }
 

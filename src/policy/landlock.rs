@@ -95,6 +95,10 @@ pub struct LandlockRequest {
     /// Scope signals even when no flag asks for Landlock (hardinit's own mode, with
     /// no_new_privs): the program cannot signal PID 1 whatever their uids.
     pub scope_signals: bool,
+    /// The child mounts kernel files read-only for a program that keeps no CAP_SYS_ADMIN:
+    /// its domain must keep it out of other processes' views of them (see
+    /// [`LandlockPolicy::bare_domain`]).
+    pub guard_mounts: bool,
 }
 
 /// The rights a path rule grants beneath its path.
@@ -197,6 +201,8 @@ pub struct LandlockPolicy {
     pub unenforced: Vec<Gap>,
     /// See [`LandlockRequest::scope_signals`].
     pub scope_signals: bool,
+    /// See [`LandlockRequest::guard_mounts`].
+    pub guard_mounts: bool,
 }
 
 impl LandlockPolicy {
@@ -219,6 +225,7 @@ impl LandlockPolicy {
             connect: port_list(&req.allow_connect),
             unenforced: Vec::new(),
             scope_signals: req.scope_signals,
+            guard_mounts: req.guard_mounts,
         };
         policy.unenforced = policy.find_gaps();
         let missing: Vec<String> = policy
@@ -258,16 +265,19 @@ impl LandlockPolicy {
         }
     }
 
-    /// A domain that restricts nothing the program does, made where hardinit's mode or a
-    /// flag asks for Landlock but the ABI leaves nothing else to handle (ABI 2-5, no
-    /// `--read-only`, no port list it can enforce). Landlock lets a task in a domain pass
-    /// the ptrace check only on tasks in its own domain, so the program cannot open other
-    /// processes' ptrace-guarded /proc files: through another uid-0 process's
-    /// /proc/PID/root a root program would reach the kernel files its private read-only
-    /// mounts keep from it. ABI 1 cannot make one: its domains refuse every cross-directory
-    /// rename and link.
+    /// A domain that restricts no file the program opens, made where the child masks the
+    /// kernel files with private read-only mounts (`guard_mounts`) but the ABI leaves
+    /// nothing else to make a domain of (ABI 2-5, no `--read-only`, no port list it can
+    /// enforce). Landlock lets a task in a domain pass the ptrace check only on tasks in
+    /// its own domain, so the program cannot open other processes' ptrace-guarded /proc
+    /// files: through another uid-0 process's /proc/PID/root it would reach the kernel
+    /// files as that process's mount namespace has them, writable. Like any domain that
+    /// handles a filesystem right it refuses mount(2) and pivot_root(2), which the program,
+    /// holding no CAP_SYS_ADMIN, could do only in a user namespace of its own. ABI 1 cannot
+    /// make one: its domains refuse every cross-directory rename and link.
     pub fn bare_domain(&self) -> bool {
         (self.in_use() || self.scope_signals)
+            && self.guard_mounts
             && (ABI_REFER..ABI_SCOPE).contains(&self.abi)
             && !self.read_only
             && self.handled_net().is_empty()
@@ -354,7 +364,7 @@ impl LandlockPolicy {
         }
         // Below ABI 2 only --read-only's ruleset makes a domain (from ABI 1 on).
         let read_only_domain = self.read_only && self.abi >= 1;
-        if (self.in_use() || self.scope_signals) && !read_only_domain {
+        if (self.in_use() || self.scope_signals) && self.guard_mounts && !read_only_domain {
             lacks(ABI_REFER, DOMAIN_GAP, None);
         }
         gaps
@@ -910,7 +920,15 @@ mod tests {
             abi_cap: Some(3),
             ..LandlockRequest::default()
         });
-        // The port list is not enforced, but the program still gets a domain of its own.
+        assert!(!LandlockPolicy::build(&bind_only, 7)
+            .unwrap()
+            .enforces_anything());
+        // The port list is not enforced, but a program whose kernel files the child masks
+        // still gets a domain of its own.
+        let bind_only = LandlockRequest {
+            guard_mounts: true,
+            ..bind_only
+        };
         let p = LandlockPolicy::build(&bind_only, 7).unwrap();
         assert!(p.bare_domain());
         assert_eq!(p.handled_fs(), AccessFs::Refer);
@@ -927,12 +945,13 @@ mod tests {
             .any(|g| g.what == DOMAIN_GAP && g.needs == 2));
     }
 
-    /// hardinit's own mode without a Landlock flag: the domain that keeps the program out of
-    /// other processes' ptrace-guarded /proc files, at every ABI.
+    /// hardinit's own mode without a Landlock flag, the kernel files masked: the domain that
+    /// keeps the program out of other processes' ptrace-guarded /proc files, at every ABI.
     #[test]
     fn own_mode_gets_a_domain_from_abi_2_on() {
         let own = LandlockRequest {
             scope_signals: true,
+            guard_mounts: true,
             ..LandlockRequest::default()
         };
         let domain = |abi: u32| {
@@ -973,8 +992,23 @@ mod tests {
                  not enforced    {SIGNAL_SCOPING_GAP} (needs ABI 6)"
             )
         );
+        // Without masks (nothing to guard, or a program that keeps CAP_SYS_ADMIN and may
+        // mount) no bare domain and no gap: only signal scoping from ABI 6.
+        let unmasked = LandlockRequest {
+            guard_mounts: false,
+            ..own.clone()
+        };
+        for abi in [1, 4] {
+            let p = LandlockPolicy::build(&unmasked, abi).unwrap();
+            assert!(!p.enforces_anything(), "ABI {abi}");
+            assert!(p.unenforced.iter().all(|g| g.needs == 6), "ABI {abi}");
+        }
         // Neither tini's defaults nor --allow-new-privileges (no no_new_privs) get one.
-        let tini = LandlockPolicy::build(&LandlockRequest::default(), 4).unwrap();
+        let tini = LandlockRequest {
+            guard_mounts: true,
+            ..LandlockRequest::default()
+        };
+        let tini = LandlockPolicy::build(&tini, 4).unwrap();
         assert!(!tini.enforces_anything());
         assert_eq!(tini.unenforced, []);
     }
@@ -1008,6 +1042,7 @@ not enforced    denying connect to pathname unix sockets outside the writable pa
         let req = best_effort(LandlockRequest {
             allow_bind: vec![3000],
             abi_cap: Some(3),
+            guard_mounts: true,
             ..LandlockRequest::default()
         });
         assert_eq!(

@@ -238,6 +238,10 @@ impl Policy {
         // Signals are scoped in hardinit's own mode even without a Landlock flag; Landlock
         // needs no_new_privs, which only --allow-new-privileges leaves unset.
         landlock_req.scope_signals = hardened && no_new_privs;
+        // A program that keeps CAP_SYS_ADMIN may unmount the masks (and mount at all, which
+        // a bare domain would refuse): guarding them is for one that does not.
+        landlock_req.guard_mounts = !kernel_files.mounts().is_empty()
+            && caps.is_some_and(|c| c & CAP_SYS_ADMIN.bitmask() == 0);
         let mut landlock = LandlockPolicy::build(&landlock_req, facts.landlock_abi)?;
         let floor = seccomp_floor(req, &req.landlock, facts.kernel, landlock.abi);
         // A profile under which the program could never start or end, or that cannot become
@@ -704,18 +708,22 @@ mod tests {
 
     #[test]
     fn the_program_may_ptrace_pid1_only_with_cap_sys_ptrace_and_no_landlock_domain() {
-        let with_abi = |req: &Request, proc: &ProcessState, abi: u32| {
+        let with_files = |req: &Request, proc: &ProcessState, abi: u32, state| {
             let facts = Facts {
                 process: proc.clone(),
                 kernel: (6, 18),
                 landlock_abi: abi,
                 databases: Databases::parse(PASSWD, GROUP),
                 profile: None,
-                kernel_files: Vec::new(),
+                kernel_files: vec![("/proc/sys".into(), state)],
                 mounts: Vec::new(),
             };
             let p = Policy::build(req, &facts).unwrap();
             (p.may_ptrace, p.init_traceable())
+        };
+        // A host's writable /proc/sys, which the child masks for a root program.
+        let with_abi = |req: &Request, proc: &ProcessState, abi: u32| {
+            with_files(req, proc, abi, kernel::FileState::Writable)
         };
         let ptrace = Request {
             cap_add: vec!["SYS_PTRACE".into()],
@@ -728,6 +736,16 @@ mod tests {
         assert_eq!(with_abi(&ptrace, &root(), 2), (true, false));
         assert_eq!(with_abi(&ptrace, &root(), 5), (true, false));
         assert_eq!(with_abi(&ptrace, &root(), 6), (true, false));
+        // The bare domain guards masks: with /proc/sys read-only already (a container) there
+        // are none, and with SYS_ADMIN kept the program may unmount them.
+        let read_only_sys = kernel::FileState::ReadOnly;
+        assert_eq!(with_files(&ptrace, &root(), 5, read_only_sys), (true, true));
+        let admin = Request {
+            cap_add: vec!["SYS_PTRACE".into(), "SYS_ADMIN".into()],
+            ..Request::default()
+        };
+        assert_eq!(with_abi(&admin, &root(), 5), (true, true));
+        assert_eq!(with_abi(&admin, &root(), 6), (true, false));
         let read_only = Request {
             landlock: LandlockRequest {
                 read_only: true,
@@ -973,6 +991,7 @@ mod tests {
             proc_files: false,
             abi_cap: None,
             scope_signals: false,
+            guard_mounts: false,
         };
         let tini = Request {
             tini_mode: true,

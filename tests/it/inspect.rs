@@ -216,7 +216,7 @@ fn refused_sockets(report: &Value) -> Value {
 /// The JSON `--user 65534` must produce; `seccomp` and `landlock` are what the hardening
 /// flags add on top.
 fn nobody_json(userns_allowed: bool, sockets: Value) -> Value {
-    let in_domain = util::landlock_abi() >= 2;
+    let scoped = util::landlock_abi() >= 6;
     let limit = |resource| {
         let (soft, hard) = nix::sys::resource::getrlimit(resource).unwrap();
         let finite = |v: u64| (v != libc::RLIM_INFINITY).then_some(v);
@@ -236,13 +236,13 @@ fn nobody_json(userns_allowed: bool, sockets: Value) -> Value {
         "no_new_privs": true,
         // `unconfined`: hardinit's floor alone.
         "seccomp": {"mode": "filter", "filters": 1},
-        // In its own mode hardinit puts the program in a domain even without a Landlock
-        // flag, one layer: signal scoping from ABI 6 on, a bare domain at ABI 2-5; ABI 1
-        // can make none.
+        // hardinit scopes the program's signals in its own mode, even without a Landlock
+        // flag: one layer — from ABI 6 on; below, there is nothing to scope with (and no
+        // bare domain: nobody's kernel files are kept by their modes, not by masks).
         "landlock": {
             "abi": hardinit::sys::landlock_abi().unwrap(),
-            "restricted": in_domain,
-            "layers": u32::from(in_domain),
+            "restricted": scoped,
+            "layers": u32::from(scoped),
             "error": null
         },
         "securebits": {"value": 0, "flags": []},
@@ -270,7 +270,7 @@ fn nobody_json(userns_allowed: bool, sockets: Value) -> Value {
         "expectations": {
             "non-root": true, "no-caps": true, "no-new-privs": true, "seccomp": false,
             "read-only-root": true, "no-userns": !userns_allowed, "no-mount": !userns_allowed,
-            "landlock": in_domain, "no-runtime-socket": true
+            "landlock": scoped, "no-runtime-socket": true
         }
     })
 }

@@ -605,13 +605,12 @@ fn print_policy_names_what_keeps_the_listener_from_the_program() {
     };
     let prefix = "seccomp listener PID 1's only: close-on-exec, and the kernel's ptrace check (ptrace, pidfd_getfd, process_vm_*, /proc/1/fd) fails on ";
     let cases: [(&[&str], &str); 5] = [
-        // Root: PID 1 moves to another uid; hardinit gives the program a domain of its own (ABI 2+).
+        // Root: PID 1 moves to another uid; hardinit gives the program a domain of its own.
         (
             &["--learn", path_str(&file)],
-            if util::landlock_abi() >= 2 {
+            if util::own_mode_domain() {
                 "PID 1's uid the program lacks (no CAP_SYS_PTRACE) and on the program's Landlock domain, which may not trace outside itself"
             } else {
-                // Below ABI 2 hardinit makes no domain without a Landlock flag.
                 "PID 1's uid the program lacks (no CAP_SYS_PTRACE)"
             },
         ),
@@ -649,8 +648,9 @@ fn print_policy_names_what_keeps_the_listener_from_the_program() {
                 "--learn",
                 path_str(&file),
             ],
-            // Below ABI 6 (no signal scoping) a bare domain of hardinit's own.
-            if util::landlock_abi() >= 2 {
+            // Below ABI 6 (no signal scoping) a bare domain of hardinit's own, where the
+            // kernel files are masked.
+            if util::landlock_abi() >= 2 && util::kernel_files_masked() {
                 "PID 1's being non-dumpable (no CAP_SYS_PTRACE) and on the program's Landlock domain, which may not trace outside itself"
             } else {
                 "PID 1's being non-dumpable (no CAP_SYS_PTRACE)"

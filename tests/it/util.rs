@@ -447,6 +447,30 @@ pub fn landlock_abi_warnings(_read_only: bool) -> Vec<String> {
     scoping_warning(true).into_iter().collect()
 }
 
+/// The writable kernel interfaces on this machine, as hardinit's survey finds them.
+pub fn writable_interfaces() -> Vec<String> {
+    let mounts = hardinit::plan::landlock::read_mounts().unwrap();
+    hardinit::plan::kernel_files::survey(&mounts)
+        .into_iter()
+        .filter(|(_, s)| *s == hardinit::policy::kernel::FileState::Writable)
+        .map(|(p, _)| p.display().to_string())
+        .collect()
+}
+
+/// Whether a root launch here masks kernel files with private read-only mounts (they are
+/// writable here, and the tests run as root): then, below ABI 6, the program gets a bare
+/// Landlock domain of hardinit's own (from ABI 2 on).
+pub fn kernel_files_masked() -> bool {
+    nix::unistd::geteuid().is_root() && !writable_interfaces().is_empty()
+}
+
+/// Whether hardinit's own mode without a Landlock flag puts a root program that keeps no
+/// CAP_SYS_ADMIN in a domain on this kernel: signal scoping from ABI 6, a bare domain from
+/// ABI 2 where it masks kernel files.
+pub fn own_mode_domain() -> bool {
+    landlock_abi() >= 6 || (landlock_abi() >= 2 && kernel_files_masked())
+}
+
 /// The warning, without the log prefix, of a launch on a kernel below ABI 6 (no scoping):
 /// with a ruleset (`ruleset`: a Landlock flag) or with signals alone scoped (hardinit's own
 /// mode without a Landlock flag). None from ABI 6 on.

@@ -47,13 +47,39 @@ const MODES: [&[&str]; 6] = [
     ],
 ];
 
+/// When a flag set puts the program in a Landlock domain on this machine.
+#[derive(Clone, Copy)]
+enum Domain {
+    /// From this ABI on.
+    From(u32),
+    /// hardinit's own, for a root program keeping no CAP_SYS_ADMIN: from ABI 2 where the
+    /// kernel files are masked (a bare domain below ABI 6), else from ABI 6 on (signal
+    /// scoping) unless `--landlock-abi` caps it lower.
+    Own { capped: bool },
+}
+
+impl Domain {
+    fn here(self) -> bool {
+        let abi = util::landlock_abi();
+        match self {
+            Domain::From(need) => abi >= need,
+            Domain::Own { capped } => {
+                (abi >= 2 && util::kernel_files_masked()) || (!capped && abi >= 6)
+            }
+        }
+    }
+}
+
 /// The program holds CAP_SYS_PTRACE, in a Landlock domain: hardinit's own (no flag: a bare
-/// domain at ABI 2-5, signal scoping from 6), `--read-only` from ABI 1 on, a port list from
-/// ABI 4 on. Each with the Landlock ABI the kernel needs for the domain.
-const PTRACE_IN_A_DOMAIN: [(u32, &[&str]); 7] = [
-    (6, &["--cap-add", "SYS_PTRACE", "--learn", "FILE"]),
+/// domain at ABI 2-5 where it masks the kernel files, signal scoping from 6), `--read-only`
+/// from ABI 1 on, a port list from ABI 4 on.
+const PTRACE_IN_A_DOMAIN: [(Domain, &[&str]); 6] = [
     (
-        2,
+        Domain::Own { capped: false },
+        &["--cap-add", "SYS_PTRACE", "--learn", "FILE"],
+    ),
+    (
+        Domain::Own { capped: true },
         &[
             "--cap-add",
             "SYS_PTRACE",
@@ -64,7 +90,7 @@ const PTRACE_IN_A_DOMAIN: [(u32, &[&str]); 7] = [
         ],
     ),
     (
-        2,
+        Domain::Own { capped: true },
         &[
             "--cap-add",
             "CAP_SYS_PTRACE,KILL",
@@ -76,20 +102,7 @@ const PTRACE_IN_A_DOMAIN: [(u32, &[&str]); 7] = [
         ],
     ),
     (
-        2,
-        &[
-            "--cap-add",
-            "ALL",
-            "--landlock-abi",
-            "2",
-            "--seccomp",
-            "default",
-            "--seccomp-mode",
-            "complain",
-        ],
-    ),
-    (
-        1,
+        Domain::From(1),
         &[
             "--cap-add",
             "SYS_PTRACE",
@@ -101,7 +114,7 @@ const PTRACE_IN_A_DOMAIN: [(u32, &[&str]); 7] = [
         ],
     ),
     (
-        4,
+        Domain::From(4),
         &[
             "--user",
             "65534",
@@ -117,8 +130,9 @@ const PTRACE_IN_A_DOMAIN: [(u32, &[&str]); 7] = [
             "complain",
         ],
     ),
+    // ALL keeps CAP_SYS_ADMIN: no bare domain (the program may mount), signal scoping only.
     (
-        6,
+        Domain::From(6),
         &[
             "--cap-add",
             "ALL",
@@ -134,7 +148,8 @@ const PTRACE_IN_A_DOMAIN: [(u32, &[&str]); 7] = [
 
 /// The program would hold CAP_SYS_PTRACE in no Landlock domain: no Landlock (ABI 0), ABI 1
 /// (no bare domain) and no Landlock flag, a Landlock flag the ABI cannot enforce
-/// (best-effort), `ALL`, as `--user`, learning and complaining.
+/// (best-effort), `ALL` below ABI 6 (it keeps CAP_SYS_ADMIN: no bare domain), as `--user`,
+/// learning and complaining.
 const PTRACE_OUTSIDE_A_DOMAIN: [&[&str]; 6] = [
     &[
         "--cap-add",
@@ -188,7 +203,7 @@ const PTRACE_OUTSIDE_A_DOMAIN: [&[&str]; 6] = [
         "--cap-add",
         "ALL",
         "--landlock-abi",
-        "1",
+        "2",
         "--seccomp",
         "default",
         "--seccomp-mode",
@@ -258,16 +273,14 @@ fn attack(as_pid1: bool) {
 /// CAP_SYS_PTRACE in a Landlock domain: the domain refuses every try.
 fn attack_with_ptrace(as_pid1: bool) {
     let probe = util::c_probe("grablistener");
-    let abi = util::landlock_abi();
-    let need = |&&(need, _): &&(u32, &[&str])| abi >= need;
     let domain: Vec<&[&str]> = PTRACE_IN_A_DOMAIN
         .iter()
-        .filter(need)
+        .filter(|m| m.0.here())
         .map(|m| m.1)
         .collect();
     let none: Vec<&[&str]> = PTRACE_IN_A_DOMAIN
         .iter()
-        .filter(|m| !need(m))
+        .filter(|m| !m.0.here())
         .map(|m| m.1)
         .collect();
     under_modes("ptrace-domain", &domain, as_pid1, &probe, &[], ALL_REFUSED);

@@ -211,8 +211,8 @@ fn reach_kernel_interfaces_are_read_only_in_every_mode() {
 /// /proc files. Through its root, its cwd and its descriptors a root program would write
 /// what hardinit's private read-only mounts keep from it, and under `--read-only` what
 /// Landlock refuses. The program's Landlock domain, which may not pass the ptrace check
-/// outside itself, closes them: hardinit makes one at every ABI from 2 on (below 6 a bare
-/// one), and says what is open below.
+/// outside itself, closes them: where hardinit masks the kernel files it makes one at every
+/// ABI from 2 on (below 6 a bare one), and says what is open below.
 #[test]
 fn reach_another_root_process_proc_files_stay_closed() {
     const NAME: &str = "reach_another_root_process_proc_files_stay_closed";
@@ -222,6 +222,11 @@ fn reach_another_root_process_proc_files_stay_closed() {
     {
         return;
     }
+    // The masks the victim's view goes around: /proc/sys writable here, copied read-only.
+    assert!(
+        util::writable_interfaces().contains(&"/proc/sys".to_string()),
+        "/proc/sys is not writable here: nothing for the victim's view to expose"
+    );
     let openw = util::c_probe("openw");
     let writable = writable_dir("escapes-reach-other-root");
     // The victim holds /proc/sys/kernel/core_pattern open (read-only) on descriptor 3.
@@ -306,16 +311,6 @@ fn reach_another_root_process_proc_files_stay_closed() {
     std::fs::remove_dir_all(&writable).unwrap();
 }
 
-/// The writable kernel interfaces on this machine, as hardinit's survey finds them.
-fn writable_interfaces() -> Vec<String> {
-    let mounts = hardinit::plan::landlock::read_mounts().unwrap();
-    hardinit::plan::kernel_files::survey(&mounts)
-        .into_iter()
-        .filter(|(_, s)| *s == hardinit::policy::kernel::FileState::Writable)
-        .map(|(p, _)| p.display().to_string())
-        .collect()
-}
-
 #[test]
 fn reach_kernel_interfaces_fail_closed_without_cap_sys_admin() {
     if !util::privileged("reach_kernel_interfaces_fail_closed_without_cap_sys_admin")
@@ -338,7 +333,7 @@ fn reach_kernel_interfaces_fail_closed_without_cap_sys_admin() {
             .arg("/proc/sys/kernel/core_pattern");
         util::run_with_timeout(&mut cmd, TIMEOUT)
     };
-    let writable = writable_interfaces();
+    let writable = util::writable_interfaces();
     assert!(writable.contains(&"/proc/sys".to_string()), "{writable:?}");
     let out = without_sys_admin(&[]);
     out.expect_code(125);
