@@ -222,10 +222,12 @@ impl Policy {
             kernel: facts.kernel,
         };
         let seccomp = seccomp::resolve(&choice, facts.profile.as_deref(), &seccomp_ctx)?;
+        // Root, or any capability: the kernel files' modes alone do not keep them.
+        let privileged = identity.uid == 0 || caps != Some(0);
         let kernel_files = kernel::KernelFiles::decide(
             &facts.kernel_files,
             kernel::Writer {
-                privileged: identity.uid == 0 || caps != Some(0),
+                privileged,
                 can_mount: proc.has(CAP_SYS_ADMIN),
             },
             req.landlock.compat,
@@ -238,9 +240,11 @@ impl Policy {
         // Signals are scoped in hardinit's own mode even without a Landlock flag; Landlock
         // needs no_new_privs, which only --allow-new-privileges leaves unset.
         landlock_req.scope_signals = hardened && no_new_privs;
-        // A program that keeps CAP_SYS_ADMIN may unmount the masks (and mount at all, which
-        // a bare domain would refuse): guarding them is for one that does not.
+        // The masks need guarding from a program their modes do not stop, unless it keeps
+        // CAP_SYS_ADMIN: that one may unmount them (and mount at all, which a bare domain
+        // would refuse).
         landlock_req.guard_mounts = !kernel_files.mounts().is_empty()
+            && privileged
             && caps.is_some_and(|c| c & CAP_SYS_ADMIN.bitmask() == 0);
         let mut landlock = LandlockPolicy::build(&landlock_req, facts.landlock_abi)?;
         let floor = seccomp_floor(req, &req.landlock, facts.kernel, landlock.abi);
@@ -746,6 +750,27 @@ mod tests {
         };
         assert_eq!(with_abi(&admin, &root(), 5), (true, true));
         assert_eq!(with_abi(&admin, &root(), 6), (true, false));
+        // Nobody with no capability: the masked files' modes keep them, no bare domain.
+        let nobody = Request {
+            user: Some("65534".into()),
+            ..Request::default()
+        };
+        let landlock = |req: &Request, abi: u32| {
+            let facts = Facts {
+                process: root(),
+                kernel: (6, 18),
+                landlock_abi: abi,
+                databases: Databases::parse(PASSWD, GROUP),
+                profile: None,
+                kernel_files: vec![("/proc/sys".into(), kernel::FileState::Writable)],
+                mounts: Vec::new(),
+            };
+            let p = Policy::build(req, &facts).unwrap();
+            (p.kernel_files.mounts().len(), p.landlock.bare_domain())
+        };
+        assert_eq!(landlock(&nobody, 5), (1, false));
+        assert_eq!(landlock(&Request::default(), 5), (1, true));
+        assert_eq!(landlock(&Request::default(), 6), (1, false));
         let read_only = Request {
             landlock: LandlockRequest {
                 read_only: true,
