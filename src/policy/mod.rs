@@ -712,7 +712,7 @@ mod tests {
 
     #[test]
     fn the_program_may_ptrace_pid1_only_with_cap_sys_ptrace_and_no_landlock_domain() {
-        let with_files = |req: &Request, proc: &ProcessState, abi: u32, state| {
+        let build = |req: &Request, proc: &ProcessState, abi: u32, state| {
             let facts = Facts {
                 process: proc.clone(),
                 kernel: (6, 18),
@@ -722,7 +722,10 @@ mod tests {
                 kernel_files: vec![("/proc/sys".into(), state)],
                 mounts: Vec::new(),
             };
-            let p = Policy::build(req, &facts).unwrap();
+            Policy::build(req, &facts).unwrap()
+        };
+        let with_files = |req: &Request, proc: &ProcessState, abi: u32, state| {
+            let p = build(req, proc, abi, state);
             (p.may_ptrace, p.init_traceable())
         };
         // A host's writable /proc/sys, which the child masks for a root program.
@@ -756,16 +759,7 @@ mod tests {
             ..Request::default()
         };
         let landlock = |req: &Request, abi: u32| {
-            let facts = Facts {
-                process: root(),
-                kernel: (6, 18),
-                landlock_abi: abi,
-                databases: Databases::parse(PASSWD, GROUP),
-                profile: None,
-                kernel_files: vec![("/proc/sys".into(), kernel::FileState::Writable)],
-                mounts: Vec::new(),
-            };
-            let p = Policy::build(req, &facts).unwrap();
+            let p = build(req, &root(), abi, kernel::FileState::Writable);
             (p.kernel_files.mounts().len(), p.landlock.bare_domain())
         };
         assert_eq!(landlock(&nobody, 5), (1, false));

@@ -650,7 +650,7 @@ fn print_policy_names_what_keeps_the_listener_from_the_program() {
             ],
             // Below ABI 6 (no signal scoping) a bare domain of hardinit's own, where the
             // kernel files are masked.
-            if util::landlock_abi() >= 2 && util::kernel_files_masked() {
+            if util::bare_domain_here() {
                 "PID 1's being non-dumpable (no CAP_SYS_PTRACE) and on the program's Landlock domain, which may not trace outside itself"
             } else {
                 "PID 1's being non-dumpable (no CAP_SYS_PTRACE)"

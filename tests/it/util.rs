@@ -464,11 +464,17 @@ pub fn kernel_files_masked() -> bool {
     nix::unistd::geteuid().is_root() && !writable_interfaces().is_empty()
 }
 
+/// Whether hardinit gives a root program that keeps no CAP_SYS_ADMIN a bare domain here
+/// when the ABI (lowered by `--landlock-abi` or not) lacks signal scoping: from ABI 2 on,
+/// where it masks kernel files.
+pub fn bare_domain_here() -> bool {
+    landlock_abi() >= 2 && kernel_files_masked()
+}
+
 /// Whether hardinit's own mode without a Landlock flag puts a root program that keeps no
-/// CAP_SYS_ADMIN in a domain on this kernel: signal scoping from ABI 6, a bare domain from
-/// ABI 2 where it masks kernel files.
+/// CAP_SYS_ADMIN in a domain on this kernel: signal scoping from ABI 6, else a bare domain.
 pub fn own_mode_domain() -> bool {
-    landlock_abi() >= 6 || (landlock_abi() >= 2 && kernel_files_masked())
+    landlock_abi() >= 6 || bare_domain_here()
 }
 
 /// The warning, without the log prefix, of a launch on a kernel below ABI 6 (no scoping):

@@ -60,12 +60,10 @@ enum Domain {
 
 impl Domain {
     fn here(self) -> bool {
-        let abi = util::landlock_abi();
         match self {
-            Domain::From(need) => abi >= need,
-            Domain::Own { capped } => {
-                (abi >= 2 && util::kernel_files_masked()) || (!capped && abi >= 6)
-            }
+            Domain::From(need) => util::landlock_abi() >= need,
+            Domain::Own { capped: true } => util::bare_domain_here(),
+            Domain::Own { capped: false } => util::own_mode_domain(),
         }
     }
 }
