@@ -175,6 +175,9 @@ pub const SCOPING_GAP: &str = "scoping signals and abstract unix sockets (the pr
 /// The same when only signals are scoped (hardinit's own mode without a Landlock flag).
 pub const SIGNAL_SCOPING_GAP: &str =
     "scoping signals (the program can send PID 1 SIGCONT and signal any process of its uid)";
+/// What a bare domain does, for `--print-policy`.
+const BARE_DOMAIN: &str =
+    "handles only renaming and linking into another directory, allowed beneath /";
 /// What a kernel below ABI 2 leaves open when no flag's ruleset makes a domain: a domain is
 /// what keeps the program out of other processes' ptrace-guarded /proc files.
 pub const DOMAIN_GAP: &str = "a Landlock domain, which keeps the program out of other processes' ptrace-guarded /proc files (root, cwd, fd, mem): a root program reaches the kernel files, writable, through the root of any process of uid 0 that holds no capabilities";
@@ -276,11 +279,15 @@ impl LandlockPolicy {
     /// holding no CAP_SYS_ADMIN, could do only in a user namespace of its own. ABI 1 cannot
     /// make one: its domains refuse every cross-directory rename and link.
     pub fn bare_domain(&self) -> bool {
-        (self.in_use() || self.scope_signals)
-            && self.guard_mounts
+        self.guards_mounts()
             && (ABI_REFER..ABI_SCOPE).contains(&self.abi)
             && !self.read_only
             && self.handled_net().is_empty()
+    }
+
+    /// Landlock is used (a flag, or hardinit's own mode) and the masks need a domain.
+    fn guards_mounts(&self) -> bool {
+        (self.in_use() || self.scope_signals) && self.guard_mounts
     }
 
     /// The network rights the ruleset handles: those an allow-list was given for.
@@ -364,7 +371,7 @@ impl LandlockPolicy {
         }
         // Below ABI 2 only --read-only's ruleset makes a domain (from ABI 1 on).
         let read_only_domain = self.read_only && self.abi >= 1;
-        if (self.in_use() || self.scope_signals) && self.guard_mounts && !read_only_domain {
+        if self.guards_mounts() && !read_only_domain {
             lacks(ABI_REFER, DOMAIN_GAP, None);
         }
         gaps
@@ -396,7 +403,7 @@ impl LandlockPolicy {
             return if !self.scopes().is_empty() {
                 format!("signal scoping only ({kernel}): the program cannot signal PID 1 or open other processes' ptrace-guarded /proc files")
             } else if self.bare_domain() {
-                format!("a domain of its own ({kernel}, using ABI {}): the program cannot open other processes' ptrace-guarded /proc files; it handles only renaming and linking into another directory, allowed beneath /", self.abi)
+                format!("a domain of its own ({kernel}, using ABI {}): the program cannot open other processes' ptrace-guarded /proc files; it {BARE_DOMAIN}", self.abi)
             } else {
                 format!("off ({kernel})")
             };
@@ -568,7 +575,7 @@ impl fmt::Display for LandlockPolicy {
             };
             write!(f, "/proc           {proc}")?;
         } else if self.bare_domain() {
-            write!(f, "\nfilesystem      unrestricted (no --read-only); the domain handles only renaming and linking into another directory, allowed beneath /, and keeps the program out of other processes' ptrace-guarded /proc files")?;
+            write!(f, "\nfilesystem      unrestricted (no --read-only); the domain {BARE_DOMAIN}, and keeps the program out of other processes' ptrace-guarded /proc files")?;
         } else {
             write!(f, "\nfilesystem      unrestricted (no --read-only)")?;
         }
