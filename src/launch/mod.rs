@@ -82,7 +82,7 @@ pub enum Error {
     ListenerBusy,
     #[error("learning and complain mode install their filter last, which needs no_new_privs: drop --allow-new-privileges (or, invoked as tini, add --no-new-privileges)")]
     LearnWithoutNoNewPrivs,
-    #[error("learning and complain mode: the program would hold CAP_SYS_PTRACE ({held}) outside any Landlock domain ({domain}), so it could ptrace hardinit and take the seccomp listener it serves; drop SYS_PTRACE from --cap-add, or give the program a Landlock domain: --read-only, --allow-bind or --allow-connect (Landlock ABI 1 or 4), or, on a kernel with Landlock ABI 2 or later, no flag at all (hardinit gives the program a domain of its own)")]
+    #[error("learning and complain mode: the program would hold CAP_SYS_PTRACE ({held}) outside any Landlock domain ({domain}), so it could ptrace hardinit and take the seccomp listener it serves; drop SYS_PTRACE from --cap-add, or give the program a Landlock domain: --read-only, --allow-bind or --allow-connect (Landlock ABI 1 or 4), or, on a kernel with Landlock ABI 6 or later, no flag at all (hardinit scopes signals; from ABI 2 where it masks the kernel files for a root program)")]
     LearnTraceable { held: &'static str, domain: String },
 }
 
@@ -269,26 +269,13 @@ fn check_learning(req: &listener::Request, policy: &Policy) -> Result<(), Error>
         return Err(Error::LearnWithoutNoNewPrivs);
     }
     if policy.init_traceable() {
-        let ll = &policy.landlock;
-        let lowered = if ll.capped {
-            format!(" (lowered by --landlock-abi from {})", ll.kernel_abi)
-        } else {
-            String::new()
-        };
         return Err(Error::LearnTraceable {
             held: if policy.caps.is_some() {
                 "given by --cap-add"
             } else {
                 "tini's defaults keep hardinit's capabilities; --cap-add with a list keeps only those"
             },
-            domain: if ll.scope_signals {
-                format!(
-                    "no Landlock flag is enforced and Landlock ABI {}{lowered} is below 2, where hardinit makes no domain of its own",
-                    ll.abi
-                )
-            } else {
-                "no Landlock flag is enforced".to_string()
-            },
+            domain: policy.landlock.why_no_domain(),
         });
     }
     Ok(())

@@ -285,6 +285,23 @@ impl LandlockPolicy {
             && self.handled_net().is_empty()
     }
 
+    /// Why the program gets no domain, when `enforces_anything` is false: for errors.
+    pub fn why_no_domain(&self) -> String {
+        let lowered = if self.capped {
+            format!(" (lowered by --landlock-abi from {})", self.kernel_abi)
+        } else {
+            String::new()
+        };
+        let abi = self.abi;
+        if !self.scope_signals {
+            "no Landlock flag is enforced".to_string()
+        } else if abi < ABI_REFER {
+            format!("no Landlock flag is enforced and Landlock ABI {abi}{lowered} is below 2, where hardinit makes no domain of its own")
+        } else {
+            format!("no Landlock flag is enforced and Landlock ABI {abi}{lowered} has no signal scoping; hardinit makes a bare domain only where it masks the kernel files for a program their modes do not stop and that keeps no CAP_SYS_ADMIN")
+        }
+    }
+
     /// Landlock is used (a flag, or hardinit's own mode) and the masks need a domain.
     fn guards_mounts(&self) -> bool {
         (self.in_use() || self.scope_signals) && self.guard_mounts
@@ -1010,6 +1027,14 @@ mod tests {
             assert!(!p.enforces_anything(), "ABI {abi}");
             assert!(p.unenforced.iter().all(|g| g.needs == 6), "ABI {abi}");
         }
+        assert_eq!(
+            LandlockPolicy::build(&unmasked, 4).unwrap().why_no_domain(),
+            "no Landlock flag is enforced and Landlock ABI 4 has no signal scoping; hardinit makes a bare domain only where it masks the kernel files for a program their modes do not stop and that keeps no CAP_SYS_ADMIN"
+        );
+        assert_eq!(
+            LandlockPolicy::build(&own, 1).unwrap().why_no_domain(),
+            "no Landlock flag is enforced and Landlock ABI 1 is below 2, where hardinit makes no domain of its own"
+        );
         // Neither tini's defaults nor --allow-new-privileges (no no_new_privs) get one.
         let tini = LandlockRequest {
             guard_mounts: true,
